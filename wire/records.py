@@ -46,9 +46,12 @@ tools. This module does no I/O; it works on any buffer (bytes, bytearray, memory
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import crc32c as _crc32c_mod
+
+from wire.compression import DecompressionError, UnsupportedCompressionError, compress, decompress
 
 __all__ = [
     "HEADER_SIZE",
@@ -66,6 +69,10 @@ __all__ = [
     "set_log_append_time",
     "iter_batches",
     "validate_batches",
+    "Record",
+    "iter_records",
+    "decode_batch",
+    "build_batch",
 ]
 
 HEADER_SIZE = 61
@@ -298,3 +305,218 @@ def validate_batches(buf) -> list[BatchHeader]:
         headers.append(header)
         pos += size
     return headers
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One decoded record. ``timestamp`` is the batch's maxTimestamp when it is LogAppendTime."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+    attributes: int = 0
+
+
+def _read_varint(data, pos: int) -> tuple[int, int]:
+    """Zigzag varint/varlong at ``pos`` -> (value, next pos). IndexError when the data runs out."""
+    b = data[pos]
+    if b < 0x80:
+        return (b >> 1) ^ -(b & 1), pos + 1
+    value = b & 0x7F
+    shift = 7
+    while True:
+        pos += 1
+        b = data[pos]
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return (value >> 1) ^ -(value & 1), pos + 1
+        shift += 7
+        if shift > 63:
+            raise CorruptRecordError("varint longer than 10 bytes")
+
+
+def _write_varint(out: bytearray, n: int) -> None:
+    v = (n << 1) ^ (n >> 63)  # zigzag, valid for the int64 range
+    while v > 0x7F:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def _write_nullable(out: bytearray, data) -> None:
+    if data is None:
+        out.append(1)  # zigzag(-1)
+    else:
+        _write_varint(out, len(data))
+        out += data
+
+
+def _records_data(buf, pos: int, header: BatchHeader):
+    """The record bytes of the batch at ``pos``, decompressed (a private copy, not a view of buf)."""
+    if header.batch_length < _MIN_BATCH_LENGTH or len(buf) - pos < header.total_size:
+        raise CorruptRecordError(f"no whole batch at {pos}")
+    with memoryview(buf) as mv, mv[pos + HEADER_SIZE : pos + header.total_size] as body:
+        if not header.compression:
+            return bytes(body)
+        try:
+            return decompress(header.compression, body)
+        except (DecompressionError, UnsupportedCompressionError) as exc:
+            raise CorruptRecordError(f"batch at {pos}: {exc}") from exc
+
+
+def iter_records(buf, pos: int = 0) -> Iterator[Record]:
+    """Decode the records of the batch at ``pos`` (decompressing as needed). CRC is not checked.
+
+    Raises CorruptRecordError on any inconsistency: lengths that overrun their record or batch,
+    a record count that does not match the data, bytes left over after the last record.
+    """
+    header = BatchHeader(buf, pos)
+    return _iter_records(_records_data(buf, pos, header), header)
+
+
+def _iter_records(data, header: BatchHeader) -> Iterator[Record]:
+    base_offset = header.base_offset
+    base_timestamp = header.base_timestamp
+    append_time = header.max_timestamp if header.log_append_time else None
+    read = _read_varint
+    n = len(data)
+    pos = 0
+    try:
+        for _ in range(header.record_count):
+            length, pos = read(data, pos)
+            end = pos + length
+            if length <= 0 or end > n:
+                raise CorruptRecordError(f"record length {length} at {pos} overruns the batch")
+            attributes = data[pos]
+            ts_delta, pos = read(data, pos + 1)
+            offset_delta, pos = read(data, pos)
+            size, pos = read(data, pos)
+            if size < 0:
+                key = None
+            else:
+                key = bytes(data[pos : pos + size])
+                pos += size
+            size, pos = read(data, pos)
+            if size < 0:
+                value = None
+            else:
+                value = bytes(data[pos : pos + size])
+                pos += size
+            count, pos = read(data, pos)
+            headers: tuple[tuple[str, bytes | None], ...] = ()
+            if count:
+                items = []
+                for _ in range(count):
+                    size, pos = read(data, pos)
+                    if size < 0:
+                        raise CorruptRecordError("null header key")
+                    # Java decodes header keys leniently; surrogateescape keeps odd bytes round-trippable.
+                    hkey = bytes(data[pos : pos + size]).decode("utf-8", "surrogateescape")
+                    pos += size
+                    size, pos = read(data, pos)
+                    if size < 0:
+                        items.append((hkey, None))
+                    else:
+                        items.append((hkey, bytes(data[pos : pos + size])))
+                        pos += size
+                headers = tuple(items)
+            if pos != end:
+                raise CorruptRecordError(f"record ends at {pos}, its length says {end}")
+            yield Record(
+                base_offset + offset_delta,
+                base_timestamp + ts_delta if append_time is None else append_time,
+                key,
+                value,
+                headers,
+                attributes - 256 if attributes > 127 else attributes,
+            )
+    except IndexError:
+        raise CorruptRecordError("record data ends early") from None
+    if pos != n:
+        raise CorruptRecordError(f"{n - pos} bytes after the last of {header.record_count} records")
+
+
+def decode_batch(buf, pos: int = 0) -> tuple[BatchHeader, list[Record]]:
+    """The header and all records of the batch at ``pos``."""
+    header = BatchHeader(buf, pos)
+    return header, list(_iter_records(_records_data(buf, pos, header), header))
+
+
+def _fields(record) -> tuple:
+    if hasattr(record, "key"):
+        return record.key, record.value, record.headers, record.timestamp
+    key, value, headers, timestamp = record
+    return key, value, headers, timestamp
+
+
+def build_batch(
+    records: Iterable,
+    *,
+    base_offset: int = 0,
+    compression: int = 0,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = -1,
+    transactional: bool = False,
+    partition_leader_epoch: int = -1,
+    log_append_time: bool = False,
+    control: bool = False,
+) -> bytes:
+    """Encode one v2 batch. Each record is an object with key, value, headers, timestamp attributes
+    (a ``Record`` works) or a ``(key, value, headers, timestamp)`` tuple; headers is a sequence of
+    ``(str | bytes, bytes | None)`` or None, timestamp None means -1 (no timestamp)."""
+    items = [_fields(r) for r in records]
+    if not items:
+        raise ValueError("a record batch needs at least one record")
+    timestamps = [-1 if r[3] is None else r[3] for r in items]
+    base_timestamp = timestamps[0]
+    body = bytearray()
+    rec = bytearray()
+    for delta, ((key, value, headers, _), timestamp) in enumerate(zip(items, timestamps, strict=True)):
+        rec.clear()
+        rec.append(0)  # record attributes: unused
+        _write_varint(rec, timestamp - base_timestamp)
+        _write_varint(rec, delta)
+        _write_nullable(rec, key)
+        _write_nullable(rec, value)
+        headers = headers or ()
+        _write_varint(rec, len(headers))
+        for hkey, hvalue in headers:
+            _write_nullable(rec, hkey.encode("utf-8", "surrogateescape") if isinstance(hkey, str) else hkey)
+            _write_nullable(rec, hvalue)
+        _write_varint(body, len(rec))
+        body += rec
+    payload = compress(compression, body) if compression else body
+    attributes = compression
+    if log_append_time:
+        attributes |= TIMESTAMP_TYPE_BIT
+    if transactional:
+        attributes |= TRANSACTIONAL_BIT
+    if control:
+        attributes |= CONTROL_BIT
+    header = bytearray(HEADER_SIZE)
+    _HEADER.pack_into(
+        header,
+        0,
+        base_offset,
+        _MIN_BATCH_LENGTH + len(payload),
+        partition_leader_epoch,
+        MAGIC,
+        0,
+        attributes,
+        len(items) - 1,
+        base_timestamp,
+        max(timestamps),
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(items),
+    )
+    crc = _crc32c(payload, _crc32c(memoryview(header)[_ATTRIBUTES_POS:]))
+    _U32.pack_into(header, _CRC_POS, crc)
+    return b"".join((header, payload))
