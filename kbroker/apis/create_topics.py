@@ -1,0 +1,99 @@
+"""CreateTopics (key 19), v2-7.
+
+Behaviour: validates the name, partition count (-1 = num.partitions), replication
+factor (-1 or 1: there is one broker), manual assignments (every replica must be this
+broker) and configs (Kafka's names and value checks → INVALID_CONFIG); validate_only
+checks without creating.
+Version notes: v4 defaults for partitions/replication (-1) · v5 flexible, returns partitions,
+replication factor and configs · v7 topic id.
+Not implemented: —
+"""
+
+from kbroker import topic_config
+from kbroker.broker import INTERNAL_TOPICS, topic_name_error
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+
+Result = CreateTopicsResponse.CreatableTopicResult
+ConfigOut = CreateTopicsResponse.CreatableTopicConfigs
+DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, STATIC_BROKER_CONFIG = 1, 5, 4
+
+
+def _fail(name: str, code: int, msg: str) -> Result:
+    return Result(name=name, error_code=code, error_message=msg, num_partitions=-1, replication_factor=-1,
+                  configs=None)
+
+
+def _create(ctx: RequestContext, t: CreateTopicsRequest.CreatableTopic, validate_only: bool) -> Result:
+    b = ctx.broker
+    name = t.name
+    err = topic_name_error(name)
+    if err:
+        return _fail(name, ErrorCode.INVALID_TOPIC_EXCEPTION, err)
+    if b.topic(name) is not None:
+        return _fail(name, ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+    if t.assignments:
+        if t.num_partitions != -1 or t.replication_factor != -1:
+            return _fail(name, ErrorCode.INVALID_REQUEST,
+                         "Both numPartitions or replicationFactor and replicasAssignments were set.")
+        parts = sorted(a.partition_index for a in t.assignments)
+        if parts != list(range(len(parts))):
+            return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered 0..n-1")
+        for a in t.assignments:
+            if a.broker_ids != [b.node_id]:
+                return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             f"only broker {b.node_id} exists; assignment {a.broker_ids} is not possible")
+        partitions = len(parts)
+    else:
+        partitions = t.num_partitions if t.num_partitions != -1 else b.config.get_int("num.partitions")
+        if partitions <= 0:
+            return _fail(name, ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
+        rf = t.replication_factor
+        if rf == 0 or rf < -1:
+            return _fail(name, ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
+        if rf > 1:
+            return _fail(name, ErrorCode.INVALID_REPLICATION_FACTOR,
+                         f"Unable to replicate the partition {rf} time(s): The target replication factor of {rf} "
+                         "cannot be reached because only 1 broker(s) are registered.")
+    configs: dict[str, str] = {}
+    for c in t.configs:
+        msg = topic_config.validate(c.name, c.value)
+        if msg:
+            return _fail(name, ErrorCode.INVALID_CONFIG, msg)
+        if c.value is not None:
+            configs[c.name] = c.value
+    if name in INTERNAL_TOPICS and not validate_only:
+        pass  # created like any other; the group coordinator owns its layout
+    topic_id = None
+    if not validate_only:
+        topic_id = b.create_topic(name, partitions, configs).topic_id
+    out_configs = []
+    for d in topic_config.TOPIC_CONFIGS.values():
+        if d.name in configs:
+            value, source = configs[d.name], DYNAMIC_TOPIC_CONFIG
+        else:
+            value, from_broker = topic_config.broker_default(b.config, d)
+            source = STATIC_BROKER_CONFIG if from_broker else DEFAULT_CONFIG
+        out_configs.append(ConfigOut(name=d.name, value=value, read_only=False, config_source=source,
+                                     is_sensitive=False))
+    res = Result(name=name, error_code=0, error_message=None, num_partitions=partitions,
+                 replication_factor=1, configs=out_configs)
+    if topic_id is not None:
+        res.topic_id = topic_id
+    return res
+
+
+@handler(CreateTopicsRequest, versions=(2, 7))
+async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
+    seen: dict[str, int] = {}
+    for t in req.topics:
+        seen[t.name] = seen.get(t.name, 0) + 1
+    results = []
+    for t in req.topics:
+        if seen[t.name] > 1:
+            results.append(_fail(t.name, ErrorCode.INVALID_REQUEST, "Duplicate topic name in the request."))
+        else:
+            results.append(_create(ctx, t, req.validate_only))
+    return CreateTopicsResponse(throttle_time_ms=0, topics=results)

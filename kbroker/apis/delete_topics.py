@@ -1,0 +1,41 @@
+"""DeleteTopics (key 20), v1-6.
+
+Behaviour: removes the topic's metadata and log directories; fetches waiting on it
+are woken.  v6 may name topics by id.
+Version notes: v4 flexible · v5 error messages · v6 topic ids.
+Not implemented: —
+"""
+
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.delete_topics import DeleteTopicsRequest, DeleteTopicsResponse
+
+Result = DeleteTopicsResponse.DeletableTopicResult
+
+
+def _delete(ctx: RequestContext, name: str | None, topic_id: object) -> Result:
+    b = ctx.broker
+    if name is None:
+        match = [t for t in b.all_topics() if t.topic_id == topic_id]
+        if not match:
+            return Result(name=None, topic_id=topic_id, error_code=ErrorCode.UNKNOWN_TOPIC_ID)
+        name = match[0].name
+    meta = b.topic(name)
+    if meta is None:
+        return Result(name=name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                      error_message="This server does not host this topic-partition.")
+    if not b.config.get_bool("delete.topic.enable"):
+        return Result(name=name, topic_id=meta.topic_id, error_code=ErrorCode.TOPIC_DELETION_DISABLED)
+    b.delete_topic(name)
+    b.producers.forget_topic(name)
+    return Result(name=name, topic_id=meta.topic_id, error_code=0)
+
+
+@handler(DeleteTopicsRequest, versions=(1, 6))
+async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
+    if ctx.api_version >= 6:
+        results = [_delete(ctx, t.name, t.topic_id) for t in req.topics]
+    else:
+        results = [_delete(ctx, n, None) for n in req.topic_names]
+    return DeleteTopicsResponse(throttle_time_ms=0, responses=results)

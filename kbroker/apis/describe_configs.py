@@ -1,0 +1,90 @@
+"""DescribeConfigs (key 32), v1-4.
+
+Behaviour: topic (type 2) and broker (type 4) resources.  A topic config's value is
+its override (source DYNAMIC_TOPIC_CONFIG), else the broker's log.* synonym
+(STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG); synonyms list that
+chain when asked for.
+Version notes: v1 synonyms, config_source · v3 config type and documentation · v4 flexible.
+Not implemented: broker-logger resources (type 8) → INVALID_REQUEST.
+"""
+
+from kbroker import topic_config
+from kbroker.config import BROKER_DEFAULTS
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResponse
+
+Result = DescribeConfigsResponse.DescribeConfigsResult
+Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
+Synonym = DescribeConfigsResponse.DescribeConfigsSynonym
+TOPIC, BROKER = 2, 4
+DYNAMIC_TOPIC, STATIC_BROKER, DEFAULT = 1, 4, 5
+TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
+         "PASSWORD": 9}
+
+
+def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[str] | None,
+                   synonyms: bool) -> list[Entry]:
+    cfg = ctx.broker.config
+    out = []
+    for d in topic_config.TOPIC_CONFIGS.values():
+        if keys is not None and d.name not in keys:
+            continue
+        chain = []
+        if d.name in overrides:
+            chain.append(Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_TOPIC))
+        bval, from_broker = topic_config.broker_default(cfg, d)
+        if from_broker and d.synonym:
+            chain.append(Synonym(name=d.synonym, value=bval, source=STATIC_BROKER))
+        chain.append(Synonym(name=d.synonym or d.name, value=d.default, source=DEFAULT))
+        top = chain[0]
+        out.append(Entry(name=d.name, value=top.value, read_only=False, config_source=top.source,
+                         is_default=top.source == DEFAULT, is_sensitive=False,
+                         synonyms=chain if synonyms else [], config_type=TYPES[d.type], documentation=None))
+    return out
+
+
+def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool) -> list[Entry]:
+    cfg = ctx.broker.config
+    out = []
+    for name, (default, typ, _doc) in BROKER_DEFAULTS.items():
+        if keys is not None and name not in keys:
+            continue
+        chain = []
+        if cfg.is_set(name):
+            chain.append(Synonym(name=name, value=cfg.get(name), source=STATIC_BROKER))
+        chain.append(Synonym(name=name, value=default, source=DEFAULT))
+        top = chain[0]
+        out.append(Entry(name=name, value=top.value, read_only=True, config_source=top.source,
+                         is_default=top.source == DEFAULT, is_sensitive=False,
+                         synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2), documentation=None))
+    return out
+
+
+def _resource(ctx: RequestContext, r: DescribeConfigsRequest.DescribeConfigsResource, synonyms: bool) -> Result:
+    b = ctx.broker
+    keys = r.configuration_keys
+    if r.resource_type == TOPIC:
+        meta = b.topic(r.resource_name)
+        if meta is None:
+            return Result(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                          error_message=f"Topic {r.resource_name} does not exist", resource_type=TOPIC,
+                          resource_name=r.resource_name)
+        return Result(error_code=0, error_message=None, resource_type=TOPIC, resource_name=r.resource_name,
+                      configs=_topic_entries(ctx, meta.configs, keys, synonyms))
+    if r.resource_type == BROKER:
+        if r.resource_name not in ("", str(b.node_id)):
+            return Result(error_code=ErrorCode.INVALID_REQUEST,
+                          error_message=f"Unexpected broker id, expected {b.node_id}", resource_type=BROKER,
+                          resource_name=r.resource_name)
+        return Result(error_code=0, error_message=None, resource_type=BROKER, resource_name=r.resource_name,
+                      configs=_broker_entries(ctx, keys, synonyms))
+    return Result(error_code=ErrorCode.INVALID_REQUEST, error_message=f"unsupported resource type {r.resource_type}",
+                  resource_type=r.resource_type, resource_name=r.resource_name)
+
+
+@handler(DescribeConfigsRequest, versions=(1, 4))
+async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse:
+    return DescribeConfigsResponse(throttle_time_ms=0,
+                                   results=[_resource(ctx, r, req.include_synonyms) for r in req.resources])

@@ -1,0 +1,72 @@
+"""Metadata (key 3), v0-12.
+
+Behaviour: one broker, the leader (and only replica) of every partition.  v0: an
+empty topic list means all topics; v1+: null means all, empty means none.  Unknown
+topics are created when auto.create.topics.enable is true and the request allows it
+(v4+ flag; always for v0-3), with num.partitions partitions; that first answer says
+LEADER_NOT_AVAILABLE, as Kafka's does, and the client asks again.
+Version notes: v1 controller/rack/is_internal · v2 cluster_id · v5 offline replicas ·
+v7 leader epoch · v8-10 authorized operations · v9 flexible · v10 topic ids · v12 lookup by id.
+Not implemented: authorized operations (reported as unknown).
+"""
+
+from kbroker.broker import INTERNAL_TOPICS, topic_name_error
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.metadata import MetadataRequest, MetadataResponse
+from wire.primitives import ZERO_UUID
+
+Topic = MetadataResponse.MetadataResponseTopic
+Partition = MetadataResponse.MetadataResponsePartition
+
+
+def topic_entry(ctx: RequestContext, name: str) -> Topic:
+    b = ctx.broker
+    meta = b.topic(name)
+    if meta is None:
+        return Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+    node = b.node_id
+    return Topic(
+        error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
+        partitions=[Partition(error_code=0, partition_index=p, leader_id=node,
+                              leader_epoch=b.leader_epoch, replica_nodes=[node], isr_nodes=[node])
+                    for p in range(meta.partitions)])
+
+
+@handler(MetadataRequest, versions=(0, 12))
+async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
+    b = ctx.broker
+    v = ctx.api_version
+    topics: list[Topic] = []
+    if req.topics is None or (v == 0 and not req.topics):
+        topics = [topic_entry(ctx, t.name) for t in b.all_topics()]
+    else:
+        allow = (v < 4 or req.allow_auto_topic_creation) and b.config.get_bool("auto.create.topics.enable")
+        by_id = {t.topic_id: t.name for t in b.all_topics()}
+        for rt in req.topics:
+            name = rt.name
+            if name is None:
+                if rt.topic_id in by_id:
+                    topics.append(topic_entry(ctx, by_id[rt.topic_id]))
+                else:
+                    topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=rt.topic_id))
+                continue
+            if b.topic(name) is None:
+                err = topic_name_error(name)
+                if err is not None:
+                    topics.append(Topic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
+                    continue
+                if allow and name not in INTERNAL_TOPICS:
+                    b.create_topic(name, b.config.get_int("num.partitions"), {})
+                    topics.append(Topic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name,
+                                        topic_id=b.topic(name).topic_id))
+                    continue
+            topics.append(topic_entry(ctx, name))
+    adv = b.advertised
+    return MetadataResponse(
+        brokers=[MetadataResponse.MetadataResponseBroker(node_id=b.node_id, host=adv.host, port=adv.port)],
+        cluster_id=b.cluster_id, controller_id=b.node_id, topics=topics)
+
+
+__all__ = ["metadata", "ZERO_UUID"]

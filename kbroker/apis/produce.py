@@ -1,0 +1,139 @@
+"""Produce (key 0), v0-9 advertised; v0-2 are rejected at request time (connection
+closed), as Kafka 4 does: they predate message format v2.
+
+Behaviour: per partition, the batches are validated without decoding records (size,
+CRC, magic 2, offset delta vs record count, no control batches), then only the base
+offset is rewritten and the bytes are appended.  Records are decoded only where the
+topic needs it: keys on a compacted topic.  acks=0 gets no response, and any error
+with acks=0 closes the connection (Kafka's way of telling such a producer).
+Idempotent batches are checked against the producer's last five (duplicates answered
+with their first offset).
+Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible.
+Not implemented: transactional produce (INVALID_TXN_STATE), broker-side recompression.
+"""
+
+from __future__ import annotations
+
+from kbroker.broker import now_ms
+from kbroker.context import RequestContext
+from kbroker.registry import CloseConnection, handler
+from storage.errors import StorageError
+from wire import records
+from wire.errors import ErrorCode
+from wire.messages.produce import ProduceRequest, ProduceResponse
+
+PartResp = ProduceResponse.PartitionProduceResponse
+TopicResp = ProduceResponse.TopicProduceResponse
+ZSTD = 4
+
+
+def _error(index: int, code: int, message: str | None = None) -> PartResp:
+    return PartResp(index=index, error_code=code, base_offset=-1, log_append_time_ms=-1,
+                    log_start_offset=-1, error_message=message)
+
+
+def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, str | None, list]:
+    b = ctx.broker
+    try:
+        headers = records.validate_batches(data)
+    except records.CorruptRecordError as e:
+        return ErrorCode.CORRUPT_MESSAGE, str(e), []
+    except records.InvalidRecordError as e:
+        return ErrorCode.INVALID_RECORD, str(e), []
+    max_bytes = int(b.topic_config(topic, "max.message.bytes"))
+    compact = "compact" in b.topic_config(topic, "cleanup.policy")
+    now = now_ms()
+    ts_type = b.topic_config(topic, "message.timestamp.type")
+    before = int(b.topic_config(topic, "message.timestamp.before.max.ms"))
+    after = int(b.topic_config(topic, "message.timestamp.after.max.ms"))
+    pos = 0
+    for h in headers:
+        if h.total_size > max_bytes:
+            return ErrorCode.MESSAGE_TOO_LARGE, f"batch of {h.total_size} bytes exceeds max.message.bytes={max_bytes}", []
+        if h.compression == ZSTD and ctx.api_version < 7:
+            return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7+", []
+        if h.compression > ZSTD:
+            return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, f"unknown codec {h.compression}", []
+        if ts_type == "CreateTime":
+            if h.max_timestamp > now + after or (h.base_timestamp >= 0 and h.base_timestamp < now - before):
+                return ErrorCode.INVALID_TIMESTAMP, "timestamp outside the allowed range", []
+        if compact:
+            try:
+                if any(r.key is None for r in records.iter_records(data, pos)):
+                    return ErrorCode.INVALID_RECORD, "compacted topic cannot accept a record without a key", []
+            except (ValueError, records.CorruptRecordError) as e:
+                return ErrorCode.CORRUPT_MESSAGE, str(e), []
+        pos += h.total_size
+    if ts_type == "LogAppendTime":
+        pos = 0
+        for h in headers:
+            records.set_log_append_time(data, pos, now)
+            pos += h.total_size
+    return ErrorCode.NONE, None, headers
+
+
+def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None) -> PartResp:
+    b = ctx.broker
+    meta = b.topic(topic)
+    if meta is None or not 0 <= index < meta.partitions:
+        return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    if data is None or len(data) == 0:
+        return _error(index, ErrorCode.INVALID_RECORD, "no record batch")
+    code, msg, headers = _validate(ctx, topic, data)
+    if code:
+        return _error(index, code, msg)
+    plog = b.get_log(topic, index)
+    if plog is None:
+        return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    h0 = headers[0]
+    pid = h0.producer_id
+    idempotent = pid >= 0 and len(headers) == 1
+    if idempotent:
+        last_seq = (h0.base_sequence + h0.last_offset_delta) % (2**31)
+        code, dup = b.producers.check(pid, h0.producer_epoch, topic, index, h0.base_sequence, last_seq)
+        if code:
+            return _error(index, code)
+        if dup is not None:
+            return PartResp(index=index, error_code=0, base_offset=dup, log_append_time_ms=-1,
+                            log_start_offset=plog.log_start_offset)
+    now = now_ms()
+    try:
+        info = plog.append(data, now)
+    except (OSError, StorageError) as e:
+        return _error(index, ErrorCode.KAFKA_STORAGE_ERROR, str(e))
+    if idempotent:
+        b.producers.record(pid, h0.producer_epoch, topic, index, h0.base_sequence, last_seq, info.base_offset)
+    b.notify_append(topic, index)
+    lat = now if b.topic_config(topic, "message.timestamp.type") == "LogAppendTime" else -1
+    return PartResp(index=index, error_code=0, base_offset=info.base_offset, log_append_time_ms=lat,
+                    log_start_offset=plog.log_start_offset)
+
+
+@handler(ProduceRequest, versions=(0, 9))
+async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
+    if ctx.api_version < 3:
+        raise CloseConnection(f"Produce v{ctx.api_version} is not supported (message format v2 needs v3+)")
+    acks = req.acks
+    topics: list[TopicResp] = []
+    need_flush = False
+    for t in req.topic_data or []:
+        parts = []
+        for p in t.partition_data or []:
+            if acks not in (0, 1, -1):
+                parts.append(_error(p.index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif req.transactional_id is not None:
+                parts.append(_error(p.index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported yet"))
+            else:
+                r = _produce_partition(ctx, t.name, p.index, p.records)
+                parts.append(r)
+                if r.error_code == 0:
+                    plog = ctx.broker.get_log(t.name, p.index)
+                    need_flush = need_flush or (plog is not None and plog.needs_flush(now_ms()))
+        topics.append(TopicResp(name=t.name, partition_responses=parts))
+    if need_flush:
+        await ctx.broker.flush_soon()
+    if acks == 0:
+        if any(p.error_code for t in topics for p in t.partition_responses):
+            raise CloseConnection("error on an acks=0 produce")
+        return None
+    return ProduceResponse(responses=topics, throttle_time_ms=0)

@@ -1,0 +1,197 @@
+"""Broker state shared by the handlers: configuration, topics and their logs, the
+long-poll waiters of Fetch, and background flushing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kbroker import topic_config
+from kbroker.config import BrokerConfig
+from kbroker.producers import ProducerIdAllocator, ProducerStateTable
+from storage.log import LogConfig, PartitionLog
+from storage.topics import LogManager, TopicMeta
+
+log = logging.getLogger("kbroker.broker")
+
+LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def topic_name_error(name: str) -> str | None:
+    if not name:
+        return "Topic name is illegal, it can't be empty"
+    if name in (".", ".."):
+        return "Topic name cannot be \".\" or \"..\""
+    if len(name) > 249:
+        return "Topic name is illegal, it can't be longer than 249 characters"
+    if not LEGAL_TOPIC.match(name):
+        return f"Topic name {name!r} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+    return None
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.node_id = config.node_id
+        self.advertised = config.advertised
+        self.data_dir = Path(config.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster_id = self._load_cluster_id()
+        self.logs = LogManager(self.data_dir, self._log_config_for)
+        self.connections: set[Any] = set()
+        self.producers = ProducerStateTable()
+        self.producer_ids = ProducerIdAllocator(self.data_dir)
+        self.waiters: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
+        self.leader_epoch = 0  # a single broker leads every partition from its first start
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flush_pending: asyncio.Future[None] | None = None
+
+    # ------------------------------------------------------------ identity
+    def _load_cluster_id(self) -> str:
+        if self.config.get("cluster.id"):
+            return str(self.config.get("cluster.id"))
+        p = self.data_dir / "meta.properties"
+        if p.exists():
+            for line in p.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+        cid = uuid.uuid4().hex[:22]
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(f"version=1\ncluster.id={cid}\nnode.id={self.node_id}\n")
+        tmp.replace(p)
+        return cid
+
+    # ------------------------------------------------------------ topics
+    def _log_config_for(self, overrides: dict[str, str]) -> LogConfig:
+        def eff(name: str) -> str:
+            return topic_config.effective(self.config, overrides, name)
+
+        flush_messages = int(eff("flush.messages"))
+        flush_ms = int(eff("flush.ms"))
+        return LogConfig(
+            segment_bytes=int(eff("segment.bytes")),
+            segment_ms=int(eff("segment.ms")),
+            index_interval_bytes=int(eff("index.interval.bytes")),
+            segment_index_bytes=int(eff("segment.index.bytes")),
+            flush_interval_messages=None if flush_messages >= 2**62 else flush_messages,
+            flush_interval_ms=None if flush_ms >= 2**62 else flush_ms,
+        )
+
+    def topic(self, name: str) -> TopicMeta | None:
+        return self.logs.topics.get(name)
+
+    def all_topics(self) -> list[TopicMeta]:
+        return self.logs.topics.all()
+
+    def topic_config(self, name: str, key: str) -> str:
+        meta = self.logs.topics.get(name)
+        return topic_config.effective(self.config, meta.configs if meta else {}, key)
+
+    def create_topic(self, name: str, partitions: int, configs: dict[str, str]) -> TopicMeta:
+        return self.logs.create_topic(name, partitions, configs)
+
+    def delete_topic(self, name: str) -> None:
+        meta = self.logs.topics.get(name)
+        self.logs.delete_topic(name)
+        if meta is not None:
+            for p in range(meta.partitions):
+                self._wake((name, p))
+
+    def get_log(self, topic: str, partition: int) -> PartitionLog | None:
+        return self.logs.get_log(topic, partition)
+
+    # ------------------------------------------------------------ long poll
+    def _wake(self, tp: tuple[str, int]) -> None:
+        ws = self.waiters.pop(tp, None)
+        if ws:
+            for fut in ws:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def notify_append(self, topic: str, partition: int) -> None:
+        if self.waiters:
+            self._wake((topic, partition))
+
+    def add_waiter(self, tps: list[tuple[str, int]]) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for tp in tps:
+            self.waiters.setdefault(tp, []).append(fut)
+        return fut
+
+    def remove_waiter(self, tps: list[tuple[str, int]], fut: asyncio.Future[None]) -> None:
+        for tp in tps:
+            ws = self.waiters.get(tp)
+            if ws is not None:
+                try:
+                    ws.remove(fut)
+                except ValueError:
+                    pass
+                if not ws:
+                    del self.waiters[tp]
+
+    # ------------------------------------------------------------ flushing (group commit)
+    async def flush_soon(self) -> None:
+        """Waits for one fsync pass that covers everything appended before the call.
+        All callers in the same loop tick share it."""
+        fut = self._flush_pending
+        if fut is None or fut.done():
+            loop = asyncio.get_running_loop()
+            fut = self._flush_pending = loop.create_future()
+            loop.call_soon(self._start_flush, fut)
+        await asyncio.shield(fut)
+
+    def _start_flush(self, fut: asyncio.Future[None]) -> None:
+        if self._flush_pending is fut:
+            self._flush_pending = None
+        loop = asyncio.get_running_loop()
+        task = loop.run_in_executor(None, self.logs.flush_all)
+
+        def done(t: asyncio.Future[None]) -> None:
+            if not fut.done():
+                exc = t.exception()
+                if exc is not None:
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(None)
+
+        task.add_done_callback(done)
+
+    async def _flush_loop(self) -> None:
+        """Honours flush.ms / log.flush.interval.ms for logs that ask for it."""
+        while True:
+            await asyncio.sleep(0.05)
+            now = now_ms()
+            due = [lg for lg in self.logs.all_logs() if lg.needs_flush(now)]
+            if due:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: [lg.flush() for lg in due])
+
+    # ------------------------------------------------------------ lifecycle
+    def start_background(self) -> None:
+        self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    async def stop(self) -> None:
+        if self._flush_task is not None:
+            self._flush_task.cancel()
+            try:
+                await self._flush_task
+            except asyncio.CancelledError:
+                pass
+        for conn in list(self.connections):
+            conn.close()
+        for ws in self.waiters.values():
+            for fut in ws:
+                if not fut.done():
+                    fut.set_result(None)
+        self.waiters.clear()
+        self.logs.close_all(clean=True)

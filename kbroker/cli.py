@@ -1,0 +1,78 @@
+"""Command line: ``kbroker serve [PROPERTIES_FILE] [--override KEY=VALUE ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from kbroker.config import BrokerConfig, ConfigError
+
+log = logging.getLogger("kbroker")
+
+
+async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> None:
+    from kbroker.broker import Broker
+    from kbroker.server import start_server
+
+    broker = Broker(config)
+    lst = config.listener
+    server = await start_server(broker, lst.host, lst.port)
+    broker.start_background()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    port = server.sockets[0].getsockname()[1]
+    adv = broker.advertised
+    log.info("kbroker ready on %s:%d (advertised %s:%d, node %d, data %s)", lst.host, port, adv.host,
+             adv.port if adv.port else port, broker.node_id, broker.data_dir)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        server.close()
+        await broker.stop()
+        try:
+            await asyncio.wait_for(server.wait_closed(), 2)
+        except asyncio.TimeoutError:
+            pass
+        log.info("stopped cleanly")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="kbroker", description="A Kafka-protocol broker in Python.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("serve", help="run the broker")
+    sp.add_argument("properties", nargs="?", help="Kafka-style .properties file")
+    sp.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                    help="set a config key (repeatable)")
+    sp.add_argument("--log-level", default="INFO")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        config = BrokerConfig.load(args.properties, args.override)
+        config.listener  # validate early  # noqa: B018
+    except (ConfigError, OSError) as e:
+        print(f"kbroker: {e}", file=sys.stderr)
+        return 2
+    try:
+        import uvloop  # type: ignore[import-not-found]  # optional
+    except ImportError:
+        uvloop = None
+    if uvloop is not None:
+        uvloop.install()
+    asyncio.run(serve(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

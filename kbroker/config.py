@@ -1,0 +1,164 @@
+"""Broker configuration: a Kafka-style ``.properties`` file with Kafka's names.
+
+Unknown keys are warned about, never fatal.  Values are kept as strings (as Kafka's
+DescribeConfigs reports them) and converted on access.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("kbroker.config")
+
+# name -> (default, type, documentation)
+BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
+    "node.id": ("1", "INT", "The node id of this broker."),
+    "broker.id": ("1", "INT", "Alias of node.id."),
+    "listeners": ("PLAINTEXT://127.0.0.1:9092", "LIST", "Listener to bind."),
+    "advertised.listeners": (None, "LIST", "Address clients are told to use (defaults to listeners)."),
+    "log.dirs": ("./kbroker-data", "STRING", "Directory holding the logs."),
+    "log.dir": (None, "STRING", "Alias of log.dirs."),
+    "num.partitions": ("1", "INT", "Partitions of an auto-created topic."),
+    "default.replication.factor": ("1", "INT", "Replication factor of an auto-created topic."),
+    "auto.create.topics.enable": ("true", "BOOLEAN", "Create unknown topics on metadata requests."),
+    "delete.topic.enable": ("true", "BOOLEAN", "Allow topics to be deleted."),
+    "log.segment.bytes": ("1073741824", "INT", "Size of a log segment."),
+    "log.roll.ms": (None, "LONG", "Age after which a segment rolls."),
+    "log.roll.hours": ("168", "INT", "Age in hours after which a segment rolls."),
+    "log.index.interval.bytes": ("4096", "INT", "Bytes of log between offset index entries."),
+    "log.index.size.max.bytes": ("10485760", "INT", "Maximum size of an index file."),
+    "log.flush.interval.messages": ("9223372036854775807", "LONG", "Messages before an fsync."),
+    "log.flush.interval.ms": (None, "LONG", "Milliseconds before an fsync."),
+    "log.retention.hours": ("168", "INT", "Hours to keep a log segment."),
+    "log.retention.ms": (None, "LONG", "Milliseconds to keep a log segment."),
+    "log.retention.bytes": ("-1", "LONG", "Maximum size of a partition log."),
+    "log.cleanup.policy": ("delete", "LIST", "delete or compact."),
+    "log.message.timestamp.type": ("CreateTime", "STRING", "CreateTime or LogAppendTime."),
+    "message.max.bytes": ("1048588", "INT", "Largest record batch accepted."),
+    "socket.request.max.bytes": ("104857600", "INT", "Largest request accepted."),
+    "compression.type": ("producer", "STRING", "Final compression of a topic."),
+    "fetch.transfer": ("pread", "STRING", "kbroker: 'pread' (copy) or 'sendfile' (zero-copy) for fetch data."),
+    "cluster.id": (None, "STRING", "kbroker: cluster id (generated and persisted when unset)."),
+}
+
+TRUE = {"true", "1", "yes"}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    host: str
+    port: int
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        for sep in ("=", ":"):
+            if sep in line:
+                k, v = line.split(sep, 1)
+                props[k.strip()] = v.strip()
+                break
+        else:
+            props[line] = ""
+    return props
+
+
+def parse_listener(s: str) -> Listener:
+    s = s.split(",")[0].strip()
+    if "://" not in s:
+        raise ConfigError(f"listener {s!r} is not NAME://HOST:PORT")
+    name, rest = s.split("://", 1)
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        return Listener(name, host, int(port))
+    except ValueError:
+        raise ConfigError(f"listener {s!r} has no valid port") from None
+
+
+class BrokerConfig:
+    def __init__(self, props: dict[str, str] | None = None) -> None:
+        self.props = dict(props or {})
+        for k in self.props:
+            if k not in BROKER_DEFAULTS:
+                log.warning("unknown config key %s (ignored)", k)
+
+    @classmethod
+    def load(cls, path: str | Path | None, overrides: list[str] | None = None) -> BrokerConfig:
+        props = parse_properties(Path(path).read_text()) if path else {}
+        for ov in overrides or []:
+            if "=" not in ov:
+                raise ConfigError(f"--override {ov!r} is not KEY=VALUE")
+            k, v = ov.split("=", 1)
+            props[k.strip()] = v.strip()
+        return cls(props)
+
+    def is_set(self, key: str) -> bool:
+        return key in self.props
+
+    def get(self, key: str) -> str | None:
+        if key in self.props:
+            return self.props[key]
+        d = BROKER_DEFAULTS.get(key)
+        return d[0] if d else None
+
+    def get_int(self, key: str) -> int:
+        v = self.get(key)
+        if v is None:
+            raise ConfigError(f"{key} has no value")
+        try:
+            return int(v)
+        except ValueError:
+            raise ConfigError(f"{key}={v!r} is not a number") from None
+
+    def get_bool(self, key: str) -> bool:
+        return (self.get(key) or "").lower() in TRUE
+
+    # ---- derived values
+    @property
+    def node_id(self) -> int:
+        return self.get_int("broker.id" if self.is_set("broker.id") and not self.is_set("node.id")
+                            else "node.id")
+
+    @property
+    def listener(self) -> Listener:
+        return parse_listener(self.get("listeners") or "")
+
+    @property
+    def advertised(self) -> Listener:
+        adv = self.get("advertised.listeners")
+        lst = parse_listener(adv) if adv else self.listener
+        if lst.host in ("0.0.0.0", "::", ""):
+            lst = Listener(lst.name, "127.0.0.1", lst.port)
+        return lst
+
+    @property
+    def data_dir(self) -> Path:
+        d = self.props.get("log.dirs") or self.props.get("log.dir") or BROKER_DEFAULTS["log.dirs"][0]
+        return Path(str(d).split(",")[0])
+
+    @property
+    def segment_ms(self) -> int:
+        if self.get("log.roll.ms"):
+            return self.get_int("log.roll.ms")
+        return self.get_int("log.roll.hours") * 3600_000
+
+    @property
+    def flush_interval_ms(self) -> int | None:
+        v = self.get("log.flush.interval.ms")
+        return int(v) if v else None
+
+    @property
+    def flush_interval_messages(self) -> int | None:
+        v = self.get_int("log.flush.interval.messages")
+        return None if v >= 2**62 else v

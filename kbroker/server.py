@@ -1,0 +1,248 @@
+"""The asyncio listener and per-connection request loop.
+
+Each connection decodes frames as bytes arrive and serves its requests one at a time
+in arrival order (as Kafka does: a connection's next request is read only after the
+previous response is queued), so responses always go out in request order.
+
+Kafka's rules for bad input: a frame size below 0 or above socket.request.max.bytes,
+an unknown API key, an unsupported version of any API but ApiVersions, or a body that
+does not parse closes the connection; an ApiVersions request at an unknown version
+gets the v0-format reply with UNSUPPORTED_VERSION and the broker's own ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import socket
+import struct
+from typing import Any
+
+from kbroker import apis  # noqa: F401  (registers the handlers)
+from kbroker.context import RequestContext
+from kbroker.registry import HANDLERS, CloseConnection, supported_versions
+from wire.errors import ErrorCode
+from wire.framing import FrameDecoder, FrameTooLarge
+from wire.headers import (
+    API_VERSIONS_KEY,
+    decode_request_header,
+    encode_response_header,
+    peek_request_header,
+    response_header_flexible,
+)
+from wire.messages.api_versions import ApiVersionsResponse
+from wire.primitives import Writer
+
+log = logging.getLogger("kbroker.server")
+
+_SIZE = struct.Struct(">i")
+_MAX_QUEUED = 64  # frames buffered per connection before reading pauses
+_HIGH_WATER = 4 << 20
+
+
+class _FdFile:
+    """What loop.sendfile wants of a file: fileno() and seek()."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def seek(self, *_: Any) -> None:
+        pass
+
+
+def unsupported_api_versions_reply(correlation_id: int) -> bytes:
+    body = ApiVersionsResponse(
+        error_code=ErrorCode.UNSUPPORTED_VERSION,
+        api_keys=[ApiVersionsResponse.ApiVersion(api_key=k, min_version=lo, max_version=hi)
+                  for k, lo, hi in supported_versions()],
+    )
+    out = Writer()
+    out += b"\0\0\0\0"
+    encode_response_header(out, correlation_id, False)
+    body._encode(out, 0)
+    _SIZE.pack_into(out, 0, len(out) - 4)
+    return bytes(out)
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.decoder = FrameDecoder(broker.config.get_int("socket.request.max.bytes"))
+        self.queue: collections.deque[bytearray] = collections.deque()
+        self.transport: asyncio.Transport | None = None
+        self.wakeup: asyncio.Future[None] | None = None
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.closed = False
+        self.reading_paused = False
+        self.task: asyncio.Task[None] | None = None
+        self.ctx = RequestContext(broker)
+        self.sendfile = broker.config.get("fetch.transfer") == "sendfile"
+
+    # ------------------------------------------------------------ protocol callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        peer = transport.get_extra_info("peername")
+        self.ctx.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        transport.set_write_buffer_limits(high=_HIGH_WATER)
+        self.broker.connections.add(self)
+        self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self.decoder.feed(data)
+        except FrameTooLarge as e:
+            log.info("closing %s: %s", self.ctx.peer, e)
+            self.close()
+            return
+        if not frames:
+            return
+        self.queue.extend(frames)
+        if len(self.queue) > _MAX_QUEUED and not self.reading_paused and self.transport:
+            self.transport.pause_reading()
+            self.reading_paused = True
+        w = self.wakeup
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.broker.connections.discard(self)
+        for fut in (self.wakeup, self.drain_waiter):
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+
+    def pause_writing(self) -> None:
+        if self.drain_waiter is None or self.drain_waiter.done():
+            self.drain_waiter = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        w = self.drain_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+        w = self.wakeup
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # ------------------------------------------------------------ request loop
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.closed:
+                if not self.queue:
+                    self.wakeup = loop.create_future()
+                    await self.wakeup
+                    self.wakeup = None
+                    continue
+                frame = self.queue.popleft()
+                if self.reading_paused and len(self.queue) < _MAX_QUEUED // 2 and self.transport:
+                    self.reading_paused = False
+                    self.transport.resume_reading()
+                await self._handle(frame)
+                if self.drain_waiter is not None and not self.drain_waiter.done():
+                    await self.drain_waiter
+        except CloseConnection as e:
+            log.info("closing %s: %s", self.ctx.peer, e)
+            self.close()
+        except (ConnectionError, OSError) as e:
+            log.debug("connection %s: %s", self.ctx.peer, e)
+            self.close()
+        except asyncio.CancelledError:
+            self.close()
+            raise
+        except Exception:
+            log.exception("unexpected error serving %s; closing it", self.ctx.peer)
+            self.close()
+
+    async def _handle(self, frame: bytearray) -> None:
+        try:
+            api_key, version, corr = peek_request_header(frame)
+        except ValueError as e:
+            raise CloseConnection(str(e)) from None
+        h = HANDLERS.get(api_key)
+        if h is None:
+            raise CloseConnection(f"unknown API key {api_key}")
+        if not h.min_version <= version <= h.max_version:
+            if api_key == API_VERSIONS_KEY:
+                self._write(unsupported_api_versions_reply(corr))
+                return
+            raise CloseConnection(f"unsupported version {version} of API {api_key}")
+        flexible = version >= h.request_cls.FLEXIBLE_FROM
+        try:
+            hdr = decode_request_header(frame, flexible)
+            req = h.request_cls._decode(frame, hdr.body_offset, version)[0]
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError) as e:
+            raise CloseConnection(f"malformed request (API {api_key} v{version}): {e}") from None
+        ctx = self.ctx
+        ctx.api_version = version
+        ctx.correlation_id = corr
+        ctx.client_id = hdr.client_id
+        resp = await h.fn(ctx, req)
+        if resp is None or self.closed:
+            return
+        out = Writer()
+        out += b"\0\0\0\0"
+        encode_response_header(out, corr, response_header_flexible(api_key, flexible))
+        resp._encode(out, version)
+        if not out.inserts:
+            _SIZE.pack_into(out, 0, len(out) - 4)
+            self._write(out)
+        else:
+            _SIZE.pack_into(out, 0, out.total_size() - 4)
+            await self._write_with_slices(out)
+
+    def _write(self, data: bytes | bytearray) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    async def _write_with_slices(self, out: Writer) -> None:
+        """Writes a response whose record data lives in segment files."""
+        assert self.transport is not None
+        start = 0
+        if not self.sendfile:
+            parts: list[Any] = []
+            mv = memoryview(out)
+            for pos, sl in out.inserts:
+                parts.append(mv[start:pos])
+                data = os.pread(sl.fd, sl.length, sl.position)
+                if len(data) != sl.length:  # the file changed under us: pad so the frame stays whole
+                    data = data + bytes(sl.length - len(data))
+                parts.append(data)
+                start = pos
+            parts.append(mv[start:])
+            if not self.closed:
+                self.transport.writelines(parts)
+            return
+        loop = asyncio.get_running_loop()
+        for pos, sl in out.inserts:
+            self._write(bytes(out[start:pos]))
+            start = pos
+            if self.closed:
+                return
+            await loop.sendfile(self.transport, _FdFile(sl.fd), sl.position, sl.length)  # type: ignore[arg-type]
+        self._write(bytes(out[start:]))
+
+
+async def start_server(broker: Any, host: str, port: int) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: Connection(broker), host, port, reuse_address=True,
+                                    backlog=1024)
