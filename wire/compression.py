@@ -63,12 +63,15 @@ _XERIAL_VERSION = 1
 _XERIAL_COMPAT = 1
 _XERIAL_BLOCK = 32 * 1024
 _I32 = struct.Struct(">i")
+# A raw snappy element expands at most 64 bytes out of 3 (a 2-byte-offset copy), so a block claiming
+# more than 22x its size is forged; refusing it spares allocating whatever the forged length asks.
+_SNAPPY_MAX_RATIO = 22
 
 _GZIP_LEVEL = 6  # java.util.zip.Deflater's default
 _ZSTD_LEVEL = 3  # Kafka's default compression.zstd.level
 # Frames declaring more than this are decoded by the streaming path, which allocates as it goes
 # instead of trusting the header (a tiny forged frame could otherwise ask for any amount of memory).
-_ZSTD_ONE_SHOT_LIMIT = 1 << 28
+_ZSTD_ONE_SHOT_LIMIT = 1 << 26
 
 
 class UnsupportedCompressionError(ValueError):
@@ -180,9 +183,16 @@ def _snappy_decompress(data) -> bytearray:
     with memoryview(data) as mv:
         if len(mv) >= _XERIAL_HEADER.size and mv[:8] == XERIAL_MAGIC:
             return _xerial_decompress(mv)
-        out = bytearray(cramjam.snappy.decompress_raw_len(mv))
+        out = bytearray(_snappy_raw_len(mv))
         cramjam.snappy.decompress_raw_into(mv, out)
         return out
+
+
+def _snappy_raw_len(block: memoryview) -> int:
+    size = cramjam.snappy.decompress_raw_len(block)
+    if size > _SNAPPY_MAX_RATIO * len(block):
+        raise DecompressionError(f"snappy: block of {len(block)} bytes claims {size} bytes decompressed")
+    return size
 
 
 def _xerial_decompress(mv: memoryview) -> bytearray:
@@ -200,7 +210,7 @@ def _xerial_decompress(mv: memoryview) -> bytearray:
         if length < 0 or length > n - pos:
             raise DecompressionError(f"snappy: xerial block of {length} bytes at {pos - 4} overruns data")
         block = mv[pos : pos + length]
-        size = cramjam.snappy.decompress_raw_len(block)
+        size = _snappy_raw_len(block)
         blocks.append((block, size))
         total += size
         pos += length
