@@ -410,7 +410,7 @@ def _iter_records(data, header: BatchHeader) -> Iterator[Record]:
             count, pos = read(data, pos)
             headers: tuple[tuple[str, bytes | None], ...] = ()
             if count:
-                items = []
+                items: list[tuple[str, bytes | None]] = []
                 for _ in range(count):
                     size, pos = read(data, pos)
                     if size < 0:
