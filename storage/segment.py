@@ -1,0 +1,334 @@
+"""One log segment: ``<base>.log`` with its ``<base>.index`` and ``<base>.timeindex``.
+
+On-disk format of ``<20-digit zero-padded base offset>.log``: RecordBatch v2 batches exactly as Kafka
+stores them (61-byte header, then records), concatenated with no framing, padding or trailer. The
+only broker-written fields are baseOffset (and, by the server, partitionLeaderEpoch), both outside the
+CRC, so a batch on disk is byte-identical to what a consumer receives and can be sent without copying
+through user space. Within a segment base offsets strictly increase and every batch's last offset is
+below the next segment's base. The 20 digits hold any non-negative i64 offset and make lexical order
+equal numeric order. See ``storage.index`` for the two index files and their limits.
+
+No per-record decode happens here: appends and reads look at 61-byte headers only. The segment does
+no locking; ``PartitionLog`` serialises appends and rolls and keeps flushes off its data structures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from wire.records import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, CorruptRecordError, crc_ok
+
+from .index import OffsetIndex, TimeIndex, _write_all
+
+__all__ = ["Segment", "MAX_RELATIVE_OFFSET", "file_name", "parse_file_name"]
+
+MAX_RELATIVE_OFFSET = 0xFFFFFFFF  # index entries store base_offset - segment base as u32
+_MIN_BATCH_LENGTH = HEADER_SIZE - LOG_OVERHEAD
+_READ_CHUNK = 16 * 1024  # one pread covers the headers of a typical index-interval scan
+_RECOVER_CHUNK = 1 << 20  # recovery reads whole batches for the CRC
+
+
+def file_name(base_offset: int, suffix: str) -> str:
+    return f"{base_offset:020d}{suffix}"
+
+
+def parse_file_name(name: str) -> tuple[int, str] | None:
+    """``00000000000000000042.log`` → ``(42, ".log")``; None for anything else."""
+    stem, dot, ext = name.partition(".")
+    if len(stem) != 20 or not stem.isdigit() or not dot:
+        return None
+    return int(stem), "." + ext
+
+
+class Segment:
+    __slots__ = (
+        "directory",
+        "base_offset",
+        "fd",
+        "size",
+        "index",
+        "time_index",
+        "next_offset",
+        "max_timestamp",
+        "max_timestamp_offset",
+        "rolling_base_ms",
+        "bytes_since_index",
+        "dirty",
+        "indexes_missing",
+    )
+
+    def __init__(self, directory: Path, base_offset: int, create: bool) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        index_path = directory / file_name(base_offset, ".index")
+        time_path = directory / file_name(base_offset, ".timeindex")
+        missing = not create and not (index_path.exists() and time_path.exists())
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_EXCL if create else 0)
+        self.fd = os.open(directory / file_name(base_offset, ".log"), flags, 0o644)
+        self.index = OffsetIndex(index_path, create=create or missing)
+        self.time_index = TimeIndex(time_path, create=create or missing)
+        self.indexes_missing = missing
+        self.size = os.fstat(self.fd).st_size
+        self.next_offset = base_offset  # exact for the active segment, an upper bound for others
+        self.max_timestamp = -1
+        self.max_timestamp_offset = base_offset  # base offset of the batch holding max_timestamp
+        self.rolling_base_ms: int | None = None  # for segment.ms
+        self.bytes_since_index = 0
+        self.dirty = create
+
+    def __repr__(self) -> str:
+        return f"Segment(base={self.base_offset}, size={self.size}, next={self.next_offset})"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / file_name(self.base_offset, ".log")
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def iter_headers(self, start: int, end: int) -> Iterator[tuple[int, BatchHeader]]:
+        """``(position, header)`` of each batch from ``start`` (a batch boundary) up to ``end``."""
+        pos = start
+        buf = b""
+        buf_pos = start
+        while pos < end:
+            rel = pos - buf_pos
+            if len(buf) - rel < HEADER_SIZE:
+                buf = os.pread(self.fd, _READ_CHUNK, pos)
+                buf_pos, rel = pos, 0
+            header = BatchHeader(buf, rel)
+            if header.batch_length < _MIN_BATCH_LENGTH:
+                raise CorruptRecordError(f"{self.log_path}: bad batch length at {pos}")
+            yield pos, header
+            pos += header.total_size
+
+    def find(self, offset: int) -> tuple[int, BatchHeader] | None:
+        """The first batch whose last offset >= ``offset``, or None if the segment has none."""
+        start = self.index.lookup(offset - self.base_offset) if offset > self.base_offset else 0
+        for pos, header in self.iter_headers(start, self.size):
+            if header.base_offset + header.last_offset_delta >= offset:
+                return pos, header
+        return None
+
+    def position_of(self, offset: int, start: int) -> int:
+        """Position of the first batch at or after ``start`` with base offset >= ``offset`` (or size)."""
+        if offset > self.base_offset:
+            start = max(start, self.index.lookup(offset - self.base_offset))
+        for pos, header in self.iter_headers(start, self.size):
+            if header.base_offset >= offset:
+                return pos
+        return self.size
+
+    def slice_end(self, start: int, first_size: int, limit: int, max_bytes: int) -> int:
+        """End of the longest run of whole batches from ``start`` within ``max_bytes`` and ``limit``,
+        but at least the first batch (KIP-74)."""
+        if limit - start <= max_bytes:
+            return limit
+        target = start + max_bytes
+        end = max(start, self.index.lookup_position(target))
+        for pos, header in self.iter_headers(end, limit):
+            if pos + header.total_size > target:
+                break
+            end = pos + header.total_size
+        return max(end, start + first_size)
+
+    def find_timestamp(self, timestamp: int) -> tuple[int, BatchHeader] | None:
+        """The first batch whose max timestamp >= ``timestamp``."""
+        rel = self.time_index.lookup_before(timestamp)
+        start = self.index.lookup(rel) if rel is not None else 0
+        for pos, header in self.iter_headers(start, self.size):
+            if header.max_timestamp >= timestamp:
+                return pos, header
+        return None
+
+    def pread(self, position: int, length: int) -> bytes:
+        return os.pread(self.fd, length, position)
+
+    # -- appending --------------------------------------------------------------------------------
+
+    def is_full(self, max_index_bytes: int) -> bool:
+        """segment.index.bytes reached by either index (a roll trigger, like Kafka's)."""
+        return len(self.index) >= max_index_bytes // 8 or len(self.time_index) >= max_index_bytes // 12
+
+    def append(
+        self, buf: bytearray, batches: list[tuple[int, BatchHeader]], now_ms: int, interval: int
+    ) -> None:
+        """Write ``buf`` (offsets already assigned) at the end of the log, then index its batches."""
+        start = self.size
+        try:
+            _write_all(self.fd, buf)
+        except BaseException:
+            os.ftruncate(self.fd, start)  # never leave a partial batch behind a failed write
+            raise
+        if self.rolling_base_ms is None:
+            self.rolling_base_ms = now_ms
+        for pos, header in batches:
+            self._account(start + pos, header, interval)
+        self.size = start + len(buf)
+        last = batches[-1][1]
+        self.next_offset = last.base_offset + last.last_offset_delta + 1
+        self.dirty = True
+
+    def _account(self, position: int, header: BatchHeader, interval: int) -> None:
+        """Index bookkeeping for one batch; the same rule serves appends and rebuilds."""
+        if header.max_timestamp > self.max_timestamp:
+            self.max_timestamp = header.max_timestamp
+            self.max_timestamp_offset = header.base_offset
+        if self.bytes_since_index > interval:
+            self.index.append(header.base_offset - self.base_offset, position)
+            self.time_index.maybe_append(self.max_timestamp, self.max_timestamp_offset - self.base_offset)
+            self.bytes_since_index = 0
+        self.bytes_since_index += header.total_size
+
+    def seal(self) -> None:
+        """Make the last time-index entry the segment's max timestamp (roll, close, recovery)."""
+        self.time_index.maybe_append(self.max_timestamp, self.max_timestamp_offset - self.base_offset)
+        self.dirty = True
+
+    # -- opening and recovery ---------------------------------------------------------------------
+
+    def indexes_ok(self, limit_offset: int | None) -> bool:
+        """Cheap sanity check of both index files against the log (one or two preads)."""
+        if self.indexes_missing or not (self.index.well_formed() and self.time_index.well_formed()):
+            return False
+        last = self.index.last_entry()
+        if last is not None:
+            rel, pos = last
+            if pos == 0 or pos + HEADER_SIZE > self.size:
+                return False
+            try:
+                header = BatchHeader(self.pread(pos, HEADER_SIZE))
+            except CorruptRecordError:
+                return False
+            if header.base_offset != self.base_offset + rel:
+                return False
+        stamp = self.time_index.last_entry()
+        if stamp is not None and limit_offset is not None and self.base_offset + stamp[1] >= limit_offset:
+            return False
+        return True
+
+    def load_inactive(self, next_segment_base: int) -> None:
+        """State of a cleanly closed, non-active segment, from its time index alone."""
+        self.next_offset = next_segment_base
+        self._max_from_time_index()
+
+    def load_tail(self, check_crc: bool, limit_offset: int | None = None) -> bool:
+        """Scan from the last offset-index entry to the end of the log, setting next_offset, the max
+        timestamp and the index cursor. False if the tail is not a clean run of valid batches."""
+        last = self.index.last_entry()
+        start, min_offset = (last[1], self.base_offset + last[0]) if last else (0, self.base_offset)
+        end, next_offset = start, min_offset
+        self._max_from_time_index()
+        for pos, header in self._valid_batches(start, min_offset, check_crc, limit_offset):
+            if header.max_timestamp > self.max_timestamp:
+                self.max_timestamp = header.max_timestamp
+                self.max_timestamp_offset = header.base_offset
+            end = pos + header.total_size
+            next_offset = header.base_offset + header.last_offset_delta + 1
+        if end != self.size:
+            return False
+        self.next_offset = next_offset
+        stamp = self.time_index.last_entry()
+        if stamp is not None and self.base_offset + stamp[1] >= next_offset:
+            return False
+        self.bytes_since_index = self.size - start
+        self._load_rolling_base()
+        return True
+
+    def recover(self, interval: int, limit_offset: int | None = None) -> int:
+        """Validate every batch (size, magic, offsets, CRC), truncate the log at the first bad one,
+        rebuild both indexes and sync. Returns the number of bytes cut off."""
+        self.index.begin_rebuild()
+        self.time_index.begin_rebuild()
+        self.next_offset = self.base_offset
+        self.max_timestamp = -1
+        self.max_timestamp_offset = self.base_offset
+        self.bytes_since_index = 0
+        end = 0
+        for pos, header in self._valid_batches(0, self.base_offset, True, limit_offset):
+            self._account(pos, header, interval)
+            end = pos + header.total_size
+            self.next_offset = header.base_offset + header.last_offset_delta + 1
+        self.seal()
+        self.index.end_rebuild()
+        self.time_index.end_rebuild()
+        cut = os.fstat(self.fd).st_size - end
+        if cut:
+            os.ftruncate(self.fd, end)
+        self.size = end
+        self.indexes_missing = False
+        self._load_rolling_base()
+        self.flush()
+        return cut
+
+    def _valid_batches(
+        self, start: int, min_offset: int, check_crc: bool, limit_offset: int | None
+    ) -> Iterator[tuple[int, BatchHeader]]:
+        """Well-formed batches from ``start``; stops quietly at the first torn or corrupt one."""
+        file_size = os.fstat(self.fd).st_size
+        chunk = _RECOVER_CHUNK if check_crc else _READ_CHUNK
+        pos, buf, buf_pos = start, b"", start
+        while file_size - pos >= HEADER_SIZE:
+            rel = pos - buf_pos
+            if len(buf) - rel < HEADER_SIZE:
+                buf, buf_pos, rel = os.pread(self.fd, chunk, pos), pos, 0
+            try:
+                header = BatchHeader(buf, rel)
+            except CorruptRecordError:
+                return
+            size = header.total_size
+            last_offset = header.base_offset + header.last_offset_delta
+            if (
+                header.batch_length < _MIN_BATCH_LENGTH
+                or size > file_size - pos
+                or header.last_offset_delta < 0
+                or header.base_offset < min_offset
+                or last_offset - self.base_offset > MAX_RELATIVE_OFFSET
+                or (limit_offset is not None and last_offset >= limit_offset)
+            ):
+                return
+            if check_crc:
+                if len(buf) - rel < size:
+                    buf, buf_pos, rel = os.pread(self.fd, max(chunk, size), pos), pos, 0
+                if not crc_ok(buf, rel, header):
+                    return
+            yield pos, header
+            min_offset = last_offset + 1
+            pos += size
+
+    def _max_from_time_index(self) -> None:
+        stamp = self.time_index.last_entry()
+        if stamp is not None:
+            self.max_timestamp = stamp[0]
+            self.max_timestamp_offset = self.base_offset + stamp[1]
+
+    def _load_rolling_base(self) -> None:
+        # After a restart the first append time is unknown; like Kafka, use the first batch's max
+        # timestamp (an empty segment starts its clock at its next append).
+        self.rolling_base_ms = None
+        if self.size >= HEADER_SIZE:
+            try:
+                self.rolling_base_ms = BatchHeader(self.pread(0, HEADER_SIZE)).max_timestamp
+            except CorruptRecordError:
+                pass
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        os.fdatasync(self.fd)
+        self.index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        self.index.close()
+        self.time_index.close()
+
+    def delete(self) -> None:
+        self.close()
+        for suffix in (".log", ".index", ".timeindex"):
+            (self.directory / file_name(self.base_offset, suffix)).unlink(missing_ok=True)
+
