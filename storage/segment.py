@@ -331,4 +331,3 @@ class Segment:
         self.close()
         for suffix in (".log", ".index", ".timeindex"):
             (self.directory / file_name(self.base_offset, suffix)).unlink(missing_ok=True)
-
