@@ -47,7 +47,7 @@ class Broker:
         self.data_dir = Path(config.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cluster_id = self._load_cluster_id()
-        self.logs = LogManager(self.data_dir, self._log_config_for)
+        self.logs = LogManager(self.data_dir, self._default_log_config())
         self.connections: set[Any] = set()
         self.producers = ProducerStateTable()
         self.producer_ids = ProducerIdAllocator(self.data_dir)
@@ -72,9 +72,9 @@ class Broker:
         return cid
 
     # ------------------------------------------------------------ topics
-    def _log_config_for(self, overrides: dict[str, str]) -> LogConfig:
+    def _default_log_config(self) -> LogConfig:
         def eff(name: str) -> str:
-            return topic_config.effective(self.config, overrides, name)
+            return topic_config.effective(self.config, {}, name)
 
         flush_messages = int(eff("flush.messages"))
         flush_ms = int(eff("flush.ms"))
@@ -86,6 +86,13 @@ class Broker:
             flush_interval_messages=None if flush_messages >= 2**62 else flush_messages,
             flush_interval_ms=None if flush_ms >= 2**62 else flush_ms,
         )
+
+    def all_logs(self) -> list[PartitionLog]:
+        return list(self.logs.logs().values())
+
+    def flush_all(self) -> None:
+        for lg in self.all_logs():
+            lg.flush()
 
     def topic(self, name: str) -> TopicMeta | None:
         return self.logs.topics.get(name)
@@ -154,7 +161,7 @@ class Broker:
         if self._flush_pending is fut:
             self._flush_pending = None
         loop = asyncio.get_running_loop()
-        task = loop.run_in_executor(None, self.logs.flush_all)
+        task = loop.run_in_executor(None, self.flush_all)
 
         def done(t: asyncio.Future[None]) -> None:
             if not fut.done():
@@ -171,7 +178,7 @@ class Broker:
         while True:
             await asyncio.sleep(0.05)
             now = now_ms()
-            due = [lg for lg in self.logs.all_logs() if lg.needs_flush(now)]
+            due = self.logs.logs_needing_flush(now)
             if due:
                 await asyncio.get_running_loop().run_in_executor(
                     None, lambda: [lg.flush() for lg in due])
