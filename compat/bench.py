@@ -1,0 +1,79 @@
+"""Throughput benchmark: produce and fetch through a real kbroker with confluent-kafka.
+
+    python compat/bench.py [--records N] [--size BYTES] [--transfer pread|sendfile|both]
+
+Starts a broker per fetch transfer mode on a free loopback port, produces N records of
+SIZE bytes (acks=all, linger 5 ms, batches up to 1 MiB) to a 1-partition topic, then
+consumes them all from offset 0, and prints MB/s and records/s for each phase.
+Results go in compat/BENCHMARKS.md by hand, with the machine they were taken on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from brokerproc import BrokerProcess  # noqa: E402
+
+
+def run(transfer: str, records: int, size: int) -> dict[str, float]:
+    import confluent_kafka as ck
+    import confluent_kafka.admin  # noqa: F401
+
+    with tempfile.TemporaryDirectory() as d:
+        b = BrokerProcess(Path(d) / "data", overrides={"fetch.transfer": transfer}).start()
+        try:
+            topic = "bench"
+            admin = ck.admin.AdminClient({"bootstrap.servers": b.bootstrap})
+            admin.create_topics([ck.admin.NewTopic(topic, 1, 1)])[topic].result(10)
+            payload = b"x" * size
+            p = ck.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5,
+                             "batch.size": 1 << 20, "queue.buffering.max.messages": 1_000_000})
+            t0 = time.perf_counter()
+            for i in range(records):
+                while True:
+                    try:
+                        p.produce(topic, payload)
+                        break
+                    except BufferError:
+                        p.poll(0.01)
+            assert p.flush(60) == 0
+            t_prod = time.perf_counter() - t0
+            c = ck.Consumer({"bootstrap.servers": b.bootstrap, "group.id": "bench", "enable.auto.commit": False,
+                             "fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760})
+            c.assign([ck.TopicPartition(topic, 0, 0)])
+            n = 0
+            t0 = time.perf_counter()
+            while n < records:
+                msgs = c.consume(10000, 5)
+                n += sum(1 for m in msgs if m.error() is None)
+            t_cons = time.perf_counter() - t0
+            c.close()
+        finally:
+            b.stop()
+    mb = records * size / 1e6
+    return {"produce_MBps": mb / t_prod, "produce_rps": records / t_prod,
+            "consume_MBps": mb / t_cons, "consume_rps": records / t_cons}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=500_000)
+    ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--transfer", default="both", choices=["pread", "sendfile", "both"])
+    args = ap.parse_args()
+    modes = ["pread", "sendfile"] if args.transfer == "both" else [args.transfer]
+    for m in modes:
+        r = run(m, args.records, args.size)
+        print(f"{m:8s} produce {r['produce_MBps']:8.1f} MB/s {r['produce_rps']:10.0f} rec/s | "
+              f"consume {r['consume_MBps']:8.1f} MB/s {r['consume_rps']:10.0f} rec/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
