@@ -27,6 +27,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _flush_each(logs: list[PartitionLog]) -> None:
+    for lg in logs:
+        lg.flush()
+
+
 def topic_name_error(name: str) -> str | None:
     if not name:
         return "Topic name is illegal, it can't be empty"
@@ -180,8 +185,7 @@ class Broker:
             now = now_ms()
             due = self.logs.logs_needing_flush(now)
             if due:
-                await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: [lg.flush() for lg in due])
+                await asyncio.get_running_loop().run_in_executor(None, _flush_each, due)
 
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:

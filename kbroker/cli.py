@@ -42,7 +42,7 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
         await broker.stop()
         try:
             await asyncio.wait_for(server.wait_closed(), 2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         log.info("stopped cleanly")
 

@@ -94,7 +94,7 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             fut = b.add_waiter(tps)
             try:
                 await asyncio.wait_for(fut, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             finally:
                 b.remove_waiter(tps, fut)
