@@ -78,6 +78,18 @@ class _Index:
         a, b = self._ENTRY.unpack(os.pread(self._fd, entry, size - entry))
         return a, b
 
+    def tail_ordered(self) -> bool:
+        """True if the last two entries strictly increase in both columns (as every entry must)."""
+        entry = self._ENTRY.size
+        if self._loaded:
+            a, b = self._a[-2:], self._b[-2:]
+            return len(a) < 2 or (a[0] < a[1] and b[0] < b[1])
+        size = self.file_size()
+        if size < 2 * entry:
+            return True
+        (a0, b0), (a1, b1) = self._ENTRY.iter_unpack(os.pread(self._fd, 2 * entry, size - 2 * entry))
+        return a0 < a1 and b0 < b1
+
     def _load(self) -> None:
         size = self.file_size()
         if size % self._ENTRY.size:

@@ -385,10 +385,10 @@ class PartitionLog:
             limit = None if last else segments[i + 1].base_offset
             cut = 0
             if not segment.indexes_ok(limit) or (last and not clean):
-                cut = segment.recover(interval, limit)
+                cut = segment.recover(interval, limit, contiguous=last)
             elif last:
-                if not segment.load_tail(check_crc=False):
-                    cut = segment.recover(interval)
+                if not segment.load_tail(check_crc=False, contiguous=True):
+                    cut = segment.recover(interval, contiguous=True)
             elif clean:
                 segment.load_inactive(segments[i + 1].base_offset)
             elif not segment.load_tail(check_crc=True, limit_offset=limit):

@@ -189,9 +189,14 @@ class Segment:
     # -- opening and recovery ---------------------------------------------------------------------
 
     def indexes_ok(self, limit_offset: int | None) -> bool:
-        """Cheap sanity check of both index files against the log (one or two preads)."""
-        if self.indexes_missing or not (self.index.well_formed() and self.time_index.well_formed()):
+        """Cheap sanity check of both index files against the log (a few small preads): whole
+        entries, the last two in order, the last offset entry naming a batch start, the last time
+        entry inside the segment. A stale index (entries missing at the end) passes and is fine."""
+        if self.indexes_missing:
             return False
+        for index in (self.index, self.time_index):
+            if not (index.well_formed() and index.tail_ordered()):
+                return False
         last = self.index.last_entry()
         if last is not None:
             rel, pos = last
@@ -204,8 +209,11 @@ class Segment:
             if header.base_offset != self.base_offset + rel:
                 return False
         stamp = self.time_index.last_entry()
-        if stamp is not None and limit_offset is not None and self.base_offset + stamp[1] >= limit_offset:
-            return False
+        if stamp is not None:
+            if stamp[1] > MAX_RELATIVE_OFFSET or (
+                limit_offset is not None and self.base_offset + stamp[1] >= limit_offset
+            ):
+                return False
         return True
 
     def load_inactive(self, next_segment_base: int) -> None:
@@ -213,14 +221,14 @@ class Segment:
         self.next_offset = next_segment_base
         self._max_from_time_index()
 
-    def load_tail(self, check_crc: bool, limit_offset: int | None = None) -> bool:
+    def load_tail(self, check_crc: bool, limit_offset: int | None = None, contiguous: bool = False) -> bool:
         """Scan from the last offset-index entry to the end of the log, setting next_offset, the max
         timestamp and the index cursor. False if the tail is not a clean run of valid batches."""
         last = self.index.last_entry()
         start, min_offset = (last[1], self.base_offset + last[0]) if last else (0, self.base_offset)
         end, next_offset = start, min_offset
         self._max_from_time_index()
-        for pos, header in self._valid_batches(start, min_offset, check_crc, limit_offset):
+        for pos, header in self._valid_batches(start, min_offset, check_crc, limit_offset, contiguous):
             if header.max_timestamp > self.max_timestamp:
                 self.max_timestamp = header.max_timestamp
                 self.max_timestamp_offset = header.base_offset
@@ -236,7 +244,7 @@ class Segment:
         self._load_rolling_base()
         return True
 
-    def recover(self, interval: int, limit_offset: int | None = None) -> int:
+    def recover(self, interval: int, limit_offset: int | None = None, contiguous: bool = False) -> int:
         """Validate every batch (size, magic, offsets, CRC), truncate the log at the first bad one,
         rebuild both indexes and sync. Returns the number of bytes cut off."""
         self.index.begin_rebuild()
@@ -246,7 +254,7 @@ class Segment:
         self.max_timestamp_offset = self.base_offset
         self.bytes_since_index = 0
         end = 0
-        for pos, header in self._valid_batches(0, self.base_offset, True, limit_offset):
+        for pos, header in self._valid_batches(0, self.base_offset, True, limit_offset, contiguous):
             self._account(pos, header, interval)
             end = pos + header.total_size
             self.next_offset = header.base_offset + header.last_offset_delta + 1
@@ -263,9 +271,15 @@ class Segment:
         return cut
 
     def _valid_batches(
-        self, start: int, min_offset: int, check_crc: bool, limit_offset: int | None
+        self, start: int, min_offset: int, check_crc: bool, limit_offset: int | None, contiguous: bool
     ) -> Iterator[tuple[int, BatchHeader]]:
-        """Well-formed batches from ``start``; stops quietly at the first torn or corrupt one."""
+        """Well-formed batches from ``start``; stops quietly at the first torn or corrupt one.
+
+        Offsets must increase and stay below ``limit_offset`` (the next segment's base). With
+        ``contiguous`` (the active segment, which nothing but appends ever wrote) each batch must
+        start exactly where the previous one ended, starting at ``min_offset``: baseOffset is outside
+        the CRC, and this is what catches a damaged one. Older segments may have gaps (compaction).
+        partitionLeaderEpoch is covered by neither check, as in Kafka."""
         file_size = os.fstat(self.fd).st_size
         chunk = _RECOVER_CHUNK if check_crc else _READ_CHUNK
         pos, buf, buf_pos = start, b"", start
@@ -284,6 +298,7 @@ class Segment:
                 or size > file_size - pos
                 or header.last_offset_delta < 0
                 or header.base_offset < min_offset
+                or (contiguous and header.base_offset != min_offset)
                 or last_offset - self.base_offset > MAX_RELATIVE_OFFSET
                 or (limit_offset is not None and last_offset >= limit_offset)
             ):

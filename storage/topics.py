@@ -6,12 +6,14 @@ On-disk format::
         {"version": 1, "name": "orders", "topic_id": "<uuid, canonical hex form>",
          "partitions": 3, "configs": {"segment.bytes": "1048576", ...}}
     <data_dir>/<name>-<partition>/    one PartitionLog per partition (see storage.log)
-    <data_dir>/<name>-<p>.<hex>-delete/  a partition being deleted; removed at the next start
+    <data_dir>/<32 hex>-delete/       a partition directory being deleted; removed at the next start
 
-- A topic file is replaced by writing ``<name>.json.tmp``, fsync, rename, fsync of the directory, so
-  a crash leaves the old or the new file, never a torn one; stray ``.tmp`` files are removed at open.
+- A topic file is replaced by writing ``.<32 hex>.tmp``, fsync, rename, fsync of the directory, so a
+  crash leaves the old or the new file, never a torn one; stray ``.tmp`` files are removed at open.
+  (Temporary and doomed names do not contain the topic name, which may already be 249 bytes long.)
 - Names follow Kafka: 1-249 characters of ``[a-zA-Z0-9._-]``, not ``.`` or ``..``. The alphabet makes
-  a name a safe file name; 249 leaves room for ``-<partition>`` in a 255-byte directory name.
+  a name a safe file name. At most 100000 partitions per topic, so ``<name>-<partition>`` is at most
+  249 + 1 + 5 = 255 bytes, the usual file-name limit (``<name>.json`` is at most 254).
 - ``topics`` cannot clash with a partition directory, whose name always ends in ``-<digits>``.
 - ``version`` lets a future layout be told apart; an unknown version refuses to load.
 - Deletion removes the metadata file first and then renames each partition directory to a
@@ -39,7 +41,7 @@ __all__ = ["TopicMeta", "TopicStore", "LogManager", "log_config_for", "validate_
 
 _FORMAT_VERSION = 1
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
-_MAX_PARTITIONS = 1 << 20  # sanity bound: one directory and open files per partition
+_MAX_PARTITIONS = 100_000  # partition numbers of at most 5 digits: "<249-char name>-99999" is 255 bytes
 _NEVER = 2**63 - 1  # Kafka's Long.MAX_VALUE default of flush.messages / flush.ms
 
 # Topic config name → LogConfig field. Other topic configs are stored but not used by the log.
@@ -95,7 +97,7 @@ def _new_topic_id() -> uuid.UUID:
 
 
 def _write_json_atomic(path: Path, obj: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
     data = json.dumps(obj, indent=1, sort_keys=True).encode()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -286,7 +288,7 @@ class LogManager:
     def _discard(self, path: Path) -> None:
         if not path.exists():
             return
-        doomed = path.with_name(f"{path.name}.{uuid.uuid4().hex}-delete")
+        doomed = path.with_name(f"{uuid.uuid4().hex}-delete")
         os.rename(path, doomed)
         fsync_dir(self.data_dir)
         shutil.rmtree(doomed, ignore_errors=True)

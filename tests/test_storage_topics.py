@@ -1,0 +1,169 @@
+"""TopicStore persistence and LogManager lifecycle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from storage import (
+    InvalidConfig,
+    InvalidPartitions,
+    InvalidTopic,
+    LogConfig,
+    LogManager,
+    TopicAlreadyExists,
+    TopicStore,
+    UnknownTopic,
+    log_config_for,
+)
+from wire.records import build_batch
+
+
+def batch(value: bytes = b"v") -> bytearray:
+    return bytearray(build_batch([(None, value, None, 1)]))
+
+
+def test_topic_store_persists(tmp_path: Path) -> None:
+    store = TopicStore(tmp_path)
+    a = store.create("orders", 3, {"cleanup.policy": "compact"})
+    b = store.create("clicks.v2_x-y", 1)
+    assert isinstance(a.topic_id, uuid.UUID) and a.topic_id != b.topic_id
+    assert store.get("orders") == a and "orders" in store and len(store) == 2
+    assert store.by_id(b.topic_id) == b
+    on_disk = json.loads((tmp_path / "topics" / "orders.json").read_text())
+    assert on_disk["topic_id"] == str(a.topic_id) and on_disk["partitions"] == 3
+    assert not list((tmp_path / "topics").glob("*.tmp"))
+
+    again = TopicStore(tmp_path)
+    assert again.all() == [b, a]  # sorted by name
+    grown = again.add_partitions("orders", 5)
+    assert grown.partitions == 5 and grown.topic_id == a.topic_id
+    again.set_configs("orders", {"retention.ms": "1000"})
+    again.delete("clicks.v2_x-y")
+
+    third = TopicStore(tmp_path)
+    assert [m.name for m in third.all()] == ["orders"]
+    meta = third.get("orders")
+    assert meta is not None and meta.partitions == 5 and meta.configs == {"retention.ms": "1000"}
+    assert third.get("clicks.v2_x-y") is None
+
+
+def test_topic_store_errors(tmp_path: Path) -> None:
+    store = TopicStore(tmp_path)
+    store.create("t", 2)
+    with pytest.raises(TopicAlreadyExists):
+        store.create("t", 1)
+    for name in ["", ".", "..", "a/b", "a b", "é", "x" * 250, "../etc"]:
+        with pytest.raises(InvalidTopic):
+            store.create(name, 1)
+    store.create("x" * 249, 1)
+    for count in [0, -1, True, "3"]:
+        with pytest.raises(InvalidPartitions):
+            store.create("p", count)  # type: ignore[arg-type]
+    with pytest.raises(InvalidPartitions):
+        store.add_partitions("t", 2)
+    with pytest.raises(UnknownTopic):
+        store.add_partitions("nope", 3)
+    with pytest.raises(UnknownTopic):
+        store.delete("nope")
+    with pytest.raises(InvalidPartitions):
+        store.create("p", 100_001)
+    (tmp_path / "topics" / ".0123.tmp").write_text("{")  # a crash mid-write
+    assert [m.name for m in TopicStore(tmp_path).all()] == ["t", "x" * 249]
+    assert not (tmp_path / "topics" / ".0123.tmp").exists()
+
+
+def test_log_config_for_maps_topic_overrides() -> None:
+    default = LogConfig()
+    config = log_config_for(
+        default,
+        {
+            "segment.bytes": "1048576",
+            "segment.ms": "60000",
+            "index.interval.bytes": "128",
+            "segment.index.bytes": "4096",
+            "flush.messages": "1",
+            "flush.ms": "9223372036854775807",
+            "retention.ms": "5",
+        },
+    )
+    assert config == LogConfig(1048576, 60000, 128, 4096, 1, None)
+    assert log_config_for(default, {}) == default
+    for bad in [{"segment.bytes": "big"}, {"segment.bytes": "1"}, {"flush.messages": "0"}]:
+        with pytest.raises(InvalidConfig):
+            log_config_for(default, bad)
+
+
+def test_log_manager_lifecycle(tmp_path: Path) -> None:
+    manager = LogManager(tmp_path, LogConfig(segment_bytes=4096))
+    manager.create_topic("a", 2, {"segment.bytes": "200"})
+    manager.create_topic("b", 1)
+    log = manager.get_log("a", 1)
+    assert log is not None and log.config.segment_bytes == 200
+    assert manager.get_log("b", 0).config.segment_bytes == 4096  # type: ignore[union-attr]
+    assert manager.get_log("a", 2) is None and manager.get_log("zz", 0) is None
+    for i in range(10):
+        log.append(batch(b"%d" % i), 0)
+    assert len(log.segments) > 1
+    assert (tmp_path / "a-1").is_dir() and (tmp_path / "b-0").is_dir()
+    manager.close_all()
+
+    manager = LogManager(tmp_path, LogConfig(segment_bytes=4096))
+    assert sorted(manager.logs()) == [("a", 0), ("a", 1), ("b", 0)]
+    log = manager.get_log("a", 1)
+    assert log is not None and log.log_end_offset == 10 and log.config.segment_bytes == 200
+
+    manager.add_partitions("a", 4)
+    assert manager.get_log("a", 3) is not None and manager.topics.get("a").partitions == 4  # type: ignore[union-attr]
+    manager.alter_topic_configs("a", {"segment.bytes": "300", "flush.messages": "2"})
+    assert log.config.segment_bytes == 300 and log.config.flush_interval_messages == 2
+    log.append(batch(), 0)
+    assert [m for m in manager.logs_needing_flush(0)] == []
+    log.append(batch(), 0)
+    assert manager.logs_needing_flush(0) == [log]
+
+    manager.delete_topic("a")
+    assert not any(p.name.startswith("a-") for p in tmp_path.iterdir())
+    assert manager.get_log("a", 0) is None and log.closed
+    with pytest.raises(UnknownTopic):
+        manager.delete_topic("a")
+    manager.create_topic("a", 1)
+    assert manager.get_log("a", 0).log_end_offset == 0  # type: ignore[union-attr]
+    manager.close_all()
+
+
+def test_log_manager_rejects_bad_config_before_saving(tmp_path: Path) -> None:
+    manager = LogManager(tmp_path)
+    with pytest.raises(InvalidConfig):
+        manager.create_topic("t", 1, {"segment.ms": "soon"})
+    assert manager.topics.get("t") is None and not (tmp_path / "t-0").exists()
+    with pytest.raises(InvalidTopic):
+        manager.create_topic("bad/name", 1)
+    manager.close_all()
+
+
+def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
+    manager = LogManager(tmp_path)
+    manager.create_topic("t", 1)
+    manager.get_log("t", 0).append(batch(), 0)  # type: ignore[union-attr]
+    manager.close_all()
+    # crash after the metadata went but before the directory did
+    TopicStore(tmp_path).delete("t")
+    (tmp_path / "deadbeef-delete").mkdir()
+    manager = LogManager(tmp_path)
+    assert not (tmp_path / "deadbeef-delete").exists()
+    assert manager.get_log("t", 0) is None
+    manager.create_topic("t", 1)
+    assert manager.get_log("t", 0).log_end_offset == 0  # type: ignore[union-attr]
+    manager.close_all()
+
+
+def test_partition_dirs_are_created_if_missing(tmp_path: Path) -> None:
+    TopicStore(tmp_path).create("t", 2)  # metadata written, crash before the logs were made
+    manager = LogManager(tmp_path)
+    assert (tmp_path / "t-0").is_dir() and (tmp_path / "t-1").is_dir()
+    assert manager.get_log("t", 1).log_end_offset == 0  # type: ignore[union-attr]
+    manager.close_all()
