@@ -24,7 +24,9 @@ Files are plain append-only files written with ``os.write`` (no preallocation, n
 be trimmed at shutdown, a torn tail is detected by a size that is not a multiple of the entry size,
 and ``segment.index.bytes`` is enforced as a roll trigger (``is_full``) instead of a file size. The
 entries are read into two ``array`` columns on first use (8 bytes of memory per entry, ~0.2 % of the
-log at the default interval) so lookups are a ``bisect`` with no system call.
+log at the default interval) so lookups are a ``bisect`` with no system call. Only the active
+segment keeps its index files open; the others ``release`` theirs, so an inactive segment costs one
+file descriptor (its ``.log``).
 """
 
 from __future__ import annotations
@@ -62,7 +64,28 @@ class _Index:
     # -- reading ----------------------------------------------------------------------------------
 
     def file_size(self) -> int:
-        return os.fstat(self._fd).st_size
+        return os.fstat(self._fd).st_size if self._fd >= 0 else os.stat(self.path).st_size
+
+    def _pread(self, length: int, offset: int) -> bytes:
+        if self._fd >= 0:
+            return os.pread(self._fd, length, offset)
+        fd = os.open(self.path, os.O_RDONLY)  # released index: open just for this read
+        try:
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+    def _writer(self) -> int:
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        return self._fd
+
+    def release(self) -> None:
+        """Close the file (an inactive segment's index is only read, once, on first lookup);
+        any later write or flush reopens it."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def well_formed(self) -> bool:
         return self.file_size() % self._ENTRY.size == 0
@@ -75,7 +98,7 @@ class _Index:
         entry = self._ENTRY.size
         if size < entry or size % entry:
             return None
-        a, b = self._ENTRY.unpack(os.pread(self._fd, entry, size - entry))
+        a, b = self._ENTRY.unpack(self._pread(entry, size - entry))
         return a, b
 
     def tail_ordered(self) -> bool:
@@ -87,14 +110,14 @@ class _Index:
         size = self.file_size()
         if size < 2 * entry:
             return True
-        (a0, b0), (a1, b1) = self._ENTRY.iter_unpack(os.pread(self._fd, 2 * entry, size - 2 * entry))
+        (a0, b0), (a1, b1) = self._ENTRY.iter_unpack(self._pread(2 * entry, size - 2 * entry))
         return a0 < a1 and b0 < b1
 
     def _load(self) -> None:
         size = self.file_size()
         if size % self._ENTRY.size:
             raise IndexCorrupt(f"{self.path}: size {size} is not a multiple of {self._ENTRY.size}")
-        data = os.pread(self._fd, size, 0)
+        data = self._pread(size, 0)
         a = array(self._TYPES[0])
         b = array(self._TYPES[1])
         for x, y in self._ENTRY.iter_unpack(data):
@@ -117,13 +140,13 @@ class _Index:
     def _append(self, a: int, b: int) -> None:
         self._columns()
         if not self._deferred:
-            _write_all(self._fd, self._ENTRY.pack(a, b))
+            _write_all(self._writer(), self._ENTRY.pack(a, b))
         self._a.append(a)
         self._b.append(b)
 
     def begin_rebuild(self) -> None:
         """Empty the file; entries appended until ``end_rebuild`` are kept in memory only."""
-        os.ftruncate(self._fd, 0)
+        os.ftruncate(self._writer(), 0)
         self._a = array(self._TYPES[0])
         self._b = array(self._TYPES[1])
         self._loaded = True
@@ -133,10 +156,17 @@ class _Index:
         """Write every entry gathered since ``begin_rebuild`` in one go."""
         self._deferred = False
         pack = self._ENTRY.pack
-        _write_all(self._fd, b"".join(pack(x, y) for x, y in zip(self._a, self._b, strict=True)))
+        _write_all(self._writer(), b"".join(pack(x, y) for x, y in zip(self._a, self._b, strict=True)))
 
     def flush(self) -> None:
-        os.fdatasync(self._fd)
+        if self._fd >= 0:
+            os.fdatasync(self._fd)
+        else:
+            fd = os.open(self.path, os.O_RDONLY)  # syncs the file's data whichever fd wrote it
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -94,8 +94,9 @@ class AppendInfo:
 
 @dataclass(frozen=True, slots=True)
 class FileSlice:
-    """``length`` bytes at ``position`` of the open file ``fd``: whole batches of one segment. The
-    segment reference keeps the file open for as long as the slice is in use."""
+    """``length`` bytes at ``position`` of the open file ``fd``: whole batches of one segment.
+    Valid while ``segment.fd == fd``: closing or deleting the log closes the file (and sets
+    ``segment.fd`` to -1), so a sender that holds a slice across an await should check that first."""
 
     fd: int
     position: int
@@ -200,6 +201,7 @@ class PartitionLog:
         old = self._segments[-1]
         old.seal()
         new = Segment(self.directory, old.next_offset, create=True)
+        old.release_indexes()
         self._segments.append(new)
         self._bases.append(new.base_offset)
         self._dir_dirty = True
@@ -400,6 +402,8 @@ class PartitionLog:
             i += 1
         if not segments:
             segments.append(Segment(directory, 0, create=True))
+        for segment in segments[:-1]:
+            segment.release_indexes()
         self._segments = segments
         self._bases = [s.base_offset for s in segments]
         if clean:

@@ -161,14 +161,16 @@ class Segment:
         except BaseException:
             os.ftruncate(self.fd, start)  # never leave a partial batch behind a failed write
             raise
-        if self.rolling_base_ms is None:
-            self.rolling_base_ms = now_ms
-        for pos, header in batches:
-            self._account(start + pos, header, interval)
+        # The data is in: record it before the index writes, which may fail on their own (a
+        # missing index entry only makes lookups scan a little longer).
         self.size = start + len(buf)
         last = batches[-1][1]
         self.next_offset = last.base_offset + last.last_offset_delta + 1
         self.dirty = True
+        if self.rolling_base_ms is None:
+            self.rolling_base_ms = now_ms
+        for pos, header in batches:
+            self._account(start + pos, header, interval)
 
     def _account(self, position: int, header: BatchHeader, interval: int) -> None:
         """Index bookkeeping for one batch; the same rule serves appends and rebuilds."""
@@ -324,11 +326,17 @@ class Segment:
         self.rolling_base_ms = None
         if self.size >= HEADER_SIZE:
             try:
-                self.rolling_base_ms = BatchHeader(self.pread(0, HEADER_SIZE)).max_timestamp
+                first = BatchHeader(self.pread(0, HEADER_SIZE)).max_timestamp
             except CorruptRecordError:
-                pass
+                return
+            self.rolling_base_ms = first if first >= 0 else None  # -1: no timestamp
 
     # -- lifecycle --------------------------------------------------------------------------------
+
+    def release_indexes(self) -> None:
+        """The segment is no longer appended to: close its index files (see storage.index)."""
+        self.index.release()
+        self.time_index.release()
 
     def flush(self) -> None:
         os.fdatasync(self.fd)

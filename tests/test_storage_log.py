@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from pathlib import Path
@@ -340,3 +341,26 @@ def test_delete_removes_directory(tmp_path: Path) -> None:
 def test_log_config_validation(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         LogConfig(**kwargs)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_inactive_segments_hold_one_file_descriptor(tmp_path: Path, small: LogConfig) -> None:
+    before = open_fds()
+    log = PartitionLog(tmp_path / "t-0", small)
+    ref = fill(log, 200)
+    segments = len(log.segments)
+    assert segments > 10
+    assert open_fds() - before == segments + 2  # every .log, plus the active segment's two indexes
+    log.close()
+    assert open_fds() == before
+    log = PartitionLog(tmp_path / "t-0", small)
+    assert open_fds() - before == segments + 2
+    assert read_all(log, 500) == b"".join(r[2] for r in ref)  # lookups in every segment's index
+    log.flush()
+    assert open_fds() - before == segments + 2
+    log.close()
+    assert open_fds() == before
