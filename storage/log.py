@@ -23,13 +23,8 @@ Limits and why:
 
 Durability: ``append`` returns after ``os.write`` has put every byte in the OS page cache, so killing
 the process loses nothing acknowledged; ``flush`` (fdatasync, group commit from any thread) makes it
-survive an OS crash. ``close(clean=True)`` syncs everything and then writes ``.clean-shutdown``; the
-marker is removed (and the removal synced) as soon as the log is opened, so a later crash is seen as
-one. Opening without the marker validates the last segment batch by batch (size, magic, offsets,
-CRC-32C), truncates it at the first torn or corrupt batch and rebuilds its indexes; earlier segments
-get the same check from their last index entry to their end. A segment truncated that way ends the
-log: later segments are deleted, so exactly the valid prefix remains. Missing or malformed index files
-are rebuilt for any segment, clean shutdown or not.
+survive an OS crash. ``close(clean=True)`` syncs everything and then writes ``.clean-shutdown``.
+Opening, the marker and crash recovery are described in ``storage.recovery``.
 
 Threads: ``append``, ``read`` and everything else run on one thread (the event loop); ``flush`` may
 run on a worker thread at the same time. A lock guards the segment list and counters; the fdatasync
@@ -48,11 +43,11 @@ from pathlib import Path
 from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError, iter_records, set_base_offset
 
 from .errors import LogClosedError, OffsetOutOfRange
-from .segment import MAX_RELATIVE_OFFSET, Segment, file_name, parse_file_name
+from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
+from .segment import MAX_RELATIVE_OFFSET, Segment
 
 __all__ = ["LogConfig", "AppendInfo", "FileSlice", "PartitionLog", "CLEAN_SHUTDOWN_FILE", "fsync_dir"]
 
-CLEAN_SHUTDOWN_FILE = ".clean-shutdown"
 _INT_MAX = 2**31 - 1
 
 
@@ -114,9 +109,8 @@ class PartitionLog:
         self._dir_dirty = False
         self._first_unflushed_ms: int | None = None
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._segments: list[Segment] = []
-        self._bases: list[int] = []
-        self._load()
+        self._segments = load_segments(self.directory, self._config.index_interval_bytes)
+        self._bases = [s.base_offset for s in self._segments]
         self._recovery_point = self.log_end_offset  # offsets below were synced (or recovered)
 
     # -- properties -------------------------------------------------------------------------------
@@ -357,64 +351,3 @@ class PartitionLog:
         """Close the log and remove its directory."""
         self.close(clean=False)
         shutil.rmtree(self.directory, ignore_errors=True)
-
-    # -- opening ----------------------------------------------------------------------------------
-
-    def _load(self) -> None:
-        directory = self.directory
-        marker = directory / CLEAN_SHUTDOWN_FILE
-        clean = marker.exists()
-        bases = []
-        for path in directory.iterdir():
-            if path.name.endswith(".tmp"):
-                path.unlink()
-                continue
-            parsed = parse_file_name(path.name)
-            if parsed is None:
-                continue
-            base, suffix = parsed
-            if suffix == ".log":
-                bases.append(base)
-            elif suffix in (".index", ".timeindex") and not (directory / file_name(base, ".log")).exists():
-                path.unlink()  # index of a segment that is gone
-        bases.sort()
-        segments = [Segment(directory, base, create=False) for base in bases]
-        interval = self._config.index_interval_bytes
-        i = 0
-        while i < len(segments):
-            segment = segments[i]
-            last = i == len(segments) - 1
-            limit = None if last else segments[i + 1].base_offset
-            cut = 0
-            if not segment.indexes_ok(limit) or (last and not clean):
-                cut = segment.recover(interval, limit, contiguous=last)
-            elif last:
-                if not segment.load_tail(check_crc=False, contiguous=True):
-                    cut = segment.recover(interval, contiguous=True)
-            elif clean:
-                segment.load_inactive(segments[i + 1].base_offset)
-            elif not segment.load_tail(check_crc=True, limit_offset=limit):
-                cut = segment.recover(interval, limit)
-            if cut and not last:
-                for later in segments[i + 1 :]:
-                    later.delete()
-                del segments[i + 1 :]
-            i += 1
-        if not segments:
-            segments.append(Segment(directory, 0, create=True))
-        for segment in segments[:-1]:
-            segment.release_indexes()
-        self._segments = segments
-        self._bases = [s.base_offset for s in segments]
-        if clean:
-            marker.unlink()
-        fsync_dir(directory)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make file creations, renames and removals in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidConfig, InvalidPartitions, InvalidTopic, TopicAlreadyExists, UnknownTopic
-from .log import LogConfig, PartitionLog, fsync_dir
+from .log import LogConfig, PartitionLog
+from .recovery import fsync_dir
 
 __all__ = ["TopicMeta", "TopicStore", "LogManager", "log_config_for", "validate_topic_name"]
 
