@@ -238,6 +238,10 @@ class Connection(asyncio.Protocol):
             start = pos
             if self.closed:
                 return
+            if sl.segment.fd != sl.fd:
+                # The segment was closed (topic deleted) while earlier parts were sent: the
+                # frame cannot be completed, so the connection must go.
+                raise CloseConnection("segment closed while a fetch response was being sent")
             await loop.sendfile(self.transport, _FdFile(sl.fd), sl.position, sl.length)  # type: ignore[arg-type]
         self._write(bytes(out[start:]))
 
