@@ -1,0 +1,39 @@
+"""DescribeGroups (key 15), v0-5.
+
+Behaviour: state, protocol type, and members (client id and host, instance id) of each
+group; in a Stable group also the chosen protocol and each member's metadata and
+assignment (Kafka shows those only when Stable).  An unknown group is described as
+"Dead" with no error, as Kafka does before v6.
+Version notes: v1 throttle · v3 authorized operations · v4 group.instance.id · v5 flexible.
+Not implemented: authorized operations (no ACLs: always "not provided", INT32_MIN).
+"""
+
+from kbroker.context import RequestContext
+from kbroker.groups.model import GroupState
+from kbroker.registry import handler
+from wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
+
+Described = DescribeGroupsResponse.DescribedGroup
+DMember = DescribeGroupsResponse.DescribedGroupMember
+UNKNOWN_OPERATIONS = -(2**31)
+
+
+def describe(ctx: RequestContext, group_id: str) -> Described:
+    g = ctx.broker.groups.group(group_id)
+    if g is None:
+        return Described(error_code=0, group_id=group_id, group_state=GroupState.DEAD.value, protocol_type="",
+                         protocol_data="", members=[], authorized_operations=UNKNOWN_OPERATIONS)
+    stable = g.state == GroupState.STABLE
+    members = [DMember(member_id=m.member_id, group_instance_id=m.group_instance_id, client_id=m.client_id,
+                       client_host=m.client_host,
+                       member_metadata=m.metadata(g.protocol_name) if stable else b"",
+                       member_assignment=m.assignment if stable else b"")
+               for m in g.members.values()]
+    return Described(error_code=0, group_id=group_id, group_state=g.state.value,
+                     protocol_type=g.protocol_type or "", protocol_data=(g.protocol_name or "") if stable else "",
+                     members=members, authorized_operations=UNKNOWN_OPERATIONS)
+
+
+@handler(DescribeGroupsRequest, versions=(0, 5))
+async def describe_groups(ctx: RequestContext, req: DescribeGroupsRequest) -> DescribeGroupsResponse:
+    return DescribeGroupsResponse(throttle_time_ms=0, groups=[describe(ctx, gid) for gid in req.groups or []])

@@ -1,0 +1,31 @@
+"""LeaveGroup (key 13), v0-4.
+
+Behaviour: the members leave at once and the group rebalances without them (or becomes
+Empty).  From v3 a batch of members, each by member id and/or group.instance.id (a static
+member may be removed by instance id alone); v0-2 answer the one member's error at the top.
+Version notes: v1 throttle · v3 batched members · v4 flexible.
+Not implemented: v5 reasons (not advertised).
+"""
+
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
+
+MemberResponse = LeaveGroupResponse.MemberResponse
+
+
+@handler(LeaveGroupRequest, versions=(0, 4))
+async def leave_group(ctx: RequestContext, req: LeaveGroupRequest) -> LeaveGroupResponse:
+    v = ctx.api_version
+    if v >= 3:
+        leaving = [(m.member_id, m.group_instance_id) for m in req.members or []]
+    else:
+        leaving = [(req.member_id, None)]
+    if not req.group_id:
+        return LeaveGroupResponse(throttle_time_ms=0, error_code=ErrorCode.INVALID_GROUP_ID, members=[])
+    top, errors = ctx.broker.groups.leave_group(req.group_id, leaving)
+    if v < 3:
+        return LeaveGroupResponse(throttle_time_ms=0, error_code=top or errors[0])
+    return LeaveGroupResponse(throttle_time_ms=0, error_code=top, members=[
+        MemberResponse(member_id=m, group_instance_id=i, error_code=e) for (m, i), e in zip(leaving, errors, strict=True)])

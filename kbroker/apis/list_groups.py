@@ -1,0 +1,23 @@
+"""ListGroups (key 16), v0-4.
+
+Behaviour: every group this broker coordinates (all of them), with its protocol type
+("" for a group used only to store offsets) and, from v4, its state; v4's states_filter
+keeps only groups in the named states (case-insensitive; empty = all).
+Version notes: v1 throttle · v3 flexible · v4 states filter and state.
+Not implemented: v5 type filter (not advertised; every group is "classic").
+"""
+
+from kbroker.context import RequestContext
+from kbroker.groups.model import GroupState
+from kbroker.registry import handler
+from wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
+
+
+@handler(ListGroupsRequest, versions=(0, 4))
+async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroupsResponse:
+    wanted = {s.lower() for s in req.states_filter or []}
+    groups = [ListGroupsResponse.ListedGroup(group_id=g.group_id, protocol_type=g.protocol_type or "",
+                                             group_state=g.state.value)
+              for g in sorted(ctx.broker.groups.groups.values(), key=lambda g: g.group_id)
+              if g.state != GroupState.DEAD and (not wanted or g.state.value.lower() in wanted)]
+    return ListGroupsResponse(throttle_time_ms=0, error_code=0, groups=groups)

@@ -1,0 +1,54 @@
+"""OffsetCommit (key 8), v2-8.
+
+Behaviour: a member of the group commits with its generation and member id (checked:
+UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS while the group waits for
+its assignment, FENCED_INSTANCE_ID); generation -1 on an Empty or unknown group is a
+standalone commit by a client that manages partitions itself.  Unknown topics or
+partitions get UNKNOWN_TOPIC_OR_PARTITION and metadata longer than
+offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE, per partition; the rest are written
+to ``__consumer_offsets`` as one batch before the answer, so an acknowledged commit
+survives a crash.  The metadata string and leader epoch are kept; null metadata is "".
+Version notes: v2-4 retention_time_ms · v3 throttle · v6 leader epoch · v7 group.instance.id ·
+v8 flexible.
+Not implemented: per-commit retention (retention_time_ms is ignored; offsets.retention.minutes
+applies), v0-1 (below Kafka 4's floor).
+"""
+
+from kbroker.broker import now_ms
+from kbroker.context import RequestContext
+from kbroker.groups.codec import OffsetValue
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
+
+PartResp = OffsetCommitResponse.OffsetCommitResponsePartition
+TopicResp = OffsetCommitResponse.OffsetCommitResponseTopic
+
+
+@handler(OffsetCommitRequest, versions=(2, 8))
+async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
+    b = ctx.broker
+    max_meta = b.config.get_int("offset.metadata.max.bytes")
+    now = now_ms()
+    errors: dict[tuple[str, int], int] = {}
+    valid: dict[tuple[str, int], OffsetValue] = {}
+    for t in req.topics or []:
+        meta = b.topic(t.name)
+        for p in t.partitions or []:
+            tp = (t.name, p.partition_index)
+            metadata = p.committed_metadata or ""
+            if meta is None or not 0 <= p.partition_index < meta.partitions:
+                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            elif len(metadata.encode()) > max_meta:
+                errors[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
+            else:
+                valid[tp] = OffsetValue(p.committed_offset, p.committed_leader_epoch, metadata, now)
+    if valid:
+        error = await b.groups.commit_offsets(req.group_id, req.member_id, req.group_instance_id,
+                                              req.generation_id_or_member_epoch, valid)
+        errors.update(dict.fromkeys(valid, error))
+    return OffsetCommitResponse(throttle_time_ms=0, topics=[
+        TopicResp(name=t.name, partitions=[PartResp(partition_index=p.partition_index,
+                                                    error_code=errors[t.name, p.partition_index])
+                                           for p in t.partitions or []])
+        for t in req.topics or []])

@@ -1,0 +1,49 @@
+"""OffsetFetch (key 9), v1-8.
+
+Behaviour: the committed offset, leader epoch and metadata of each requested partition;
+a partition with no commit (or an unknown group or topic) gets offset -1 and no error.
+Null topics (v2+) means every partition the group has committed.  v8 asks for several
+groups at once.  require_stable (v7+) never waits: commits are written before they are
+acknowledged and there are no transactional offsets, so nothing is ever pending.
+Version notes: v2 null topics, top-level error · v3 throttle · v5 leader epoch ·
+v6 flexible · v7 require_stable · v8 batched groups.
+Not implemented: —
+"""
+
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
+
+R = OffsetFetchResponse
+
+
+def _partitions(ctx: RequestContext, group_id: str, topics: list | None) -> list[tuple[str, list]]:
+    """[(topic, [(partition, offset value or None)])] for the requested or all topics."""
+    committed = ctx.broker.groups.committed(group_id)
+    if topics is None:
+        by_topic: dict[str, list] = {}
+        for (t, p), v in sorted(committed.items()):
+            by_topic.setdefault(t, []).append((p, v))
+        return list(by_topic.items())
+    return [(t.name, [(p, committed.get((t.name, p))) for p in t.partition_indexes or []]) for t in topics]
+
+
+def _part(cls: type, p: int, v: object) -> object:
+    if v is None:
+        return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=0)
+    return cls(partition_index=p, committed_offset=v.offset, committed_leader_epoch=v.leader_epoch,  # type: ignore[attr-defined]
+               metadata=v.metadata, error_code=0)  # type: ignore[attr-defined]
+
+
+@handler(OffsetFetchRequest, versions=(1, 8))
+async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
+    if ctx.api_version >= 8:
+        groups = [R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=0, topics=[
+            R.OffsetFetchResponseTopics(name=t, partitions=[_part(R.OffsetFetchResponsePartitions, p, v)
+                                                            for p, v in parts])
+            for t, parts in _partitions(ctx, g.group_id, g.topics)]) for g in req.groups or []]
+        return R(throttle_time_ms=0, groups=groups)
+    topics = [R.OffsetFetchResponseTopic(name=t, partitions=[_part(R.OffsetFetchResponsePartition, p, v)
+                                                             for p, v in parts])
+              for t, parts in _partitions(ctx, req.group_id, req.topics if ctx.api_version >= 2 else req.topics or [])]
+    return R(throttle_time_ms=0, topics=topics, error_code=0)

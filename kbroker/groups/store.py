@@ -1,0 +1,171 @@
+"""Group state on disk: the records of ``__consumer_offsets`` (layouts in
+``kbroker.groups.codec``), written through the partition logs and read back at start-up.
+
+- The topic is created on first use, as Kafka does, with ``offsets.topic.num.partitions``
+  partitions (50), ``cleanup.policy=compact`` and ``offsets.topic.segment.bytes``; once it
+  exists its partition count is the one on disk.
+- A group's records all go to partition ``partition_for(group)``; each write is one batch
+  appended with ``PartitionLog.append`` (the bytes are in the OS page cache when it returns),
+  and the coordinator answers only after that, so killing the broker loses no acknowledged
+  commit.  With a flush policy on the topic the caller also waits for the fsync.
+- Loading replays every partition from its log start: the last record of a key wins and a
+  null value deletes it, which is exactly what compaction would leave.  Records that do not
+  decode (a client may have produced junk into the topic) are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from kbroker.groups import codec
+from kbroker.groups.codec import GroupKey, GroupValue, MemberRecord, OffsetKey, OffsetValue
+from kbroker.groups.group import Group
+from kbroker.groups.model import GroupConfig, GroupState, Member
+from storage.log import PartitionLog
+from wire.records import CorruptRecordError, iter_batches, iter_records
+
+if TYPE_CHECKING:
+    from kbroker.broker import Broker
+
+log = logging.getLogger("kbroker.groups")
+
+_LOAD_CHUNK = 5 << 20  # offsets.load.buffer.size
+
+
+class OffsetsTopic:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.topic = codec.OFFSETS_TOPIC
+
+    def exists(self) -> bool:
+        return self.broker.topic(self.topic) is not None
+
+    def ensure(self) -> None:
+        if self.exists():
+            return
+        cfg = self.broker.config
+        self.broker.create_topic(self.topic, cfg.get_int("offsets.topic.num.partitions"), {
+            "cleanup.policy": "compact",
+            "segment.bytes": str(cfg.get_int("offsets.topic.segment.bytes")),
+            "compression.type": "producer",
+        })
+        log.info("created %s", self.topic)
+
+    @property
+    def partitions(self) -> int:
+        meta = self.broker.topic(self.topic)
+        return meta.partitions if meta is not None else self.broker.config.get_int("offsets.topic.num.partitions")
+
+    def partition_for(self, group_id: str) -> int:
+        return codec.partition_for(group_id, self.partitions)
+
+    def append(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int) -> PartitionLog:
+        """Writes one batch of (key, value-or-tombstone) records; raises OSError/StorageError."""
+        from wire.records import build_batch
+
+        self.ensure()
+        p = self.partition_for(group_id)
+        plog = self.broker.get_log(self.topic, p)
+        if plog is None:
+            raise OSError(f"{self.topic}-{p} is not open")
+        plog.append(bytearray(build_batch([(k, v, None, now) for k, v in items])), now)
+        self.broker.notify_append(self.topic, p)
+        return plog
+
+    def read_all(self) -> Iterator[tuple[bytes, bytes | None]]:
+        """(key, value) of every record, partition by partition, in log order."""
+        if not self.exists():
+            return
+        for p in range(self.partitions):
+            plog = self.broker.get_log(self.topic, p)
+            if plog is None:
+                continue
+            offset = plog.log_start_offset
+            while offset < plog.log_end_offset:
+                data = plog.read_bytes(offset, _LOAD_CHUNK)
+                if not data:
+                    break
+                start = offset
+                for pos, header in iter_batches(data):
+                    offset = header.next_offset
+                    if header.is_control:
+                        continue
+                    try:
+                        for rec in iter_records(data, pos):
+                            if rec.key is not None:
+                                yield rec.key, rec.value
+                    except CorruptRecordError as e:
+                        log.warning("%s-%d: skipping a batch at %d: %s", self.topic, p, header.base_offset, e)
+                if offset <= start:
+                    break
+
+
+# ---------------------------------------------------------------- group <-> records
+
+def offset_records(group_id: str, offsets: dict[tuple[str, int], OffsetValue | None]) -> list[tuple[bytes, bytes | None]]:
+    return [(codec.encode_offset_key(group_id, t, p), None if v is None else codec.encode_offset_value(v))
+            for (t, p), v in offsets.items()]
+
+
+def group_record(g: Group) -> tuple[bytes, bytes | None]:
+    key = codec.encode_group_key(g.group_id)
+    if g.state == GroupState.DEAD:
+        return key, None
+    members = tuple(
+        MemberRecord(m.member_id, m.group_instance_id, m.client_id, m.client_host, m.rebalance_timeout_ms,
+                     m.session_timeout_ms, m.metadata(g.protocol_name), m.assignment)
+        for m in g.members.values())
+    value = GroupValue(g.protocol_type or "", g.generation_id, g.protocol_name, g.leader_id,
+                       g.state_timestamp, members)
+    return key, codec.encode_group_value(value)
+
+
+def load_groups(records: Iterator[tuple[bytes, bytes | None]], config: GroupConfig,
+                now: int) -> dict[str, Group]:
+    """Replays the records: the last one of each key wins, a null value deletes."""
+    metas: dict[str, GroupValue | None] = {}
+    offsets: dict[str, dict[tuple[str, int], OffsetValue]] = {}
+    for key_bytes, value in records:
+        try:
+            key = codec.decode_key(key_bytes)
+            if isinstance(key, OffsetKey):
+                group_offsets = offsets.setdefault(key.group, {})
+                if value is None:
+                    group_offsets.pop((key.topic, key.partition), None)
+                else:
+                    group_offsets[key.topic, key.partition] = codec.decode_offset_value(value)
+            elif isinstance(key, GroupKey):
+                metas[key.group] = None if value is None else codec.decode_group_value(value)
+        except (ValueError, IndexError) as e:
+            log.warning("skipping an unreadable %s record: %s", codec.OFFSETS_TOPIC, e)
+    groups: dict[str, Group] = {}
+    for gid in set(metas) | set(offsets):
+        meta = metas.get(gid)
+        g = Group(gid, config, now)
+        if meta is not None:
+            _restore(g, meta, now)
+        g.offsets = offsets.get(gid, {})
+        if g.members or g.offsets or meta is not None:
+            groups[gid] = g
+    return groups
+
+
+def _restore(g: Group, v: GroupValue, now: int) -> None:
+    g.generation_id = v.generation
+    g.protocol_type = v.protocol_type or None
+    if v.current_state_timestamp >= 0:
+        g.state_timestamp = v.current_state_timestamp
+    if not v.members or v.protocol is None:
+        return
+    g.protocol_name = v.protocol
+    for r in v.members:
+        g.members[r.member_id] = Member(
+            r.member_id, r.group_instance_id, r.client_id, r.client_host, r.rebalance_timeout,
+            r.session_timeout, v.protocol_type, [(v.protocol, r.subscription)], r.assignment,
+            heartbeat_deadline=now + r.session_timeout)
+        if r.group_instance_id is not None:
+            g.static_members[r.group_instance_id] = r.member_id
+    g.leader_id = v.leader if v.leader in g.members else next(iter(g.members))
+    g.state = GroupState.STABLE
