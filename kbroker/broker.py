@@ -13,6 +13,7 @@ from typing import Any
 
 from kbroker import topic_config
 from kbroker.config import BrokerConfig
+from kbroker.groups.coordinator import GroupCoordinator
 from kbroker.producers import ProducerIdAllocator, ProducerStateTable
 from storage.log import LogConfig, PartitionLog
 from storage.topics import LogManager, TopicMeta
@@ -60,6 +61,7 @@ class Broker:
         self.leader_epoch = 0  # a single broker leads every partition from its first start
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_pending: asyncio.Future[None] | None = None
+        self.groups = GroupCoordinator(self)  # loads __consumer_offsets
 
     # ------------------------------------------------------------ identity
     def _load_cluster_id(self) -> str:
@@ -190,8 +192,10 @@ class Broker:
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:
         self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
+        self.groups.start()
 
     async def stop(self) -> None:
+        await self.groups.stop()
         if self._flush_task is not None:
             self._flush_task.cancel()
             try:

@@ -41,6 +41,16 @@ BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "compression.type": ("producer", "STRING", "Final compression of a topic."),
     "fetch.transfer": ("pread", "STRING", "kbroker: 'pread' (copy) or 'sendfile' (zero-copy) for fetch data."),
     "cluster.id": (None, "STRING", "kbroker: cluster id (generated and persisted when unset)."),
+    "group.initial.rebalance.delay.ms": ("3000", "INT", "Wait before the first rebalance of an empty group."),
+    "group.min.session.timeout.ms": ("6000", "INT", "Smallest session timeout a member may ask for."),
+    "group.max.session.timeout.ms": ("1800000", "INT", "Largest session timeout a member may ask for."),
+    "group.max.size": ("2147483647", "INT", "Most members a group may have."),
+    "offsets.topic.num.partitions": ("50", "INT", "Partitions of __consumer_offsets (fixed once created)."),
+    "offsets.topic.segment.bytes": ("104857600", "INT", "Segment size of __consumer_offsets."),
+    "offsets.topic.replication.factor": ("1", "SHORT", "Accepted for compatibility; there is one broker."),
+    "offset.metadata.max.bytes": ("4096", "INT", "Longest metadata string of a committed offset."),
+    "offsets.retention.minutes": ("10080", "INT", "Offsets of a group Empty this long expire."),
+    "offsets.retention.check.interval.ms": ("600000", "LONG", "How often offsets are checked for expiry."),
 }
 
 TRUE = {"true", "1", "yes"}
