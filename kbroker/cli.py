@@ -1,4 +1,5 @@
-"""Command line: ``kbroker serve [PROPERTIES_FILE] [--override KEY=VALUE ...]``."""
+"""Command line: ``kbroker serve [PROPERTIES_FILE] [--override KEY=VALUE ...]``;
+``kbroker groups list|describe GROUP`` (see kbroker.cli_groups)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import signal
 import sys
 
+from kbroker import cli_groups
 from kbroker.config import BrokerConfig, ConfigError
 
 log = logging.getLogger("kbroker")
@@ -55,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                     help="set a config key (repeatable)")
     sp.add_argument("--log-level", default="INFO")
+    cli_groups.add_parser(sub)
     args = ap.parse_args(argv)
+    if args.cmd == "groups":
+        return cli_groups.run(args)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
