@@ -1,0 +1,1 @@
+"""Foreign software run against kbroker: client scenarios, the compatibility matrix."""

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the non-Python tools the tests need; idempotent and non-interactive (CI has no stdin).
+#   kcat  (Debian package; tests/test_kcat.py, compat/scenarios/kcat.py)
+# Python packages come from pyproject.toml ('.[test]'), not from here.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo -n"
+  fi
+fi
+
+APT_UPDATED=0
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: apt-get not available; install $* by hand" >&2
+    return 1
+  fi
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    $SUDO apt-get update -qq </dev/null
+    APT_UPDATED=1
+  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+if command -v kcat >/dev/null 2>&1; then
+  echo "install-deps: kcat already installed ($(command -v kcat))"
+else
+  echo "install-deps: installing kcat"
+  apt_install kcat
+  command -v kcat >/dev/null 2>&1 || { echo "install-deps: kcat still missing after install" >&2; exit 1; }
+fi
