@@ -18,7 +18,8 @@ apt_install() {
     return 1
   fi
   if [ "$APT_UPDATED" -eq 0 ]; then
-    $SUDO apt-get update -qq </dev/null
+    # a failed refresh is not fatal: the install below may still work from the cached lists
+    $SUDO apt-get update -qq </dev/null || echo "install-deps: apt-get update failed; trying the cached lists" >&2
     APT_UPDATED=1
   fi
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
