@@ -2,10 +2,12 @@
 
     python compat/bench.py [--records N] [--size BYTES] [--transfer pread|sendfile|both]
 
-Starts a broker per fetch transfer mode on a free loopback port, produces N records of
-SIZE bytes (acks=all, linger 5 ms, batches up to 1 MiB) to a 1-partition topic, then
-consumes them all from offset 0, and prints MB/s and records/s for each phase.
-Results go in compat/BENCHMARKS.md by hand, with the machine they were taken on.
+Starts a broker per fetch transfer mode on a free loopback port — and, with --kafka,
+the reference Apache Kafka (compat/kafka_ref) — produces N records of SIZE bytes
+(acks=all, linger 5 ms, batches up to 1 MiB) to a 1-partition topic, then consumes
+them all from offset 0, and prints MB/s and records/s for each phase and the ratio
+kbroker / Kafka.  Results go in compat/BENCHMARKS.md, with the machine they were
+taken on.
 """
 
 from __future__ import annotations
@@ -21,12 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from brokerproc import BrokerProcess  # noqa: E402
 
 
-def run(transfer: str, records: int, size: int) -> dict[str, float]:
+def run(target: str, records: int, size: int) -> dict[str, float]:
     import confluent_kafka as ck
     import confluent_kafka.admin  # noqa: F401
 
     with tempfile.TemporaryDirectory() as d:
-        b = BrokerProcess(Path(d) / "data", overrides={"fetch.transfer": transfer}).start()
+        if target == "kafka":
+            sys.path.insert(0, str(Path(__file__).resolve().parent / "kafka_ref"))
+            from launcher import KafkaRef
+
+            b = KafkaRef().start()
+        else:
+            b = BrokerProcess(Path(d) / "data", overrides={"fetch.transfer": target}).start()
         try:
             topic = "bench"
             admin = ck.admin.AdminClient({"bootstrap.servers": b.bootstrap})
@@ -35,7 +43,7 @@ def run(transfer: str, records: int, size: int) -> dict[str, float]:
             p = ck.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5,
                              "batch.size": 1 << 20, "queue.buffering.max.messages": 1_000_000})
             t0 = time.perf_counter()
-            for i in range(records):
+            for _i in range(records):
                 while True:
                     try:
                         p.produce(topic, payload)
@@ -66,12 +74,22 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=500_000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--transfer", default="both", choices=["pread", "sendfile", "both"])
+    ap.add_argument("--kafka", action="store_true", help="also run the reference Apache Kafka")
     args = ap.parse_args()
     modes = ["pread", "sendfile"] if args.transfer == "both" else [args.transfer]
+    if args.kafka:
+        modes.append("kafka")
+    results = {}
     for m in modes:
-        r = run(m, args.records, args.size)
+        r = results[m] = run(m, args.records, args.size)
         print(f"{m:8s} produce {r['produce_MBps']:8.1f} MB/s {r['produce_rps']:10.0f} rec/s | "
-              f"consume {r['consume_MBps']:8.1f} MB/s {r['consume_rps']:10.0f} rec/s")
+              f"consume {r['consume_MBps']:8.1f} MB/s {r['consume_rps']:10.0f} rec/s", flush=True)
+    if "kafka" in results:
+        k = results["kafka"]
+        for m in modes[:-1]:
+            r = results[m]
+            print(f"{m} / kafka: produce {r['produce_MBps'] / k['produce_MBps']:.2f}x, "
+                  f"consume {r['consume_MBps'] / k['consume_MBps']:.2f}x")
     return 0
 
 
