@@ -7,6 +7,8 @@ Directory ``<data_dir>/<topic>-<partition>/``::
     00000000000000000000.timeindex  sparse time index
     00000000000000004711.log ...    next segment: base offset = the log end offset when it was rolled
     .clean-shutdown                 empty; present only while the log is cleanly closed
+    00000000000000004711.snapshot   producer state covering every batch below 4711 (storage.producer_state)
+    leader-epoch-checkpoint         leader epochs and their start offsets (storage.leader_epoch)
 
 Segments are contiguous: each segment's base offset is the log end offset at the moment it was
 rolled, so the log start offset is the first segment's base and the log end offset (the next offset
@@ -26,6 +28,13 @@ the process loses nothing acknowledged; ``flush`` (fdatasync, group commit from 
 survive an OS crash. ``close(clean=True)`` syncs everything and then writes ``.clean-shutdown``.
 Opening, the marker and crash recovery are described in ``storage.recovery``.
 
+Idempotent producers: ``append`` checks batches that carry a producer id against the partition's
+``ProducerState`` before writing (a duplicate is not written and its original offsets come back in
+``AppendInfo.duplicate``; a sequence gap or stale epoch raises) and records them after. Opening loads
+the newest producer snapshot at or below the log end offset and replays the batch headers after it; a
+roll and a clean close write a snapshot. Each appended batch gets the partition's leader epoch stamped
+into partitionLeaderEpoch (outside the CRC).
+
 Threads: ``append``, ``read`` and everything else run on one thread (the event loop); ``flush`` may
 run on a worker thread at the same time. A lock guards the segment list and counters; the fdatasync
 calls happen outside it so appends never wait for the disk.
@@ -40,9 +49,18 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError, iter_records, set_base_offset
+from wire.records import (
+    HEADER_SIZE,
+    BatchHeader,
+    CorruptRecordError,
+    iter_records,
+    set_base_offset,
+    set_partition_leader_epoch,
+)
 
 from .errors import LogClosedError, OffsetOutOfRange
+from .leader_epoch import LeaderEpochCache
+from .producer_state import BatchMeta, ProducerState
 from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
 from .segment import MAX_RELATIVE_OFFSET, Segment
 
@@ -85,6 +103,7 @@ class AppendInfo:
     last_offset: int
     log_append_time: int = -1
     log_start_offset: int = 0
+    duplicate: BatchMeta | None = None  # set when an idempotent retry was answered, not written
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +131,23 @@ class PartitionLog:
         self._segments = load_segments(self.directory, self._config.index_interval_bytes)
         self._bases = [s.base_offset for s in self._segments]
         self._recovery_point = self.log_end_offset  # offsets below were synced (or recovered)
+        self.leader_epochs = LeaderEpochCache(self.directory, self.log_start_offset)
+        self.producer_state = ProducerState(self.directory)
+        self._load_producer_state()
+
+    def _load_producer_state(self) -> None:
+        """Newest snapshot at or below the log end offset, then the batch headers after it."""
+        start = self.producer_state.load(self.log_end_offset)
+        start = self.log_start_offset if start is None else max(start, self.log_start_offset)
+        end = self.log_end_offset
+        if start >= end:
+            return
+        i = bisect_right(self._bases, start) - 1
+        for segment in self._segments[max(i, 0) :]:
+            found = segment.find(start)
+            if found is None:
+                continue
+            self.producer_state.replay(h for _, h in segment.iter_headers(found[0], segment.size))
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -141,6 +177,11 @@ class PartitionLog:
         return self._recovery_point
 
     @property
+    def leader_epoch(self) -> int:
+        """The partition's current leader epoch (stamped into appended batches)."""
+        return self.leader_epochs.latest_epoch
+
+    @property
     def segments(self) -> tuple[Segment, ...]:
         return tuple(self._segments)
 
@@ -151,14 +192,16 @@ class PartitionLog:
     # -- append -----------------------------------------------------------------------------------
 
     def append(self, buf: bytearray, now_ms: int) -> AppendInfo:
-        """Assign offsets to the validated v2 batches in ``buf`` (rewriting their baseOffset in place)
-        and write them to the active segment, rolling it first if needed."""
+        """Assign offsets to the validated v2 batches in ``buf`` (rewriting their baseOffset and
+        partitionLeaderEpoch in place) and write them to the active segment, rolling it first if
+        needed. Batches with a producer id are checked against the producer state first: a retry of
+        one of the producer's last five batches is not written (``AppendInfo.duplicate``), and
+        ``OutOfOrderSequence`` / ``InvalidProducerEpoch`` are raised without writing anything."""
         if self._closed:
             raise LogClosedError(str(self.directory))
         n = len(buf)
         if n == 0:
             raise ValueError("nothing to append")
-        base = next_offset = self._segments[-1].next_offset
         batches: list[tuple[int, BatchHeader]] = []
         pos = 0
         while pos < n:
@@ -166,11 +209,21 @@ class PartitionLog:
             size = header.total_size
             if size < HEADER_SIZE or size > n - pos or header.last_offset_delta < 0:
                 raise CorruptRecordError(f"batch at {pos}: bad length or lastOffsetDelta")
-            set_base_offset(buf, pos, next_offset)
-            header.base_offset = next_offset
-            next_offset += header.last_offset_delta + 1
             batches.append((pos, header))
             pos += size
+        idempotent = any(h.producer_id >= 0 for _, h in batches)
+        if idempotent:
+            dup = self.producer_state.check([h for _, h in batches])
+            if dup is not None:
+                return AppendInfo(dup.base_offset, dup.last_offset, -1, self.log_start_offset, dup)
+        base = next_offset = self._segments[-1].next_offset
+        epoch = self.leader_epochs.latest_epoch
+        for pos, header in batches:
+            set_base_offset(buf, pos, next_offset)
+            set_partition_leader_epoch(buf, pos, epoch)
+            header.base_offset = next_offset
+            header.partition_leader_epoch = epoch
+            next_offset += header.last_offset_delta + 1
         with self._lock:
             segment = self._segments[-1]
             if self._should_roll(segment, n, next_offset - 1, now_ms):
@@ -178,6 +231,9 @@ class PartitionLog:
             segment.append(buf, batches, now_ms, self._config.index_interval_bytes)
             if self._first_unflushed_ms is None:
                 self._first_unflushed_ms = now_ms
+        if idempotent:
+            for _, header in batches:
+                self.producer_state.update(header)
         return AppendInfo(base, next_offset - 1, -1, self.log_start_offset)
 
     def _should_roll(self, segment: Segment, size: int, last_offset: int, now_ms: int) -> bool:
@@ -193,6 +249,7 @@ class PartitionLog:
 
     def _roll(self) -> Segment:
         old = self._segments[-1]
+        self.producer_state.write_snapshot(old.next_offset)
         old.seal()
         new = Segment(self.directory, old.next_offset, create=True)
         old.release_indexes()
@@ -330,6 +387,7 @@ class PartitionLog:
             self._closed = True
             try:
                 if clean:
+                    self.producer_state.write_snapshot(self.log_end_offset)
                     self._segments[-1].seal()
                     for segment in self._segments:
                         if segment.dirty:

@@ -86,7 +86,8 @@ def assert_valid_prefix(work: Path, ref: list[tuple[int, bytes]], keep: int) -> 
     log.close()
     log = PartitionLog(work, CONFIG)
     assert log.log_end_offset == info.last_offset + 1
-    assert log.read_bytes(next_offset, 1)[8:] == bytes(batch(999))[8:]  # all but baseOffset
+    stored, sent = log.read_bytes(next_offset, 1), bytes(batch(999))
+    assert stored[8:12] + stored[16:] == sent[8:12] + sent[16:]  # all but baseOffset and leader epoch
     assert read_all(log)[: sum(len(d) for _, d in ref[:keep])] == b"".join(d for _, d in ref[:keep])
     log.close()
 
