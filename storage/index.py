@@ -125,6 +125,10 @@ class _Index:
             b.append(y)
         self._a, self._b, self._loaded = a, b, True
 
+    def preload(self) -> None:
+        """Load the columns now (no-op if loaded); lookups then never touch the file."""
+        self._columns()
+
     def _columns(self) -> tuple[array, array]:
         if not self._loaded:
             self._load()

@@ -7,11 +7,17 @@ Directory ``<data_dir>/<topic>-<partition>/``::
     00000000000000000000.timeindex  sparse time index
     00000000000000004711.log ...    next segment: base offset = the log end offset when it was rolled
     .clean-shutdown                 empty; present only while the log is cleanly closed
+    log-start-offset-checkpoint     "0\n<offset>\n": the log start offset when DeleteRecords moved it
+                                    past the first segment's base (tmp → fsync → rename)
+    cleaner-offset-checkpoint       where the cleaner's dirty section starts (storage.cleaner)
+    <name>.deleted                  a segment out of the log, kept for file.delete.delay.ms
+    <name>.cleaned / <name>.swap    a segment being written / committed by the cleaner
     00000000000000004711.snapshot   producer state covering every batch below 4711 (storage.producer_state)
     leader-epoch-checkpoint         leader epochs and their start offsets (storage.leader_epoch)
 
 Segments are contiguous: each segment's base offset is the log end offset at the moment it was
-rolled, so the log start offset is the first segment's base and the log end offset (the next offset
+rolled (cleaning rewrites closed segments but keeps every batch, emptied or not, so this stays
+true), and the log end offset (the next offset
 to assign, also the high watermark on this single broker) is the active (last) segment's next offset.
 
 Limits and why:
@@ -35,9 +41,23 @@ the newest producer snapshot at or below the log end offset and replays the batc
 roll and a clean close write a snapshot. Each appended batch gets the partition's leader epoch stamped
 into partitionLeaderEpoch (outside the CRC).
 
-Threads: ``append``, ``read`` and everything else run on one thread (the event loop); ``flush`` may
-run on a worker thread at the same time. A lock guards the segment list and counters; the fdatasync
-calls happen outside it so appends never wait for the disk.
+The log start offset is the first segment's base, or more once DeleteRecords (``advance_log_start``)
+moved it; reads below it raise OffsetOutOfRange. Retention (``storage.retention``) and the cleaner
+(``storage.cleaner``) take closed segments out with ``replace_segments``: their files are renamed to
+``.deleted`` at once and their descriptors stay open ("retired") for ``file.delete.delay.ms``, so a
+FileSlice handed out before the swap keeps reading the old, unchanged bytes. ``reap_retired``, called
+from the thread that serves reads (the event loop), closes them when the delay is over and returns the
+paths to unlink (off the loop). Because descriptors are only ever closed on the reading thread, a
+pread-mode slice, used in the same loop tick it was made, can never meet a closed or reused
+descriptor; a sendfile-mode sender re-checks ``FileSlice.segment.fd`` before each slice (a closed
+segment has fd -1) and only a sendfile still running after ``file.delete.delay.ms`` could be cut.
+
+Threads: ``append`` and ``read`` run on one thread (the event loop); ``flush``, retention and cleaning
+run on worker threads at the same time. ``_lock`` guards the segment list and counters: the list is
+replaced, never changed in place, by worker threads (copy on write), and ``read`` takes a snapshot of
+it, so a reader always sees one consistent list. The fdatasync calls happen outside the lock so
+appends never wait for the disk; ``replace_segments`` holds ``_flush_lock`` too, so no flush is ever
+syncing a segment it retires. ``maintenance`` serialises retention and cleaning of one log.
 """
 
 from __future__ import annotations
@@ -46,6 +66,7 @@ import os
 import shutil
 import threading
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +85,23 @@ from .producer_state import BatchMeta, ProducerState
 from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
 from .segment import MAX_RELATIVE_OFFSET, Segment
 
-__all__ = ["LogConfig", "AppendInfo", "FileSlice", "PartitionLog", "CLEAN_SHUTDOWN_FILE", "fsync_dir"]
+__all__ = [
+    "LogConfig",
+    "AppendInfo",
+    "FileSlice",
+    "PartitionLog",
+    "StaleSegments",
+    "CLEAN_SHUTDOWN_FILE",
+    "LOG_START_FILE",
+    "fsync_dir",
+]
 
 _INT_MAX = 2**31 - 1
+LOG_START_FILE = "log-start-offset-checkpoint"
+
+
+class StaleSegments(Exception):
+    """``replace_segments`` found the log's segment list changed (the work is abandoned)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +165,10 @@ class PartitionLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._segments = load_segments(self.directory, self._config.index_interval_bytes)
         self._bases = [s.base_offset for s in self._segments]
+        self._retired: list[tuple[int, Segment]] = []  # (close after, in ms; segment) out of the log
+        self.maintenance = threading.Lock()  # retention and cleaning of this log, one at a time
+        self._start_file_lock = threading.Lock()
+        self._log_start = self._load_log_start()
         self._recovery_point = self.log_end_offset  # offsets below were synced (or recovered)
         self.leader_epochs = LeaderEpochCache(self.directory, self.log_start_offset)
         self.producer_state = ProducerState(self.directory)
@@ -161,7 +200,7 @@ class PartitionLog:
 
     @property
     def log_start_offset(self) -> int:
-        return self._segments[0].base_offset
+        return self._log_start
 
     @property
     def log_end_offset(self) -> int:
@@ -266,13 +305,14 @@ class PartitionLog:
         None at the log end (or when nothing below ``max_offset`` remains)."""
         if self._closed:
             raise LogClosedError(str(self.directory))
-        start, end = self.log_start_offset, self.log_end_offset
+        with self._lock:  # one consistent snapshot while a worker may replace segments
+            segments, bases, start = self._segments, self._bases, self._log_start
+        end = segments[-1].next_offset
         if offset < start or offset > end:
             raise OffsetOutOfRange(offset, start, end)
         if offset == end:
             return None
-        segments = self._segments
-        i = bisect_right(self._bases, offset) - 1
+        i = bisect_right(bases, offset) - 1
         found = None
         while found is None and i < len(segments):
             segment = segments[i]
@@ -300,18 +340,24 @@ class PartitionLog:
     # -- timestamps -------------------------------------------------------------------------------
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with timestamp >= ``timestamp``, or None."""
-        for segment in self._segments:
+        """(offset, timestamp) of the first record at or after the log start offset with timestamp
+        >= ``timestamp``, or None."""
+        start = self._log_start
+        segments = self._segments
+        for i, segment in enumerate(segments):
             if segment.max_timestamp < timestamp:
+                continue
+            if i + 1 < len(segments) and segments[i + 1].base_offset <= start:
                 continue
             found = segment.find_timestamp(timestamp)
             if found is None:
                 continue
-            pos, header = found
-            data = segment.pread(pos, header.total_size)
-            for record in iter_records(data):
-                if record.timestamp >= timestamp:
-                    return record.offset, record.timestamp
+            for pos, header in segment.iter_headers(found[0], segment.size):
+                if header.max_timestamp < timestamp or header.last_offset < start:
+                    continue
+                for record in iter_records(segment.pread(pos, header.total_size)):
+                    if record.timestamp >= timestamp and record.offset >= start:
+                        return record.offset, record.timestamp
         return None
 
     def max_timestamp(self) -> tuple[int, int] | None:
@@ -330,6 +376,101 @@ class PartitionLog:
             if record.timestamp == best.max_timestamp:
                 return record.offset, record.timestamp
         return header.base_offset + header.last_offset_delta, header.max_timestamp
+
+    # -- log start offset, retention and cleaning --------------------------------------------------
+
+    def _load_log_start(self) -> int:
+        first, end = self._segments[0].base_offset, self._segments[-1].next_offset
+        try:
+            lines = (self.directory / LOG_START_FILE).read_text("ascii").split()
+            saved = int(lines[1]) if len(lines) == 2 and lines[0] == "0" else first
+        except (OSError, ValueError, UnicodeDecodeError):
+            saved = first
+        return min(max(first, saved), end)
+
+    def advance_log_start(self, offset: int) -> int:
+        """Move the log start offset up to ``offset`` (DeleteRecords), persisting it before returning;
+        the new low watermark is returned. Segments wholly below it go at the next retention pass.
+        OffsetOutOfRange if ``offset`` is negative or past the log end. May run on a worker thread."""
+        with self._lock:
+            if self._closed:
+                raise LogClosedError(str(self.directory))
+            start, end = self._log_start, self._segments[-1].next_offset
+            if offset < 0 or offset > end:
+                raise OffsetOutOfRange(offset, start, end)
+            if offset <= start:
+                return start
+            self._log_start = offset
+        with self._start_file_lock:
+            value = self._log_start
+            path = self.directory / LOG_START_FILE
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, b"0\n%d\n" % value)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            fsync_dir(self.directory)
+        return offset
+
+    def replace_segments(
+        self,
+        old: Sequence[Segment],
+        install: Callable[[], Segment] | None,
+        now_ms: int,
+        delete_delay_ms: int,
+        hook: Callable[[str], None] | None = None,
+    ) -> Segment | None:
+        """Take the consecutive closed segments ``old`` out of the log, putting the segment that
+        ``install`` returns in their place (cleaning) or nothing (retention: ``old`` must then be a
+        prefix of the log). ``old`` files are renamed ``.deleted`` and retired for
+        ``delete_delay_ms``. The caller syncs the directory afterwards.
+        StaleSegments if ``old`` is no longer where it was, LogClosedError if the log was closed."""
+        for segment in old:
+            segment.preload_indexes()  # before the lock: renaming must not strand a lazy index read
+        with self._flush_lock, self._lock:
+            if self._closed:
+                raise LogClosedError(str(self.directory))
+            segments = self._segments
+            i = next((j for j, s in enumerate(segments) if s is old[0]), -1)
+            k = i + len(old)
+            if (
+                i < 0
+                or k >= len(segments)  # the active segment is never replaced
+                or any(a is not b for a, b in zip(segments[i:k], old, strict=True))
+                or (install is None and i != 0)
+            ):
+                raise StaleSegments(f"{self.directory}: segments changed under a retention or cleaning")
+            for segment in old:
+                segment.rename_to_deleted()
+                if hook is not None:
+                    hook("old_deleted")
+            new = install() if install is not None else None
+            self._segments = segments[:i] + ([new] if new is not None else []) + segments[k:]
+            self._bases = [s.base_offset for s in self._segments]
+            self._log_start = max(self._log_start, self._segments[0].base_offset)
+            self._retired.extend((now_ms + delete_delay_ms, s) for s in old)
+        return new
+
+    def reap_retired(self, now_ms: int, force: bool = False) -> list[Path]:
+        """Close the retired segments whose delay is over (all with ``force``) and return their
+        ``.deleted`` paths for the caller to unlink. Call it on the thread that serves reads."""
+        with self._lock:
+            due = [s for t, s in self._retired if force or t <= now_ms]
+            if not due:
+                return []
+            self._retired = [(t, s) for t, s in self._retired if not (force or t <= now_ms)]
+        paths = []
+        for segment in due:
+            paths += [segment.log_path, segment.index.path, segment.time_index.path]
+            segment.close()
+        return paths
+
+    @property
+    def retired_count(self) -> int:
+        return len(self._retired)
 
     # -- durability -------------------------------------------------------------------------------
 
@@ -404,6 +545,9 @@ class PartitionLog:
             finally:
                 for segment in self._segments:
                     segment.close()
+                for _, segment in self._retired:
+                    segment.close()
+                self._retired.clear()
 
     def delete(self) -> None:
         """Close the log and remove its directory."""

@@ -25,12 +25,27 @@ remains and the next append continues at the next offset. Damage in the middle o
 with intact files is not looked for at open (only a failing disk does that; Kafka does not either).
 
 Stray files: ``*.tmp`` and index files whose ``.log`` is gone are removed; other names are left alone.
+
+Leftovers of retention and of the cleaner (``storage.cleaner`` describes the swap), handled before
+any segment is opened, so a crash at any step leaves the log as it was before or after that step's
+cleaning:
+
+- ``*.deleted``: a segment that retention or the cleaner had already taken out of the log → removed.
+- ``*.cleaned``: a cleaned segment still being written (not committed) → removed.
+- ``<base>.log.swap``: a committed cleaned segment. Every ``.log`` whose base offset lies in
+  ``[base, last offset of the swap file]`` is one of the segments it replaces and is removed with its
+  indexes; then ``.index.swap`` / ``.timeindex.swap`` and finally ``.log.swap`` lose their suffix. If
+  the index swap files are already gone, the final-name indexes are removed too (they may be the old
+  segment's) and get rebuilt.
+- ``.index.swap`` / ``.timeindex.swap`` without a ``.log.swap``: the commit never happened → removed.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError
 
 from .segment import Segment, file_name, parse_file_name
 
@@ -76,6 +91,7 @@ def load_segments(directory: Path, index_interval_bytes: int) -> list[Segment]:
 
 
 def _segment_bases(directory: Path) -> list[int]:
+    _finish_cleaner_leftovers(directory)
     bases = []
     for path in directory.iterdir():
         if path.name.endswith(".tmp"):
@@ -90,6 +106,69 @@ def _segment_bases(directory: Path) -> list[int]:
         elif suffix in (".index", ".timeindex") and not (directory / file_name(base, ".log")).exists():
             path.unlink()  # index of a segment that is gone
     return sorted(bases)
+
+
+def _finish_cleaner_leftovers(directory: Path) -> None:
+    swaps: list[int] = []
+    index_swaps: list[Path] = []
+    changed = False
+    for path in directory.iterdir():
+        parsed = parse_file_name(path.name)
+        if parsed is None:
+            continue
+        base, suffix = parsed
+        if suffix.endswith((".deleted", ".cleaned")):
+            path.unlink()
+            changed = True
+        elif suffix == ".log.swap":
+            swaps.append(base)
+        elif suffix in (".index.swap", ".timeindex.swap"):
+            index_swaps.append(path)
+    for base in sorted(swaps):
+        swap = directory / file_name(base, ".log.swap")
+        last = _last_offset(swap)
+        if last is None:  # cannot happen for a synced swap file; treat it as never committed
+            swap.unlink()
+            continue
+        for path in list(directory.iterdir()):
+            parsed = parse_file_name(path.name)
+            if parsed is not None and parsed[1] == ".log" and base <= parsed[0] <= last:
+                for ext in (".log", ".index", ".timeindex"):
+                    (directory / file_name(parsed[0], ext)).unlink(missing_ok=True)
+        for ext in (".index", ".timeindex"):
+            pending = directory / file_name(base, ext + ".swap")
+            if pending.exists():
+                os.replace(pending, directory / file_name(base, ext))
+            else:
+                (directory / file_name(base, ext)).unlink(missing_ok=True)
+        os.replace(swap, directory / file_name(base, ".log"))
+        changed = True
+    for path in index_swaps:
+        if path.exists():  # not consumed by a committed swap above
+            path.unlink()
+            changed = True
+    if changed:
+        fsync_dir(directory)
+
+
+def _last_offset(path: Path) -> int | None:
+    """Last offset of the last whole batch of a segment file (headers only), None if it has none."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        pos, last = 0, None
+        while size - pos >= HEADER_SIZE:
+            try:
+                header = BatchHeader(os.pread(fd, HEADER_SIZE, pos))
+            except CorruptRecordError:
+                break
+            if header.batch_length < HEADER_SIZE - 12 or header.total_size > size - pos:
+                break
+            last = header.last_offset
+            pos += header.total_size
+        return last
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -57,16 +57,20 @@ class Segment:
         "bytes_since_index",
         "dirty",
         "indexes_missing",
+        "suffix",
     )
 
-    def __init__(self, directory: Path, base_offset: int, create: bool) -> None:
+    def __init__(self, directory: Path, base_offset: int, create: bool, suffix: str = "") -> None:
+        """``suffix`` names the files of a segment being written by the cleaner (``.cleaned``:
+        ``<base>.log.cleaned`` and so on); a live segment has none."""
         self.directory = directory
         self.base_offset = base_offset
-        index_path = directory / file_name(base_offset, ".index")
-        time_path = directory / file_name(base_offset, ".timeindex")
+        self.suffix = suffix
+        index_path = directory / file_name(base_offset, ".index" + suffix)
+        time_path = directory / file_name(base_offset, ".timeindex" + suffix)
         missing = not create and not (index_path.exists() and time_path.exists())
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_EXCL if create else 0)
-        self.fd = os.open(directory / file_name(base_offset, ".log"), flags, 0o644)
+        self.fd = os.open(directory / file_name(base_offset, ".log" + suffix), flags, 0o644)
         self.index = OffsetIndex(index_path, create=create or missing)
         self.time_index = TimeIndex(time_path, create=create or missing)
         self.indexes_missing = missing
@@ -83,7 +87,7 @@ class Segment:
 
     @property
     def log_path(self) -> Path:
-        return self.directory / file_name(self.base_offset, ".log")
+        return self.directory / file_name(self.base_offset, ".log" + self.suffix)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -338,7 +342,32 @@ class Segment:
         self.index.release()
         self.time_index.release()
 
+    def preload_indexes(self) -> None:
+        """Read both indexes into memory now, so that later lookups never open them by path (the
+        files are about to be renamed or replaced)."""
+        self.index.preload()
+        self.time_index.preload()
+
+    def rename_to_deleted(self) -> None:
+        """Rename the three files to ``<name>.deleted`` (Kafka's convention for a segment waiting out
+        ``file.delete.delay.ms``). The open ``.log`` descriptor keeps serving reads; the indexes must
+        have been preloaded. A crash leaves ``.deleted`` files, which the next open removes."""
+        self.preload_indexes()
+        self.dirty = False  # nothing of it needs syncing any more
+        log_path = self.log_path
+        os.replace(log_path, log_path.with_name(log_path.name + ".deleted"))
+        for index in (self.index, self.time_index):
+            target = index.path.with_name(index.path.name + ".deleted")
+            try:
+                os.replace(index.path, target)
+            except FileNotFoundError:
+                pass
+            index.path = target
+        self.suffix += ".deleted"
+
     def flush(self) -> None:
+        if self.fd < 0:
+            return
         os.fdatasync(self.fd)
         self.index.flush()
         self.time_index.flush()
@@ -353,4 +382,4 @@ class Segment:
     def delete(self) -> None:
         self.close()
         for suffix in (".log", ".index", ".timeindex"):
-            (self.directory / file_name(self.base_offset, suffix)).unlink(missing_ok=True)
+            (self.directory / file_name(self.base_offset, suffix + self.suffix)).unlink(missing_ok=True)

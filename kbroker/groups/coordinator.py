@@ -111,7 +111,11 @@ class GroupCoordinator:
         self._timers.pop(group_id, None)
         g = self.groups.get(group_id)
         if g is not None:
-            self._apply(g, g.tick(now_ms()))
+            before = set(g.members)
+            fx = g.tick(now_ms())
+            for mid in before - set(g.members):
+                log.info("group %s: member %s removed (session or rebalance timeout)", group_id, mid)
+            self._apply(g, fx)
 
     def _apply(self, g: Group, fx: Effects) -> None:
         if fx.persist:
@@ -123,6 +127,9 @@ class GroupCoordinator:
                 more = g.persist_failed(now_ms())
                 fx.joins += more.joins
                 fx.syncs += more.syncs
+        if any(jr.error == E.NONE for _, jr in fx.joins):
+            log.info("group %s: generation %d with %d member(s), protocol %s, leader %s", g.group_id,
+                     g.generation_id, len(g.members), g.protocol_name, g.leader_id)
         for mid, jr in fx.joins:
             jfut = self._joins.pop((g.group_id, mid), None)
             if jfut is not None and not jfut.done():

@@ -1,0 +1,601 @@
+"""The log cleaner: compaction of a partition log's closed segments, keeping the latest record of
+every key. Pure storage work (files and the GIL-free parts of zlib/lz4/zstd/crc32c); the server runs
+``clean`` on a worker thread.
+
+Sections of a log, by offset::
+
+    [log start ............ first dirty ........... first uncleanable ......... log end)
+     clean: cleaned before   dirty: written since    not yet: the active segment,
+                                                     and segments younger than min.compaction.lag.ms
+
+One pass (``clean``):
+
+1. ``inspect``: dirty ratio = dirty bytes / (clean + dirty bytes), over closed segments. The log needs
+   cleaning when the ratio is at least ``min.cleanable.dirty.ratio``; or when a dirty segment's first
+   batch is older than ``max.compaction.lag.ms``; or when a tombstone kept by an earlier pass has
+   outlived ``delete.retention.ms`` (so that it actually goes). Only closed segments are considered.
+2. Offset map: key → offset of its latest record, over the dirty section, whole segments at a time,
+   until the map holds ``dedupe_buffer_size // 24`` keys (Kafka's 24 bytes per entry; the rest of the
+   dirty section waits for the next pass). The end of the mapped range is the new first dirty offset.
+3. Every closed segment below that offset is rewritten, oldest first, in groups of consecutive
+   segments whose total size fits ``segment.bytes`` (and whose indexes and offset range fit one
+   segment), so small segments merge. Per batch:
+
+   - control and transactional batches, and batches with no records, are copied as they are;
+   - each record is kept unless its key is null, or the map holds a later offset for its key, or it
+     is a tombstone (null value) whose batch's max timestamp is ``delete.retention.ms`` or more in the
+     past. (Kafka measures the tombstone's age from the pass that first cleaned it; this measures it
+     from the record's timestamp, which needs no state in the batch.)
+   - a batch that keeps every record is copied byte for byte (no recompression);
+   - a batch that keeps some is rebuilt from the kept records' bytes, unchanged (their offset and
+     timestamp deltas still hold because baseOffset, baseTimestamp, lastOffsetDelta, the producer
+     fields and the attributes are kept), recompressed with the batch's codec, maxTimestamp
+     recomputed (CreateTime) and a new CRC;
+   - a batch that keeps nothing stays as an empty batch: its 61-byte header with recordCount 0,
+     baseOffset and lastOffsetDelta (and producer fields) kept, codec none, both timestamps = its
+     maxTimestamp. Consumers step over it (Java, librdkafka and kafka-python use lastOffsetDelta to
+     move on); Spark needs exactly this to find a batch for every offset below the high watermark.
+
+   So offsets are never renumbered and never reused, and every batch survives: the log keeps covering
+   every offset from its start to its end.
+4. ``cleaner-offset-checkpoint`` in the partition directory ("0\\n<first dirty>\\n<ms>\\n", the last line
+   the time the earliest kept tombstone expires, -1 if none; tmp → fsync → rename) records the pass.
+   A crash before it only means the next pass redoes work; cleaning is idempotent.
+
+Swapping a group, each step safe against a crash (``storage.recovery`` finishes or discards):
+
+1. write ``<base>.log.cleaned`` (+ ``.index.cleaned``, ``.timeindex.cleaned``), fdatasync them;
+2. rename the indexes ``.cleaned`` → ``.swap``, then the log ``.cleaned`` → ``.swap`` and fsync the
+   directory: the commit point (before it the group reads as before, after it as cleaned);
+3. under the log's locks: rename each replaced segment's files to ``.deleted``, the ``.swap`` indexes
+   and log to their final names, open the new segment and put it in the list in place of the group;
+4. fsync the directory. Retired segments keep their descriptors open for ``file.delete.delay.ms``
+   (``PartitionLog.replace_segments``), so reads already handed out stay valid.
+
+``hook(step)`` is called after each step (``STEPS``) so tests can stop a pass anywhere. A pass is
+abandoned, its ``.cleaned`` files removed, if ``should_stop()`` turns true or the log closes.
+Appends go on meanwhile (they only touch the active segment); ``maintenance`` keeps retention out.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import crc32c
+
+from wire.compression import compress, decompress
+from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError, crc_ok, iter_batches
+
+from .errors import LogClosedError
+from .log import PartitionLog, StaleSegments
+from .recovery import fsync_dir
+from .segment import MAX_RELATIVE_OFFSET, Segment, file_name
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "STEPS",
+    "CleanerConfig",
+    "Cleanable",
+    "CleanerStats",
+    "CleanerAborted",
+    "inspect",
+    "clean",
+    "read_checkpoint",
+]
+
+CHECKPOINT_FILE = "cleaner-offset-checkpoint"
+STEPS = (
+    "cleaned_partial",  # some of the .cleaned log written
+    "cleaned_written",  # .cleaned files complete and synced
+    "indexes_swap",  # index files renamed .swap
+    "log_swap",  # log renamed .swap: committed
+    "old_deleted",  # one replaced segment renamed .deleted (once per segment)
+    "indexes_final",  # new indexes under their final names
+    "log_final",  # new log under its final name
+    "swapped",  # new segment in the list, directory synced
+)
+_NO_LIMIT = 2**63 - 1
+_BYTES_PER_MAP_ENTRY = 24  # Kafka: a 16-byte key hash and an 8-byte offset
+_HEADER = struct.Struct(">qiibIhiqqqhii")
+_CRC = struct.Struct(">I")
+_CODEC_MASK = 0x07
+_LOG_APPEND_TIME = 0x08
+_EMPTY_BATCH_LENGTH = HEADER_SIZE - 12
+
+
+class CleanerAborted(Exception):
+    """The pass was stopped (``should_stop``) or its log closed; nothing was swapped after that."""
+
+
+@dataclass(frozen=True, slots=True)
+class CleanerConfig:
+    """Settings of one pass, with Kafka's names: topic configs, then broker ``log.cleaner.*``."""
+
+    delete_retention_ms: int = 86_400_000
+    min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = _NO_LIMIT
+    min_cleanable_ratio: float = 0.5
+    file_delete_delay_ms: int = 60_000
+    dedupe_buffer_size: int = 134_217_728
+    io_buffer_size: int = 524_288
+    max_io_bytes_per_second: float = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Cleanable:
+    """What ``inspect`` found: the sections and whether a pass is due."""
+
+    first_dirty: int
+    first_uncleanable: int
+    clean_bytes: int
+    dirty_bytes: int
+    max_lag_due: bool = False
+    tombstones_due: bool = False
+
+    @property
+    def dirty_ratio(self) -> float:
+        total = self.clean_bytes + self.dirty_bytes
+        return self.dirty_bytes / total if total else 0.0
+
+    def due(self, min_ratio: float) -> bool:
+        if self.dirty_bytes > 0 and (self.dirty_ratio >= min_ratio or self.max_lag_due):
+            return True
+        return self.tombstones_due
+
+
+@dataclass(slots=True)
+class CleanerStats:
+    first_dirty: int = 0
+    end_offset: int = 0  # the new first dirty offset
+    map_keys: int = 0
+    segments_before: int = 0
+    segments_after: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    batches_read: int = 0
+    batches_emptied: int = 0
+    records_read: int = 0
+    records_kept: int = 0
+    tombstones_dropped: int = 0
+    tombstone_due_ms: int = -1  # when the earliest kept tombstone may go
+    seconds: float = 0.0
+    groups: list[tuple[int, int]] = field(default_factory=list)  # (base offset, segments merged)
+
+
+# -- checkpoint -------------------------------------------------------------------------------------
+
+
+def read_checkpoint(directory: Path) -> tuple[int, int]:
+    """(first dirty offset, earliest tombstone expiry or -1); (0, -1) when absent or unreadable."""
+    try:
+        parts = (directory / CHECKPOINT_FILE).read_text("ascii").split()
+        if len(parts) == 3 and parts[0] == "0":
+            return int(parts[1]), int(parts[2])
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    return 0, -1
+
+
+def _write_checkpoint(directory: Path, first_dirty: int, tombstone_due_ms: int) -> None:
+    path = directory / CHECKPOINT_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, b"0\n%d\n%d\n" % (first_dirty, tombstone_due_ms))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(directory)
+
+
+# -- inspection ---------------------------------------------------------------------------------------
+
+
+def _next_bases(segments: tuple[Segment, ...]) -> list[int]:
+    return [s.base_offset for s in segments[1:]] + [segments[-1].next_offset]
+
+
+def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
+    segments = log.segments
+    nexts = _next_bases(segments)
+    saved, tombstone_due = read_checkpoint(log.directory)
+    first_dirty = max(saved, segments[0].base_offset)
+    first_uncleanable = segments[-1].base_offset
+    dirty_idx = [i for i in range(len(segments) - 1) if nexts[i] > first_dirty]
+    if config.min_compaction_lag_ms > 0:
+        for i in dirty_idx:
+            if segments[i].max_timestamp > now_ms - config.min_compaction_lag_ms:
+                first_uncleanable = segments[i].base_offset
+                break
+    clean_bytes = sum(s.size for i, s in enumerate(segments[:-1]) if nexts[i] <= first_dirty)
+    dirty = [segments[i] for i in dirty_idx if segments[i].base_offset < first_uncleanable]
+    max_lag_due = False
+    if config.max_compaction_lag_ms < _NO_LIMIT and dirty:
+        horizon = now_ms - config.max_compaction_lag_ms
+        for segment in dirty:
+            if segment.size >= HEADER_SIZE:
+                first = BatchHeader(segment.pread(0, HEADER_SIZE)).max_timestamp
+                if 0 <= first < horizon:
+                    max_lag_due = True
+                    break
+    return Cleanable(
+        first_dirty=first_dirty,
+        first_uncleanable=first_uncleanable,
+        clean_bytes=clean_bytes,
+        dirty_bytes=sum(s.size for s in dirty),
+        max_lag_due=max_lag_due,
+        tombstones_due=0 <= tombstone_due <= now_ms,
+    )
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return (b >> 1) ^ -(b & 1), pos + 1
+    value, shift = b & 0x7F, 7
+    while True:
+        pos += 1
+        b = data[pos]
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return (value >> 1) ^ -(value & 1), pos + 1
+        shift += 7
+        if shift > 63:
+            raise CorruptRecordError("varint longer than 10 bytes")
+
+
+def _records_of(buf: bytes, pos: int, header: BatchHeader) -> bytes:
+    body = buf[pos + HEADER_SIZE : pos + header.total_size]
+    codec = header.attributes & _CODEC_MASK
+    if not codec:
+        return body
+    try:
+        return bytes(decompress(codec, body))
+    except ValueError as exc:
+        raise CorruptRecordError(f"batch at offset {header.base_offset}: {exc}") from exc
+
+
+def _batches(segment: Segment, chunk: int) -> Iterator[tuple[bytes, int, BatchHeader]]:
+    """Every batch of a closed segment as (buffer, position in it, header), read in chunks."""
+    pos, size = 0, segment.size
+    while pos < size:
+        buf = os.pread(segment.fd, min(chunk, size - pos), pos)
+        used = 0
+        for p, header in iter_batches(buf):
+            yield buf, p, header
+            used = p + header.total_size
+        if used == 0:  # one batch larger than the chunk
+            if len(buf) < HEADER_SIZE:
+                raise CorruptRecordError(f"{segment.log_path}: torn batch at position {pos}")
+            header = BatchHeader(buf)
+            if header.batch_length < _EMPTY_BATCH_LENGTH or header.total_size > size - pos:
+                raise CorruptRecordError(f"{segment.log_path}: bad batch at position {pos}")
+            buf = os.pread(segment.fd, header.total_size, pos)
+            yield buf, 0, header
+            used = header.total_size
+        pos += used
+
+
+def _skipped(header: BatchHeader) -> bool:
+    return header.is_control or header.is_transactional or header.record_count <= 0
+
+
+def _map_batch(data: bytes, header: BatchHeader, offset_map: dict[bytes, int]) -> None:
+    base, p = header.base_offset, 0
+    varint = _varint
+    for _ in range(header.record_count):
+        length, q = varint(data, p)
+        p = q + length
+        _, q = varint(data, q + 1)  # attributes, timestampDelta
+        delta, q = varint(data, q)
+        key_len, q = varint(data, q)
+        if key_len >= 0:
+            offset_map[data[q : q + key_len]] = base + delta
+    if p != len(data):
+        raise CorruptRecordError(f"batch at offset {base}: records do not fill the batch")
+
+
+# -- the pass -----------------------------------------------------------------------------------------
+
+
+class _Pass:
+    def __init__(
+        self,
+        log: PartitionLog,
+        config: CleanerConfig,
+        now_ms: int,
+        should_stop: Callable[[], bool] | None,
+        hook: Callable[[str], None] | None,
+    ) -> None:
+        self.log = log
+        self.config = config
+        self.now_ms = now_ms
+        self.should_stop = should_stop
+        self.hook = hook
+        self.stats = CleanerStats()
+        self.map: dict[bytes, int] = {}
+        self.started = time.monotonic()
+        self.io_bytes = 0
+
+    def step(self, name: str) -> None:
+        if self.hook is not None:
+            self.hook(name)
+
+    def check(self, nbytes: int) -> None:
+        """Between chunks: honour should_stop / a closed log, and the I/O rate limit."""
+        if self.log.closed or (self.should_stop is not None and self.should_stop()):
+            raise CleanerAborted(str(self.log.directory))
+        self.io_bytes += nbytes
+        rate = self.config.max_io_bytes_per_second
+        if rate != float("inf") and rate > 0:
+            ahead = self.io_bytes / rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(min(ahead, 1.0))
+
+    def build_map(self, dirty: list[Segment], nexts: dict[int, int], end: int) -> int:
+        """Map the dirty segments' keys; returns the offset where the mapped range ends."""
+        capacity = max(1, self.config.dedupe_buffer_size // _BYTES_PER_MAP_ENTRY)
+        chunk = self.config.io_buffer_size
+        for segment in dirty:
+            if self.map and len(self.map) >= capacity:
+                return segment.base_offset
+            for buf, pos, header in _batches(segment, chunk):
+                if not _skipped(header):
+                    _map_batch(_records_of(buf, pos, header), header, self.map)
+                if pos == 0:
+                    self.check(len(buf))
+            end = nexts[id(segment)]
+        return end
+
+    def clean_group(self, group: list[Segment], next_base: int) -> None:
+        log, stats = self.log, self.stats
+        directory, base = log.directory, group[0].base_offset
+        for ext in (".log", ".index", ".timeindex"):
+            for suffix in (".cleaned", ".swap"):
+                (directory / file_name(base, ext + suffix)).unlink(missing_ok=True)
+        writer = Segment(directory, base, create=True, suffix=".cleaned")
+        removed = 0
+        try:
+            interval = log.config.index_interval_bytes
+            first_chunk = True
+            for segment in group:
+                out = bytearray()
+                batches: list[tuple[int, BatchHeader]] = []
+                for buf, pos, header in _batches(segment, self.config.io_buffer_size):
+                    if pos == 0 and out:
+                        writer.append(out, batches, self.now_ms, interval)
+                        if first_chunk:
+                            self.step("cleaned_partial")
+                            first_chunk = False
+                        out, batches = bytearray(), []
+                    if pos == 0:
+                        self.check(len(buf))
+                    new, dropped = self.filter_batch(buf, pos, header)
+                    removed += dropped
+                    if new is None:
+                        batches.append((len(out), header))
+                        out += memoryview(buf)[pos : pos + header.total_size]
+                    else:
+                        batches.append((len(out), BatchHeader(new)))
+                        out += new
+                if out:
+                    writer.append(out, batches, self.now_ms, interval)
+                    if first_chunk:
+                        self.step("cleaned_partial")
+                        first_chunk = False
+            stats.segments_before += len(group)
+            if removed == 0 and len(group) == 1:
+                writer.delete()  # nothing to gain from swapping an identical segment
+                stats.segments_after += 1
+                stats.bytes_written += group[0].size
+                return
+            writer.seal()
+            writer.flush()
+            stats.bytes_written += writer.size
+            writer.close()
+            self.step("cleaned_written")
+            for ext in (".index", ".timeindex"):
+                os.replace(
+                    directory / file_name(base, ext + ".cleaned"), directory / file_name(base, ext + ".swap")
+                )
+            self.step("indexes_swap")
+        except Exception:
+            writer.delete()
+            for ext in (".index", ".timeindex"):
+                (directory / file_name(base, ext + ".swap")).unlink(missing_ok=True)
+            raise
+        os.replace(directory / file_name(base, ".log.cleaned"), directory / file_name(base, ".log.swap"))
+        fsync_dir(directory)
+        self.step("log_swap")
+
+        def install() -> Segment:
+            for ext in (".index", ".timeindex"):
+                os.replace(directory / file_name(base, ext + ".swap"), directory / file_name(base, ext))
+            self.step("indexes_final")
+            os.replace(directory / file_name(base, ".log.swap"), directory / file_name(base, ".log"))
+            self.step("log_final")
+            segment = Segment(directory, base, create=False)
+            segment.load_inactive(next_base)
+            segment.release_indexes()
+            return segment
+
+        log.replace_segments(group, install, self.now_ms, self.config.file_delete_delay_ms, self.hook)
+        fsync_dir(directory)
+        stats.segments_after += 1
+        stats.groups.append((base, len(group)))
+        self.step("swapped")
+
+    def filter_batch(self, buf: bytes, pos: int, header: BatchHeader) -> tuple[bytes | None, int]:
+        """(the batch to write, or None for the original bytes; records removed)."""
+        stats = self.stats
+        stats.batches_read += 1
+        stats.bytes_read += header.total_size
+        if not crc_ok(buf, pos, header):
+            raise CorruptRecordError(
+                f"{self.log.directory}: CRC mismatch in the batch at offset {header.base_offset}"
+            )
+        if _skipped(header):
+            return None, 0
+        data = _records_of(buf, pos, header)
+        base, count = header.base_offset, header.record_count
+        stats.records_read += count
+        tombstones_expire = header.max_timestamp + self.config.delete_retention_ms <= self.now_ms
+        offset_map = self.map
+        varint = _varint
+        kept: list[tuple[int, int]] = []
+        max_delta = -1
+        kept_tombstone = False
+        p = 0
+        for _ in range(count):
+            start = p
+            length, q = varint(data, p)
+            p = q + length
+            ts_delta, q = varint(data, q + 1)
+            delta, q = varint(data, q)
+            key_len, q = varint(data, q)
+            if key_len < 0:
+                continue  # a keyless record cannot be compacted (Kafka drops it too)
+            latest = offset_map.get(data[q : q + key_len])
+            if latest is not None and latest > base + delta:
+                continue
+            tombstone = varint(data, q + key_len)[0] < 0
+            if tombstone:
+                if tombstones_expire:
+                    stats.tombstones_dropped += 1
+                    continue
+                kept_tombstone = True
+            kept.append((start, p))
+            if ts_delta > max_delta:
+                max_delta = ts_delta
+        if p != len(data):
+            raise CorruptRecordError(f"batch at offset {base}: records do not fill the batch")
+        if kept_tombstone:
+            due = header.max_timestamp + self.config.delete_retention_ms
+            if stats.tombstone_due_ms < 0 or due < stats.tombstone_due_ms:
+                stats.tombstone_due_ms = due
+        stats.records_kept += len(kept)
+        if len(kept) == count:
+            return None, 0
+        if not kept:
+            stats.batches_emptied += 1
+            attributes = header.attributes & ~_CODEC_MASK
+            return _batch(header, b"", attributes, 0, header.max_timestamp, header.max_timestamp), count
+        body = b"".join(data[s:e] for s, e in kept)
+        codec = header.attributes & _CODEC_MASK
+        payload = compress(codec, body) if codec else body
+        if header.attributes & _LOG_APPEND_TIME:
+            max_ts = header.max_timestamp
+        else:
+            max_ts = header.base_timestamp + max_delta
+        return _batch(
+            header, payload, header.attributes, len(kept), header.base_timestamp, max_ts
+        ), count - len(kept)
+
+
+def _batch(h: BatchHeader, payload: bytes, attributes: int, count: int, base_ts: int, max_ts: int) -> bytes:
+    out = bytearray(HEADER_SIZE)
+    _HEADER.pack_into(
+        out,
+        0,
+        h.base_offset,
+        _EMPTY_BATCH_LENGTH + len(payload),
+        h.partition_leader_epoch,
+        2,
+        0,
+        attributes,
+        h.last_offset_delta,
+        base_ts,
+        max_ts,
+        h.producer_id,
+        h.producer_epoch,
+        h.base_sequence,
+        count,
+    )
+    _CRC.pack_into(out, 17, crc32c.crc32c(payload, crc32c.crc32c(memoryview(out)[21:])))
+    out += payload
+    return bytes(out)
+
+
+def _groups(
+    targets: list[Segment], nexts: dict[int, int], config_segment_bytes: int, index_bytes: int
+) -> list[list[Segment]]:
+    """Consecutive segments merged while their total size fits ``segment.bytes``, their index entries
+    fit ``segment.index.bytes`` and their offsets fit the index's u32 relative offsets."""
+    groups: list[list[Segment]] = []
+    i = 0
+    while i < len(targets):
+        group = [targets[i]]
+        size = targets[i].size
+        entries = len(targets[i].index)
+        time_entries = len(targets[i].time_index)
+        i += 1
+        while i < len(targets):
+            nxt = targets[i]
+            if (
+                size + nxt.size > config_segment_bytes
+                or (entries + len(nxt.index)) * 8 > index_bytes
+                or (time_entries + len(nxt.time_index) + 1) * 12 > index_bytes
+                or nexts[id(nxt)] - 1 - group[0].base_offset > MAX_RELATIVE_OFFSET
+            ):
+                break
+            group.append(nxt)
+            size += nxt.size
+            entries += len(nxt.index)
+            time_entries += len(nxt.time_index)
+            i += 1
+        groups.append(group)
+    return groups
+
+
+def clean(
+    log: PartitionLog,
+    config: CleanerConfig,
+    now_ms: int,
+    *,
+    force: bool = False,
+    wait: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+    hook: Callable[[str], None] | None = None,
+) -> CleanerStats | None:
+    """One cleaning pass over ``log`` if it is due (or ``force``). None when nothing was due, or the
+    log is busy with retention and ``wait`` is false. Raises CleanerAborted when stopped,
+    CorruptRecordError on a damaged batch (nothing is swapped for the group it is in), OSError."""
+    if not log.maintenance.acquire(blocking=wait):
+        return None
+    try:
+        if log.closed:
+            return None
+        state = inspect(log, config, now_ms)
+        if not (force or state.due(config.min_cleanable_ratio)):
+            return None
+        work = _Pass(log, config, now_ms, should_stop, hook)
+        segments = log.segments
+        nexts = {id(s): n for s, n in zip(segments, _next_bases(segments), strict=True)}
+        closed = list(segments[:-1])
+        dirty = [
+            s for s in closed if nexts[id(s)] > state.first_dirty and s.base_offset < state.first_uncleanable
+        ]
+        end = work.build_map(dirty, nexts, state.first_dirty)
+        stats = work.stats
+        stats.first_dirty, stats.end_offset, stats.map_keys = state.first_dirty, end, len(work.map)
+        targets = [s for s in closed if nexts[id(s)] <= end]
+        cfg = log.config
+        try:
+            for group in _groups(targets, nexts, cfg.segment_bytes, cfg.segment_index_bytes):
+                work.clean_group(group, nexts[id(group[-1])])
+        except (StaleSegments, LogClosedError) as exc:
+            raise CleanerAborted(str(exc)) from exc
+        _write_checkpoint(log.directory, end, stats.tombstone_due_ms)
+        stats.seconds = time.monotonic() - work.started
+        return stats
+    finally:
+        log.maintenance.release()
