@@ -14,7 +14,7 @@ from typing import Any
 from kbroker import topic_config
 from kbroker.config import BrokerConfig
 from kbroker.groups.coordinator import GroupCoordinator
-from kbroker.producers import ProducerIdAllocator, ProducerStateTable
+from kbroker.producers import ProducerIdAllocator
 from storage.log import LogConfig, PartitionLog
 from storage.topics import LogManager, TopicMeta
 
@@ -55,11 +55,10 @@ class Broker:
         self.cluster_id = self._load_cluster_id()
         self.logs = LogManager(self.data_dir, self._default_log_config())
         self.connections: set[Any] = set()
-        self.producers = ProducerStateTable()
         self.producer_ids = ProducerIdAllocator(self.data_dir)
         self.waiters: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
-        self.leader_epoch = 0  # a single broker leads every partition from its first start
         self._flush_task: asyncio.Task[None] | None = None
+        self._expiry_task: asyncio.Task[None] | None = None
         self._flush_pending: asyncio.Future[None] | None = None
         self.groups = GroupCoordinator(self)  # loads __consumer_offsets
 
@@ -189,13 +188,25 @@ class Broker:
             if due:
                 await asyncio.get_running_loop().run_in_executor(None, _flush_each, due)
 
+    async def _producer_expiry_loop(self) -> None:
+        """producer.id.expiration.ms: forget the sequence state of producers idle that long."""
+        max_idle = self.config.get_int("producer.id.expiration.ms")
+        while True:
+            await asyncio.sleep(self.config.get_int("producer.id.expiration.check.interval.ms") / 1000)
+            now = now_ms()
+            for lg in self.all_logs():
+                lg.producer_state.expire(now, max_idle)
+
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:
         self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
+        self._expiry_task = asyncio.get_running_loop().create_task(self._producer_expiry_loop())
         self.groups.start()
 
     async def stop(self) -> None:
         await self.groups.stop()
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
         if self._flush_task is not None:
             self._flush_task.cancel()
             try:

@@ -41,6 +41,8 @@ BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "compression.type": ("producer", "STRING", "Final compression of a topic."),
     "fetch.transfer": ("pread", "STRING", "kbroker: 'pread' (copy) or 'sendfile' (zero-copy) for fetch data."),
     "cluster.id": (None, "STRING", "kbroker: cluster id (generated and persisted when unset)."),
+    "producer.id.expiration.ms": ("86400000", "INT", "Idle time after which a producer's sequence state is dropped."),
+    "producer.id.expiration.check.interval.ms": ("600000", "INT", "How often idle producers are looked for."),
     "group.initial.rebalance.delay.ms": ("3000", "INT", "Wait before the first rebalance of an empty group."),
     "group.min.session.timeout.ms": ("6000", "INT", "Smallest session timeout a member may ask for."),
     "group.max.session.timeout.ms": ("1800000", "INT", "Largest session timeout a member may ask for."),

@@ -1,43 +1,29 @@
-"""Idempotent-producer bookkeeping: producer id allocation and per-(producer,
-partition) sequence checks, following Kafka's rules.
+"""Idempotent producers, broker side: producer id allocation and the epochs InitProducerId hands out.
 
-For each (producer id, topic, partition) the last 5 batches' sequence ranges and
-offsets are kept (a client has at most 5 requests in flight).  A batch that repeats
-one of them is a retry: it is answered with NONE and the offset it was first written
-at, and not written again.  A batch from a new (higher) epoch must start at sequence
-0; within an epoch it must continue right after the last one; else
-OUT_OF_ORDER_SEQUENCE_NUMBER.  An older epoch gets INVALID_PRODUCER_EPOCH.  A producer
-the broker knows nothing about (e.g. after a restart) may start at any sequence.
+The per-partition sequence state (last five batches per producer, deduplication, snapshots) lives
+with each partition log, in ``storage.producer_state``.
 
-Producer ids are handed out from blocks whose end is persisted before use, so ids are
-never reused across restarts.  The sequence state itself is memory only for now.
+File ``<data_dir>/producer-id-block``: the decimal end (exclusive) of the block of producer ids in use,
+written tmp → fsync → rename before the first id of a new block is handed out. At start-up the next id
+is that end, so ids are never reused across restarts, crashes included (at most a block is skipped).
+
+Epochs: InitProducerId v3+ lets a producer that already has an id ask for its epoch to be bumped.
+This broker remembers, in memory, the latest epoch it granted per producer id (since start-up). A
+bump is granted for an id this broker allocated (any other id gets a fresh id), unless the request names an older epoch than the
+latest granted (another instance of the producer got a newer epoch since: PRODUCER_FENCED from v4,
+INVALID_PRODUCER_EPOCH before), or the epoch would overflow (then a fresh id at epoch 0, as Kafka
+does).
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from wire.errors import ErrorCode
 
-_WINDOW = 5
 _BLOCK = 1000
-INT32_MAX = 2**31 - 1
-
-
-@dataclass(slots=True)
-class _BatchMeta:
-    first_seq: int
-    last_seq: int
-    base_offset: int
-
-
-@dataclass(slots=True)
-class _ProducerEntry:
-    epoch: int
-    batches: deque[_BatchMeta] = field(default_factory=lambda: deque(maxlen=_WINDOW))
+MAX_EPOCH = 32767  # Kafka's Short.MAX_VALUE
 
 
 class ProducerIdAllocator:
@@ -46,6 +32,8 @@ class ProducerIdAllocator:
         start = int(self.path.read_text()) if self.path.exists() else 0
         self.next_id = start
         self.block_end = start
+        self.first_id_this_run = start
+        self.epochs: dict[int, int] = {}  # producer id -> latest epoch granted since start-up
 
     def allocate(self) -> int:
         if self.next_id >= self.block_end:
@@ -58,42 +46,23 @@ class ProducerIdAllocator:
             tmp.replace(self.path)
         pid = self.next_id
         self.next_id += 1
+        self.epochs[pid] = 0
         return pid
 
-
-def _next_seq(seq: int) -> int:
-    return 0 if seq == INT32_MAX else seq + 1
-
-
-class ProducerStateTable:
-    def __init__(self) -> None:
-        self.entries: dict[tuple[int, str, int], _ProducerEntry] = {}
-
-    def check(self, pid: int, epoch: int, topic: str, partition: int, first_seq: int,
-              last_seq: int) -> tuple[ErrorCode, int | None]:
-        """(error, duplicate's original base offset or None) for a batch about to be appended."""
-        e = self.entries.get((pid, topic, partition))
-        if e is None:
-            return ErrorCode.NONE, None
-        if epoch < e.epoch:
-            return ErrorCode.INVALID_PRODUCER_EPOCH, None
-        if epoch > e.epoch:
-            return (ErrorCode.NONE if first_seq == 0 else ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), None
-        for b in e.batches:
-            if b.first_seq == first_seq and b.last_seq == last_seq:
-                return ErrorCode.NONE, b.base_offset
-        if e.batches and first_seq != _next_seq(e.batches[-1].last_seq):
-            return ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, None
-        return ErrorCode.NONE, None
-
-    def record(self, pid: int, epoch: int, topic: str, partition: int, first_seq: int,
-               last_seq: int, base_offset: int) -> None:
-        key = (pid, topic, partition)
-        e = self.entries.get(key)
-        if e is None or epoch != e.epoch:
-            e = self.entries[key] = _ProducerEntry(epoch)
-        e.batches.append(_BatchMeta(first_seq, last_seq, base_offset))
-
-    def forget_topic(self, topic: str) -> None:
-        for k in [k for k in self.entries if k[1] == topic]:
-            del self.entries[k]
+    def init(self, producer_id: int, producer_epoch: int, version: int) -> tuple[int, int, int]:
+        """(error, producer id, epoch) for an InitProducerId without a transactional id."""
+        if producer_id < 0 or producer_epoch < 0:
+            return ErrorCode.NONE, self.allocate(), 0
+        if producer_id >= self.next_id:
+            # Not an id this broker handed out (another cluster's, or a wiped data directory): like
+            # Kafka for producers without a transactional id, hand out a fresh one.
+            return ErrorCode.NONE, self.allocate(), 0
+        latest = self.epochs.get(producer_id)
+        if latest is not None and producer_epoch < latest:
+            fenced = ErrorCode.PRODUCER_FENCED if version >= 4 else ErrorCode.INVALID_PRODUCER_EPOCH
+            return fenced, -1, -1
+        if producer_epoch >= MAX_EPOCH - 1:
+            return ErrorCode.NONE, self.allocate(), 0
+        epoch = producer_epoch + 1
+        self.epochs[producer_id] = epoch
+        return ErrorCode.NONE, producer_id, epoch

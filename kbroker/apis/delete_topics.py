@@ -28,7 +28,6 @@ def _delete(ctx: RequestContext, name: str | None, topic_id: object) -> Result:
     if not b.config.get_bool("delete.topic.enable"):
         return Result(name=name, topic_id=meta.topic_id, error_code=ErrorCode.TOPIC_DELETION_DISABLED)
     b.delete_topic(name)
-    b.producers.forget_topic(name)
     return Result(name=name, topic_id=meta.topic_id, error_code=0)
 
 

@@ -1,8 +1,10 @@
-"""DescribeCluster (key 60), v0-1.
+"""DescribeCluster (key 60), v0-2.
 
-Behaviour: this broker is the whole cluster and its controller.
-Version notes: v1 endpoint type (brokers only).
-Not implemented: controller endpoints (endpoint_type 2 → UNSUPPORTED_ENDPOINT_TYPE).
+Behaviour: this broker is the whole cluster and its controller; it is never fenced.
+Version notes: v1 endpoint type: brokers (1) are served; a controller endpoint (2) gets
+MISMATCHED_ENDPOINT_TYPE and any other value UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers ·
+v2 include_fenced_brokers / is_fenced (KIP-1073; nothing is ever fenced).
+Not implemented: cluster authorized operations (reported as unknown).
 """
 
 from kbroker.context import RequestContext
@@ -10,16 +12,20 @@ from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.describe_cluster import DescribeClusterRequest, DescribeClusterResponse
 
+BROKER, CONTROLLER = 1, 2
 
-@handler(DescribeClusterRequest, versions=(0, 1))
+
+@handler(DescribeClusterRequest, versions=(0, 2))
 async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse:
     b = ctx.broker
-    if ctx.api_version >= 1 and req.endpoint_type != 1:
-        return DescribeClusterResponse(error_code=ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
-                                       error_message="only broker endpoints are served",
+    if ctx.api_version >= 1 and req.endpoint_type != BROKER:
+        code = ErrorCode.MISMATCHED_ENDPOINT_TYPE if req.endpoint_type == CONTROLLER else ErrorCode.UNSUPPORTED_ENDPOINT_TYPE
+        return DescribeClusterResponse(error_code=code,
+                                       error_message=f"this is a broker endpoint, not type {req.endpoint_type}",
                                        endpoint_type=req.endpoint_type, cluster_id=b.cluster_id)
     adv = b.advertised
     return DescribeClusterResponse(
-        throttle_time_ms=0, error_code=0, error_message=None, endpoint_type=1, cluster_id=b.cluster_id,
+        throttle_time_ms=0, error_code=0, error_message=None, endpoint_type=BROKER, cluster_id=b.cluster_id,
         controller_id=b.node_id,
-        brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=b.node_id, host=adv.host, port=adv.port)])
+        brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=b.node_id, host=adv.host, port=adv.port,
+                                                               is_fenced=False)])

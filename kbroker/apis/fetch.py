@@ -11,7 +11,9 @@ by appends to any of its partitions.
 Fetch sessions are declined: session_id is always 0, so every fetch is a full fetch
 and returns exactly the requested partitions.
 Version notes: v4 isolation level, last stable offset, aborted txns · v5 log start offset ·
-v7 sessions · v9 current leader epoch · v11 rack, preferred replica · v12 flexible, diverging epoch.
+v7 sessions · v9 current leader epoch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH against the
+partition's) · v11 rack, preferred replica · v12 flexible, last fetched epoch → diverging epoch when
+that epoch ends before the fetch offset (no records then).
 Not implemented: follower fetches (no replication), fetch sessions (declined, as allowed).
 """
 
@@ -23,17 +25,29 @@ import time
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from storage.errors import OffsetOutOfRange
+from storage.log import PartitionLog
 from wire.errors import ErrorCode
 from wire.messages.fetch import FetchRequest, FetchResponse
 
 PartData = FetchResponse.PartitionData
+EpochEndOffset = FetchResponse.EpochEndOffset
 TopicData = FetchResponse.FetchableTopicResponse
 
 
-def _epoch_error(ctx: RequestContext, requested: int) -> int:
-    if requested < 0 or requested == ctx.broker.leader_epoch:
+def _epoch_error(current: int, requested: int) -> int:
+    if requested < 0 or requested == current:
         return 0
-    return ErrorCode.FENCED_LEADER_EPOCH if requested < ctx.broker.leader_epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
+    return ErrorCode.FENCED_LEADER_EPOCH if requested < current else ErrorCode.UNKNOWN_LEADER_EPOCH
+
+
+def _diverging(plog: PartitionLog, p: FetchRequest.FetchPartition) -> EpochEndOffset | None:
+    """v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)."""
+    if p.last_fetched_epoch < 0:
+        return None
+    epoch, end = plog.leader_epochs.end_offset_for(p.last_fetched_epoch, plog.log_end_offset)
+    if epoch < p.last_fetched_epoch or end < p.fetch_offset:
+        return EpochEndOffset(epoch=epoch, end_offset=end)
+    return None
 
 
 def _collect(ctx: RequestContext, req: FetchRequest) -> tuple[list[TopicData], int, bool]:
@@ -56,8 +70,15 @@ def _collect(ctx: RequestContext, req: FetchRequest) -> tuple[list[TopicData], i
                 continue
             plog = b.get_log(t.topic, idx)
             hw = plog.log_end_offset
-            err = _epoch_error(ctx, p.current_leader_epoch)
+            err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
             data: object = b""
+            diverging = _diverging(plog, p) if not err else None
+            if diverging is not None:
+                parts.append(PartData(partition_index=idx, error_code=0, high_watermark=hw,
+                                      last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                      diverging_epoch=diverging, aborted_transactions=[], records=b""))
+                any_error = True
+                continue
             if not err:
                 limit = min(p.partition_max_bytes, budget - total)
                 if limit > 0 or total == 0:

@@ -1,11 +1,17 @@
-"""ListOffsets (key 2), v1-7.
+"""ListOffsets (key 2), v1-11.
 
 Behaviour: timestamp -1 = latest (the high watermark, or the last stable offset for
 read_committed: the same while there are no transactions), -2 = earliest (log start
-offset), -3 = the record with the largest timestamp (v7+), any other value = the first
-offset whose timestamp is at or after it (offset -1 when there is none).  Cheap:
-Spark calls it after every poll.
-Version notes: v2 isolation level · v4 leader epochs · v6 flexible · v7 max timestamp.
+offset), -3 = the record with the largest timestamp (v7+), -4 = earliest local offset
+(v8+; there is no tiered storage, so the log start offset), -5 = latest tiered offset
+(v9+) and -6 = earliest pending upload (v11+): both -1 without tiered storage, as Kafka
+answers; any other value = the first offset whose timestamp is at or after it (offset -1
+when there is none).  Each answer carries the leader epoch of the returned offset.  A
+current_leader_epoch other than the partition's gets FENCED_LEADER_EPOCH (older) or
+UNKNOWN_LEADER_EPOCH (newer).  Cheap: Spark calls it after every poll.
+Version notes: v2 isolation level · v4 leader epochs · v6 flexible · v7 max timestamp ·
+v8 earliest local · v9 latest tiered · v10 timeout_ms (answers are immediate) · v11 earliest
+pending upload.
 Not implemented: —
 """
 
@@ -16,38 +22,45 @@ from wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 
 PartResp = ListOffsetsResponse.ListOffsetsPartitionResponse
 TopicResp = ListOffsetsResponse.ListOffsetsTopicResponse
-LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
+LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, EARLIEST_PENDING_UPLOAD = -1, -2, -3, -4, -5, -6
+# The oldest version that may ask for each special timestamp.
+_MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_PENDING_UPLOAD: 11}
 
 
 def _partition(ctx: RequestContext, topic: str, p: ListOffsetsRequest.ListOffsetsPartition) -> PartResp:
     b = ctx.broker
     idx = p.partition_index
     meta = b.topic(topic)
-    if meta is None or not 0 <= idx < meta.partitions:
+    plog = b.get_log(topic, idx) if meta is not None and 0 <= idx < meta.partitions else None
+    if plog is None:
         return PartResp(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    if p.current_leader_epoch >= 0 and p.current_leader_epoch != b.leader_epoch:
-        code = ErrorCode.FENCED_LEADER_EPOCH if p.current_leader_epoch < b.leader_epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
+    epoch = plog.leader_epoch
+    current = p.current_leader_epoch
+    if current >= 0 and current != epoch:
+        code = ErrorCode.FENCED_LEADER_EPOCH if current < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
         return PartResp(partition_index=idx, error_code=code)
-    plog = b.get_log(topic, idx)
-    epoch = b.leader_epoch
     ts = p.timestamp
+    if ts < EARLIEST_PENDING_UPLOAD:
+        return PartResp(partition_index=idx, error_code=ErrorCode.INVALID_REQUEST)
+    if ctx.api_version < _MIN_VERSION.get(ts, 0):
+        return PartResp(partition_index=idx, error_code=ErrorCode.UNSUPPORTED_VERSION)
     if ts == LATEST:
         return PartResp(partition_index=idx, timestamp=-1, offset=plog.log_end_offset, leader_epoch=epoch)
-    if ts == EARLIEST:
-        return PartResp(partition_index=idx, timestamp=-1, offset=plog.log_start_offset, leader_epoch=epoch)
-    if ts == MAX_TIMESTAMP:
-        found = plog.max_timestamp()
-    elif ts < 0:
-        return PartResp(partition_index=idx, error_code=ErrorCode.INVALID_REQUEST)
-    else:
-        found = plog.offset_for_timestamp(ts)
+    if ts in (EARLIEST, EARLIEST_LOCAL):
+        start = plog.log_start_offset
+        return PartResp(partition_index=idx, timestamp=-1, offset=start,
+                        leader_epoch=plog.leader_epochs.epoch_for_offset(start))
+    if ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
+        return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
+    found = plog.max_timestamp() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
     if found is None:
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
     offset, timestamp = found
-    return PartResp(partition_index=idx, timestamp=timestamp, offset=offset, leader_epoch=epoch)
+    return PartResp(partition_index=idx, timestamp=timestamp, offset=offset,
+                    leader_epoch=plog.leader_epochs.epoch_for_offset(offset))
 
 
-@handler(ListOffsetsRequest, versions=(1, 7))
+@handler(ListOffsetsRequest, versions=(1, 11))
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     return ListOffsetsResponse(throttle_time_ms=0, topics=[
         TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p) for p in t.partitions])

@@ -27,11 +27,14 @@ def topic_entry(ctx: RequestContext, name: str) -> Topic:
     if meta is None:
         return Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
     node = b.node_id
-    return Topic(
-        error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
-        partitions=[Partition(error_code=0, partition_index=p, leader_id=node,
-                              leader_epoch=b.leader_epoch, replica_nodes=[node], isr_nodes=[node])
-                    for p in range(meta.partitions)])
+    partitions = []
+    for p in range(meta.partitions):
+        plog = b.get_log(name, p)
+        partitions.append(Partition(error_code=0, partition_index=p, leader_id=node,
+                                    leader_epoch=plog.leader_epoch if plog is not None else 0,
+                                    replica_nodes=[node], isr_nodes=[node]))
+    return Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
+                 partitions=partitions)
 
 
 @handler(MetadataRequest, versions=(0, 12))

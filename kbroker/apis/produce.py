@@ -6,8 +6,10 @@ CRC, magic 2, offset delta vs record count, no control batches), then only the b
 offset is rewritten and the bytes are appended.  Records are decoded only where the
 topic needs it: keys on a compacted topic.  acks=0 gets no response, and any error
 with acks=0 closes the connection (Kafka's way of telling such a producer).
-Idempotent batches are checked against the producer's last five (duplicates answered
-with their first offset).
+Idempotent batches are checked by the partition log against the producer's last five
+(storage.producer_state): a duplicate is answered NONE with its original offset, a gap or a
+new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch
+INVALID_PRODUCER_EPOCH; never UNKNOWN_SERVER_ERROR.
 Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible.
 Not implemented: transactional produce (INVALID_TXN_STATE), broker-side recompression.
 """
@@ -18,6 +20,7 @@ from kbroker.broker import now_ms
 from kbroker.context import RequestContext
 from kbroker.registry import CloseConnection, handler
 from storage.errors import StorageError
+from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence
 from wire import records
 from wire.errors import ErrorCode
 from wire.messages.produce import ProduceRequest, ProduceResponse
@@ -54,6 +57,8 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
             return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7+", []
         if h.compression > ZSTD:
             return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, f"unknown codec {h.compression}", []
+        if h.producer_id >= 0 and h.base_sequence < 0:
+            return ErrorCode.INVALID_RECORD, f"producer {h.producer_id} sent sequence {h.base_sequence}", []
         if ts_type == "CreateTime":
             if h.max_timestamp > now + after or (h.base_timestamp >= 0 and h.base_timestamp < now - before):
                 return ErrorCode.INVALID_TIMESTAMP, "timestamp outside the allowed range", []
@@ -85,28 +90,24 @@ def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memory
     plog = b.get_log(topic, index)
     if plog is None:
         return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    h0 = headers[0]
-    pid = h0.producer_id
-    idempotent = pid >= 0 and len(headers) == 1
-    if idempotent:
-        last_seq = (h0.base_sequence + h0.last_offset_delta) % (2**31)
-        code, dup = b.producers.check(pid, h0.producer_epoch, topic, index, h0.base_sequence, last_seq)
-        if code:
-            return _error(index, code)
-        if dup is not None:
-            return PartResp(index=index, error_code=0, base_offset=dup, log_append_time_ms=-1,
-                            log_start_offset=plog.log_start_offset)
     now = now_ms()
     try:
         info = plog.append(data, now)
+    except OutOfOrderSequence as e:
+        return _error(index, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, str(e))
+    except InvalidProducerEpoch as e:
+        return _error(index, ErrorCode.INVALID_PRODUCER_EPOCH, str(e))
     except (OSError, StorageError) as e:
         return _error(index, ErrorCode.KAFKA_STORAGE_ERROR, str(e))
-    if idempotent:
-        b.producers.record(pid, h0.producer_epoch, topic, index, h0.base_sequence, last_seq, info.base_offset)
+    log_append_time = b.topic_config(topic, "message.timestamp.type") == "LogAppendTime"
+    if info.duplicate is not None:  # a retry of a batch already written: its original offset
+        return PartResp(index=index, error_code=0, base_offset=info.base_offset,
+                        log_append_time_ms=info.duplicate.timestamp if log_append_time else -1,
+                        log_start_offset=info.log_start_offset)
     b.notify_append(topic, index)
-    lat = now if b.topic_config(topic, "message.timestamp.type") == "LogAppendTime" else -1
+    lat = now if log_append_time else -1
     return PartResp(index=index, error_code=0, base_offset=info.base_offset, log_append_time_ms=lat,
-                    log_start_offset=plog.log_start_offset)
+                    log_start_offset=info.log_start_offset)
 
 
 @handler(ProduceRequest, versions=(0, 9))
