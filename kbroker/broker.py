@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kbroker import topic_config
+from kbroker.cleaner_service import CleanerService
 from kbroker.config import BrokerConfig
 from kbroker.groups.coordinator import GroupCoordinator
 from kbroker.producers import ProducerIdAllocator
+from kbroker.retention_service import RetentionService
 from storage.log import LogConfig, PartitionLog
 from storage.topics import LogManager, TopicMeta
 
@@ -53,7 +55,9 @@ class Broker:
         self.data_dir = Path(config.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cluster_id = self._load_cluster_id()
-        self.logs = LogManager(self.data_dir, self._default_log_config())
+        topic_config.load_dynamic(config, self.data_dir)  # AlterConfigs on the broker
+        self.logs = LogManager(self.data_dir, self._default_log_config(),
+                               lambda overrides: topic_config.effective_all(self.config, overrides))
         self.connections: set[Any] = set()
         self.producer_ids = ProducerIdAllocator(self.data_dir)
         self.waiters: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
@@ -61,6 +65,8 @@ class Broker:
         self._expiry_task: asyncio.Task[None] | None = None
         self._flush_pending: asyncio.Future[None] | None = None
         self.groups = GroupCoordinator(self)  # loads __consumer_offsets
+        self.retention = RetentionService(self)
+        self.cleaner = CleanerService(self)
 
     # ------------------------------------------------------------ identity
     def _load_cluster_id(self) -> str:
@@ -122,6 +128,11 @@ class Broker:
 
     def get_log(self, topic: str, partition: int) -> PartitionLog | None:
         return self.logs.get_log(topic, partition)
+
+    def broker_configs_changed(self) -> None:
+        """Dynamic broker configs changed: persist them and re-derive every log's settings."""
+        topic_config.save_dynamic(self.config, self.data_dir)
+        self.logs.reconfigure_all(self._default_log_config())
 
     # ------------------------------------------------------------ long poll
     def _wake(self, tp: tuple[str, int]) -> None:
@@ -202,9 +213,13 @@ class Broker:
         self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
         self._expiry_task = asyncio.get_running_loop().create_task(self._producer_expiry_loop())
         self.groups.start()
+        self.retention.start()
+        self.cleaner.start()
 
     async def stop(self) -> None:
         await self.groups.stop()
+        await self.cleaner.stop()
+        await self.retention.stop()
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         if self._flush_task is not None:

@@ -41,6 +41,23 @@ BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "compression.type": ("producer", "STRING", "Final compression of a topic."),
     "fetch.transfer": ("pread", "STRING", "kbroker: 'pread' (copy) or 'sendfile' (zero-copy) for fetch data."),
     "cluster.id": (None, "STRING", "kbroker: cluster id (generated and persisted when unset)."),
+    "log.retention.minutes": (None, "INT", "Minutes to keep a log segment (before log.retention.hours)."),
+    "log.retention.check.interval.ms": ("300000", "LONG", "How often segments are checked for retention."),
+    "log.segment.delete.delay.ms": ("60000", "LONG", "Wait before the files of a deleted segment are removed."),
+    "log.cleaner.enable": ("true", "BOOLEAN", "Run the log cleaner for compacted topics."),
+    "log.cleaner.threads": ("1", "INT", "Cleaner threads (kbroker cleans one log at a time)."),
+    "log.cleaner.backoff.ms": ("15000", "LONG", "Sleep of the cleaner when no log needs cleaning."),
+    "log.cleaner.dedupe.buffer.size": ("134217728", "LONG", "Key map budget (24 bytes per key, as Kafka counts)."),
+    "log.cleaner.io.buffer.size": ("524288", "INT", "Bytes the cleaner reads at a time."),
+    "log.cleaner.io.max.bytes.per.second": ("1.7976931348623157E308", "DOUBLE", "Cleaner I/O throttle."),
+    "log.cleaner.min.cleanable.ratio": ("0.5", "DOUBLE", "Default min.cleanable.dirty.ratio."),
+    "log.cleaner.min.compaction.lag.ms": ("0", "LONG", "Default min.compaction.lag.ms."),
+    "log.cleaner.max.compaction.lag.ms": ("9223372036854775807", "LONG", "Default max.compaction.lag.ms."),
+    "log.cleaner.delete.retention.ms": ("86400000", "LONG", "Default delete.retention.ms."),
+    "log.message.timestamp.before.max.ms": ("9223372036854775807", "LONG", "Default message.timestamp.before.max.ms."),
+    "log.message.timestamp.after.max.ms": ("3600000", "LONG", "Default message.timestamp.after.max.ms."),
+    "min.insync.replicas": ("1", "INT", "Accepted for compatibility; there is one broker."),
+    "unclean.leader.election.enable": ("false", "BOOLEAN", "Accepted for compatibility; there is one broker."),
     "producer.id.expiration.ms": ("86400000", "INT", "Idle time after which a producer's sequence state is dropped."),
     "producer.id.expiration.check.interval.ms": ("600000", "INT", "How often idle producers are looked for."),
     "group.initial.rebalance.delay.ms": ("3000", "INT", "Wait before the first rebalance of an empty group."),
@@ -101,6 +118,10 @@ def parse_listener(s: str) -> Listener:
 class BrokerConfig:
     def __init__(self, props: dict[str, str] | None = None) -> None:
         self.props = dict(props or {})
+        # AlterConfigs on this broker / on the cluster default (kbroker.topic_config persists them);
+        # they win over the properties file, this broker's over the default.
+        self.dynamic: dict[str, str] = {}
+        self.dynamic_default: dict[str, str] = {}
         for k in self.props:
             if k not in BROKER_DEFAULTS:
                 log.warning("unknown config key %s (ignored)", k)
@@ -116,11 +137,12 @@ class BrokerConfig:
         return cls(props)
 
     def is_set(self, key: str) -> bool:
-        return key in self.props
+        return key in self.dynamic or key in self.dynamic_default or key in self.props
 
     def get(self, key: str) -> str | None:
-        if key in self.props:
-            return self.props[key]
+        for layer in (self.dynamic, self.dynamic_default, self.props):
+            if key in layer:
+                return layer[key]
         d = BROKER_DEFAULTS.get(key)
         return d[0] if d else None
 

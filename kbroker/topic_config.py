@@ -1,14 +1,30 @@
-"""Per-topic configuration: Kafka's names, their broker-wide synonyms and defaults.
+"""Per-topic configuration: Kafka's names, their broker-wide synonyms and defaults; and the
+broker configs that may change at runtime.
 
-A topic's effective value is its own override, else the broker's ``log.*``
-synonym, else Kafka's default.  ``validate`` answers INVALID_CONFIG material.
+A topic's effective value is its own override, else the broker's ``log.*`` synonym (a dynamic
+per-broker value, else a dynamic cluster-default value, else the properties file), else Kafka's
+default.  ``validate`` answers INVALID_CONFIG material.
+
+Changes (AlterConfigs, IncrementalAlterConfigs) are planned here with Kafka's rules
+(``plan_topic_change``, ``plan_broker_change``) and raise ``ConfigChangeError`` with the Kafka error
+code to answer.  Topic overrides are persisted by ``storage.topics``; dynamic broker configs in
+``<data_dir>/dynamic-broker-configs.json``::
+
+    {"version": 1, "broker": {"log.retention.ms": "60000", ...}, "default": {...}}
+
+("broker": set on this broker's id, DYNAMIC_BROKER_CONFIG; "default": set on the cluster default
+resource "", DYNAMIC_DEFAULT_BROKER_CONFIG), replaced with tmp → fsync → rename.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kbroker.config import BrokerConfig
+from storage.checkpoint import write_atomic
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,67 @@ _DEFS = [
 ]
 TOPIC_CONFIGS: dict[str, TopicConfigDef] = {d.name: d for d in _DEFS}
 
+# Broker configs AlterConfigs may change at runtime (Kafka's "cluster-wide" update mode), on this
+# broker or on the cluster default: the topic defaults' synonyms and the cleaner's knobs.
+_EXTRA_DYNAMIC = [
+    TopicConfigDef("log.retention.hours", None, "168", "INT", minimum=-1),
+    TopicConfigDef("log.retention.minutes", None, "", "INT", minimum=-1),
+    TopicConfigDef("log.roll.hours", None, "168", "INT", minimum=1),
+    TopicConfigDef("log.cleaner.threads", None, "1", "INT", minimum=0),
+    TopicConfigDef("log.cleaner.dedupe.buffer.size", None, "134217728", "LONG", minimum=0),
+    TopicConfigDef("log.cleaner.io.buffer.size", None, "524288", "INT", minimum=0),
+    TopicConfigDef("log.cleaner.io.max.bytes.per.second", None, "1.7976931348623157E308", "DOUBLE"),
+    TopicConfigDef("log.cleaner.backoff.ms", None, "15000", "LONG", minimum=0),
+]
+DYNAMIC_BROKER_CONFIGS: dict[str, TopicConfigDef] = {
+    **{d.synonym: TopicConfigDef(d.synonym, None, d.default, d.type, d.choices, d.minimum)
+       for d in _DEFS if d.synonym and d.synonym != "min.insync.replicas"},
+    **{d.name: d for d in _EXTRA_DYNAMIC},
+}
+# Synonyms Kafka lists for a topic config, most specific first.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+    "segment.ms": ("log.roll.ms", "log.roll.hours"),
+}
+DYNAMIC_FILE = "dynamic-broker-configs.json"
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+_OP_NAMES = {SET: "SET", DELETE: "DELETE", APPEND: "APPEND", SUBTRACT: "SUBTRACT"}
+INVALID_CONFIG, INVALID_REQUEST = 40, 42
+
+
+class ConfigChangeError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def synonyms_of(d: TopicConfigDef) -> tuple[str, ...]:
+    return SYNONYMS.get(d.name, (d.synonym,) if d.synonym else ())
+
 
 def validate(name: str, value: str | None) -> str | None:
     """An error message, or None when ``name=value`` is acceptable for a topic."""
     d = TOPIC_CONFIGS.get(name)
     if d is None:
         return f"Unknown topic config name: {name}"
+    return _check(d, name, value)
+
+
+def validate_all(configs: Mapping[str, str]) -> str | None:
+    """Each value, then Kafka's cross-checks, for a topic's whole set of overrides."""
+    for name, value in configs.items():
+        msg = validate(name, value)
+        if msg:
+            return msg
+    low = int(configs.get("min.compaction.lag.ms", TOPIC_CONFIGS["min.compaction.lag.ms"].default))
+    high = int(configs.get("max.compaction.lag.ms", TOPIC_CONFIGS["max.compaction.lag.ms"].default))
+    if low > high:
+        return f"conflict topic config setting min.compaction.lag.ms ({low}) > max.compaction.lag.ms ({high})"
+    return None
+
+
+def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
     if value is None:
         return None
     if d.type == "LIST" and d.choices:
@@ -74,8 +145,8 @@ def validate(name: str, value: str | None) -> str | None:
             return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
         if d.minimum is not None and n < d.minimum:
             return f"Invalid value {value} for configuration {name}: Value must be at least {int(d.minimum)}"
-        if d.type == "INT" and n > 2**31 - 1:
-            return f"Invalid value {value} for configuration {name}: Not a number of type INT"
+        if (d.type == "INT" and not -(2**31) <= n < 2**31) or not -(2**63) <= n < 2**63:
+            return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
     if d.type == "DOUBLE":
         try:
             x = float(value)
@@ -93,6 +164,8 @@ def broker_default(config: BrokerConfig, d: TopicConfigDef) -> tuple[str, bool]:
     if d.name == "retention.ms":
         if config.is_set("log.retention.ms"):
             return config.get("log.retention.ms") or d.default, True
+        if config.is_set("log.retention.minutes"):
+            return str(config.get_int("log.retention.minutes") * 60_000), True
         if config.is_set("log.retention.hours"):
             return str(config.get_int("log.retention.hours") * 3600_000), True
         return d.default, False
@@ -103,7 +176,101 @@ def broker_default(config: BrokerConfig, d: TopicConfigDef) -> tuple[str, bool]:
     return d.default, False
 
 
-def effective(config: BrokerConfig, overrides: dict[str, str], name: str) -> str:
+def effective(config: BrokerConfig, overrides: Mapping[str, str], name: str) -> str:
     if name in overrides:
         return overrides[name]
     return broker_default(config, TOPIC_CONFIGS[name])[0]
+
+
+def effective_all(config: BrokerConfig, overrides: Mapping[str, str]) -> dict[str, str]:
+    """Every topic config's effective value."""
+    return {name: effective(config, overrides, name) for name in TOPIC_CONFIGS}
+
+
+# -- changes ------------------------------------------------------------------------------------------
+
+Op = tuple[str, int, str | None]  # (name, operation, value)
+
+
+def check_request_shape(ops: Iterable[Op]) -> None:
+    """Kafka's checks before any resource-specific work (INVALID_REQUEST)."""
+    ops = list(ops)
+    names = [n for n, _, _ in ops]
+    if len(set(names)) != len(names):
+        raise ConfigChangeError(INVALID_REQUEST, "Error due to duplicate config keys")
+    for _, op, _ in ops:
+        if op not in _OP_NAMES:
+            raise ConfigChangeError(INVALID_REQUEST, f"Unknown operations type {op}")
+    nulls = [n for n, op, v in ops if op != DELETE and v is None]
+    if nulls:
+        raise ConfigChangeError(INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls))
+
+
+def _apply(current: Mapping[str, str], ops: Iterable[Op], defs: Mapping[str, TopicConfigDef],
+           default_of: dict[str, str]) -> dict[str, str]:
+    new = dict(current)
+    for name, op, value in ops:
+        if op == SET:
+            assert value is not None
+            new[name] = value
+        elif op == DELETE:
+            new.pop(name, None)
+        else:
+            d = defs.get(name)
+            if d is None or d.type != "LIST":
+                raise ConfigChangeError(INVALID_CONFIG,
+                                        f"Can't {_OP_NAMES[op]} to key {name} because its type is not LIST.")
+            old = new.get(name, default_of.get(name, d.default))
+            parts = [p for p in old.split(",") if p]
+            for item in (value or "").split(","):
+                if op == APPEND and item not in parts:
+                    parts.append(item)
+                elif op == SUBTRACT and item in parts:
+                    parts.remove(item)
+            new[name] = ",".join(parts)
+    return new
+
+
+def plan_topic_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False) -> dict[str, str]:
+    """A topic's new overrides: ``ops`` applied to ``current`` (IncrementalAlterConfigs), or the SET
+    ops alone when ``replace`` (AlterConfigs, which drops every override it does not name)."""
+    ops = list(ops)
+    check_request_shape(ops)
+    new = _apply({} if replace else current, ops, TOPIC_CONFIGS, {})
+    msg = validate_all(new)
+    if msg:
+        raise ConfigChangeError(INVALID_CONFIG, msg)
+    return new
+
+
+def plan_broker_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False) -> dict[str, str]:
+    """A broker resource's new dynamic configs (same rules; a config that cannot change at runtime or
+    a bad value is INVALID_REQUEST, as Kafka answers for broker resources)."""
+    ops = list(ops)
+    check_request_shape(ops)
+    fixed = sorted(n for n, _, _ in ops if n not in DYNAMIC_BROKER_CONFIGS)
+    if fixed:
+        raise ConfigChangeError(INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})")
+    new = _apply({} if replace else current, ops, DYNAMIC_BROKER_CONFIGS, {})
+    for name, value in new.items():
+        msg = _check(DYNAMIC_BROKER_CONFIGS[name], name, value)
+        if msg:
+            raise ConfigChangeError(INVALID_REQUEST, msg)
+    return new
+
+
+def load_dynamic(config: BrokerConfig, data_dir: Path) -> None:
+    """Install the persisted dynamic broker configs into ``config`` (at start-up)."""
+    path = Path(data_dir) / DYNAMIC_FILE
+    if not path.exists():
+        return
+    obj = json.loads(path.read_text("utf-8"))
+    if obj.get("version") != 1:
+        raise ValueError(f"{path}: unknown version {obj.get('version')!r}")
+    config.dynamic = {str(k): str(v) for k, v in obj.get("broker", {}).items()}
+    config.dynamic_default = {str(k): str(v) for k, v in obj.get("default", {}).items()}
+
+
+def save_dynamic(config: BrokerConfig, data_dir: Path) -> None:
+    obj = {"version": 1, "broker": config.dynamic, "default": config.dynamic_default}
+    write_atomic(Path(data_dir) / DYNAMIC_FILE, json.dumps(obj, indent=1, sort_keys=True).encode())

@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,8 +70,20 @@ def validate_topic_name(name: str) -> None:
 
 
 def log_config_for(default: LogConfig, configs: Mapping[str, str | None]) -> LogConfig:
-    """``default`` with the topic's log-related overrides applied; InvalidConfig if one is bad."""
+    """``default`` with the topic's log-related overrides applied; InvalidConfig if one is bad.
+    A compacted topic (``cleanup.policy`` has ``compact``) rolls its active segment after at most
+    ``max.compaction.lag.ms`` too, as Kafka does, so that the cleaner can get at every record."""
     changes: dict[str, int | None] = {}
+    policy, max_lag = configs.get("cleanup.policy"), configs.get("max.compaction.lag.ms")
+    if policy is not None and "compact" in str(policy) and max_lag is not None:
+        try:
+            lag = int(str(max_lag).strip())
+        except ValueError:
+            raise InvalidConfig(f"max.compaction.lag.ms={max_lag!r} is not an integer") from None
+        segment_ms = configs.get("segment.ms")
+        current = int(str(segment_ms).strip()) if segment_ms is not None else default.segment_ms
+        if 0 < lag < current:
+            configs = {**configs, "segment.ms": str(lag)}
     for key, name in _LOG_CONFIG_FIELDS.items():
         raw = configs.get(key)
         if raw is None:
@@ -214,10 +226,18 @@ def _check_partitions(count: int) -> None:
 class LogManager:
     """Every partition log of a data directory, keyed ``(topic, partition)``."""
 
-    def __init__(self, data_dir: Path, default_config: LogConfig | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        default_config: LogConfig | None = None,
+        expand: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+    ) -> None:
+        """``expand`` turns a topic's overrides into the configs its logs follow (the server passes
+        one that fills in broker-wide defaults); by default the overrides alone are used."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.default_config = default_config if default_config is not None else LogConfig()
+        self.expand = expand
         for path in self.data_dir.iterdir():
             if path.is_dir() and path.name.endswith("-delete"):
                 shutil.rmtree(path, ignore_errors=True)
@@ -232,7 +252,21 @@ class LogManager:
         return self.data_dir / f"{topic}-{partition}"
 
     def config_for(self, meta: TopicMeta) -> LogConfig:
-        return log_config_for(self.default_config, meta.configs)
+        return self._log_config(meta.configs)
+
+    def _log_config(self, configs: Mapping[str, str]) -> LogConfig:
+        return log_config_for(self.default_config, self.expand(configs) if self.expand else configs)
+
+    def reconfigure_all(self, default_config: LogConfig | None = None) -> None:
+        """Recompute every open log's settings (after a broker-wide default changed)."""
+        if default_config is not None:
+            self.default_config = default_config
+        for meta in self.topics.all():
+            config = self.config_for(meta)
+            for partition in range(meta.partitions):
+                log = self._logs.get((meta.name, partition))
+                if log is not None:
+                    log.reconfigure(config)
 
     def get_log(self, topic: str, partition: int) -> PartitionLog | None:
         return self._logs.get((topic, partition))
@@ -242,7 +276,7 @@ class LogManager:
 
     def create_topic(self, name: str, partitions: int, configs: Mapping[str, str] | None = None) -> TopicMeta:
         validate_topic_name(name)
-        config = log_config_for(self.default_config, configs or {})  # reject bad configs before saving
+        config = self._log_config(configs or {})  # reject bad configs before saving
         meta = self.topics.create(name, partitions, configs)
         self._open_new(name, range(partitions), config)
         return meta
@@ -256,7 +290,7 @@ class LogManager:
 
     def alter_topic_configs(self, name: str, configs: Mapping[str, str]) -> TopicMeta:
         """Replace a topic's configs; log settings apply to its open logs from the next append."""
-        config = log_config_for(self.default_config, configs)
+        config = self._log_config(configs)
         meta = self.topics.set_configs(name, configs)
         for partition in range(meta.partitions):
             self._logs[name, partition].reconfigure(config)

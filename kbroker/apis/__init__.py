@@ -1,10 +1,12 @@
 """One module per API; importing this package registers every handler."""
 
 from kbroker.apis import (  # noqa: F401
+    alter_configs,
     api_versions,
     create_partitions,
     create_topics,
     delete_groups,
+    delete_records,
     delete_topics,
     describe_cluster,
     describe_configs,
@@ -12,6 +14,7 @@ from kbroker.apis import (  # noqa: F401
     fetch,
     find_coordinator,
     heartbeat,
+    incremental_alter_configs,
     init_producer_id,
     join_group,
     leave_group,

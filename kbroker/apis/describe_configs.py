@@ -1,15 +1,19 @@
 """DescribeConfigs (key 32), v1-4.
 
 Behaviour: topic (type 2) and broker (type 4) resources.  A topic config's value is
-its override (source DYNAMIC_TOPIC_CONFIG), else the broker's log.* synonym
-(STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG); synonyms list that
-chain when asked for.
+its override (source DYNAMIC_TOPIC_CONFIG), else its broker synonym set on this broker
+by AlterConfigs (DYNAMIC_BROKER_CONFIG), on the cluster default (DYNAMIC_DEFAULT_BROKER_CONFIG)
+or in the properties file (STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG);
+synonyms list that chain when asked for (retention.ms: log.retention.ms, .minutes, .hours;
+segment.ms: log.roll.ms, .hours).  Broker "<node id>" lists every broker config with the same
+layering, read-only unless AlterConfigs may change it; broker "" (the cluster default) lists
+the dynamic cluster-default configs only, as Kafka does.
 Version notes: v1 synonyms, config_source · v3 config type and documentation · v4 flexible.
 Not implemented: broker-logger resources (type 8) → INVALID_REQUEST.
 """
 
 from kbroker import topic_config
-from kbroker.config import BROKER_DEFAULTS
+from kbroker.config import BROKER_DEFAULTS, BrokerConfig
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
@@ -19,9 +23,19 @@ Result = DescribeConfigsResponse.DescribeConfigsResult
 Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
 Synonym = DescribeConfigsResponse.DescribeConfigsSynonym
 TOPIC, BROKER = 2, 4
-DYNAMIC_TOPIC, STATIC_BROKER, DEFAULT = 1, 4, 5
+DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
 TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
          "PASSWORD": 9}
+
+
+def _layers(cfg: BrokerConfig, name: str) -> list[Synonym]:
+    """``name`` as set on this broker, on the cluster default, in the file — most specific first."""
+    out = []
+    for layer, source in ((cfg.dynamic, DYNAMIC_BROKER), (cfg.dynamic_default, DYNAMIC_DEFAULT),
+                          (cfg.props, STATIC_BROKER)):
+        if name in layer:
+            out.append(Synonym(name=name, value=layer[name], source=source))
+    return out
 
 
 def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[str] | None,
@@ -34,31 +48,38 @@ def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[st
         chain = []
         if d.name in overrides:
             chain.append(Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_TOPIC))
-        bval, from_broker = topic_config.broker_default(cfg, d)
-        if from_broker and d.synonym:
-            chain.append(Synonym(name=d.synonym, value=bval, source=STATIC_BROKER))
-        chain.append(Synonym(name=d.synonym or d.name, value=d.default, source=DEFAULT))
-        top = chain[0]
-        out.append(Entry(name=d.name, value=top.value, read_only=False, config_source=top.source,
-                         is_default=top.source == DEFAULT, is_sensitive=False,
+        names = topic_config.synonyms_of(d)
+        for name in names:
+            chain += _layers(cfg, name)
+        default_name = names[-1] if names else d.name
+        default = BROKER_DEFAULTS.get(default_name, (None,))[0] or d.default
+        chain.append(Synonym(name=default_name, value=default, source=DEFAULT))
+        value = topic_config.effective(cfg, overrides, d.name)
+        source = chain[0].source
+        out.append(Entry(name=d.name, value=value, read_only=False, config_source=source,
+                         is_default=source == DEFAULT, is_sensitive=False,
                          synonyms=chain if synonyms else [], config_type=TYPES[d.type], documentation=None))
     return out
 
 
-def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool) -> list[Entry]:
+def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool, cluster_default: bool
+                    ) -> list[Entry]:
     cfg = ctx.broker.config
     out = []
-    for name, (default, typ, _doc) in BROKER_DEFAULTS.items():
+    for name, (default, typ, doc) in BROKER_DEFAULTS.items():
         if keys is not None and name not in keys:
             continue
-        chain = []
-        if cfg.is_set(name):
-            chain.append(Synonym(name=name, value=cfg.get(name), source=STATIC_BROKER))
-        chain.append(Synonym(name=name, value=default, source=DEFAULT))
+        if cluster_default:
+            if name not in cfg.dynamic_default:
+                continue
+            chain = [Synonym(name=name, value=cfg.dynamic_default[name], source=DYNAMIC_DEFAULT)]
+        else:
+            chain = _layers(cfg, name) + [Synonym(name=name, value=default, source=DEFAULT)]
         top = chain[0]
-        out.append(Entry(name=name, value=top.value, read_only=True, config_source=top.source,
-                         is_default=top.source == DEFAULT, is_sensitive=False,
-                         synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2), documentation=None))
+        out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS,
+                         config_source=top.source, is_default=top.source == DEFAULT, is_sensitive=False,
+                         synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2),
+                         documentation=doc if ctx.api_version >= 3 else None))
     return out
 
 
@@ -79,7 +100,7 @@ def _resource(ctx: RequestContext, r: DescribeConfigsRequest.DescribeConfigsReso
                           error_message=f"Unexpected broker id, expected {b.node_id}", resource_type=BROKER,
                           resource_name=r.resource_name)
         return Result(error_code=0, error_message=None, resource_type=BROKER, resource_name=r.resource_name,
-                      configs=_broker_entries(ctx, keys, synonyms))
+                      configs=_broker_entries(ctx, keys, synonyms, r.resource_name == ""))
     return Result(error_code=ErrorCode.INVALID_REQUEST, error_message=f"unsupported resource type {r.resource_type}",
                   resource_type=r.resource_type, resource_name=r.resource_name)
 

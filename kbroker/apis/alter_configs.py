@@ -1,0 +1,86 @@
+"""AlterConfigs (key 33), v0-2.
+
+Behaviour: the legacy, non-incremental form: each resource's given configs become its whole
+set of overrides (anything not named goes back to its default).  Topics: every value checked
+with Kafka's rules (bad value or unknown name → INVALID_CONFIG), persisted, and applied at
+once to the topic's logs (segment settings from the next append; retention and cleaning at
+their next pass).  Broker "<node id>" sets per-broker dynamic configs, broker "" the cluster
+default; only configs Kafka lets change at runtime (the topic defaults' log.* synonyms and
+log.cleaner.*), else INVALID_REQUEST, as Kafka answers for broker resources; persisted in
+the data directory.  validate_only checks without changing anything.  A resource named
+twice → INVALID_REQUEST for both; duplicate keys or null values → INVALID_REQUEST.
+Version notes: v1 same as v0 · v2 flexible.
+Not implemented: alter-config policies (create.topic.policy / alter.config.policy).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kbroker import topic_config
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from kbroker.topic_config import ConfigChangeError, Op
+from storage.errors import StorageError
+from wire.errors import ErrorCode
+from wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
+
+TOPIC, BROKER = 2, 4
+
+
+def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
+                   validate_only: bool) -> tuple[int, str | None]:
+    """Apply (or with ``validate_only`` just check) one resource's changes: (error code, message)."""
+    b = ctx.broker
+    try:
+        if rtype == TOPIC:
+            meta = b.topic(name)
+            new = topic_config.plan_topic_change(meta.configs if meta else {}, ops, replace)
+            if meta is None:
+                return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
+            if not validate_only:
+                b.logs.alter_topic_configs(name, new)
+            return ErrorCode.NONE, None
+        if rtype == BROKER:
+            if name:
+                try:
+                    node = int(name)
+                except ValueError:
+                    return ErrorCode.INVALID_REQUEST, f"Node id must be an integer, but it is: {name}"
+                if node != b.node_id:
+                    return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {b.node_id}, but received {name}"
+            cfg = b.config
+            new = topic_config.plan_broker_change(cfg.dynamic if name else cfg.dynamic_default, ops, replace)
+            if not validate_only:
+                if name:
+                    cfg.dynamic = new
+                else:
+                    cfg.dynamic_default = new
+                b.broker_configs_changed()
+            return ErrorCode.NONE, None
+        return ErrorCode.INVALID_REQUEST, f"Unknown resource type {rtype}"
+    except ConfigChangeError as e:
+        return e.code, e.message
+    except (OSError, StorageError) as e:
+        return ErrorCode.KAFKA_STORAGE_ERROR if isinstance(e, OSError) else ErrorCode.INVALID_CONFIG, str(e)
+
+
+def duplicates(resources: list) -> set[tuple[int, str]]:
+    counts = Counter((r.resource_type, r.resource_name) for r in resources)
+    return {k for k, n in counts.items() if n > 1}
+
+
+@handler(AlterConfigsRequest, versions=(0, 2))
+async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
+    resources = req.resources or []
+    dup = duplicates(resources)
+    out = []
+    for r in resources:
+        if (r.resource_type, r.resource_name) in dup:
+            code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
+        else:
+            ops: list[Op] = [(c.name, topic_config.SET, c.value) for c in r.configs or []]
+            code, msg = alter_resource(ctx, r.resource_type, r.resource_name, ops, True, req.validate_only)
+        out.append(AlterConfigsResponse.AlterConfigsResourceResponse(
+            error_code=code, error_message=msg, resource_type=r.resource_type, resource_name=r.resource_name))
+    return AlterConfigsResponse(throttle_time_ms=0, responses=out)

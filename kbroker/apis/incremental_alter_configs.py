@@ -1,0 +1,43 @@
+"""IncrementalAlterConfigs (key 44), v0-1.
+
+Behaviour: per resource, operations on single configs: SET (0), DELETE (1: back to the
+default), APPEND (2) and SUBTRACT (3) on LIST configs (cleanup.policy; starting from the
+current override or Kafka's default; on any other config → INVALID_CONFIG).  The result is
+checked as a whole (bad value, unknown topic config, min.compaction.lag.ms above
+max.compaction.lag.ms → INVALID_CONFIG), persisted and applied at once, like AlterConfigs
+(see alter_configs for topics vs broker resources and their errors).  validate_only checks
+without changing anything.
+Version notes: v1 flexible.
+Not implemented: broker-logger resources (type 8) → INVALID_REQUEST.
+"""
+
+from __future__ import annotations
+
+from kbroker.apis.alter_configs import alter_resource, duplicates
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from kbroker.topic_config import Op
+from wire.errors import ErrorCode
+from wire.messages.incremental_alter_configs import (
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+)
+
+Resp = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+
+
+@handler(IncrementalAlterConfigsRequest, versions=(0, 1))
+async def incremental_alter_configs(ctx: RequestContext, req: IncrementalAlterConfigsRequest
+                                    ) -> IncrementalAlterConfigsResponse:
+    resources = req.resources or []
+    dup = duplicates(resources)
+    out = []
+    for r in resources:
+        if (r.resource_type, r.resource_name) in dup:
+            code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
+        else:
+            ops: list[Op] = [(c.name, c.config_operation, c.value) for c in r.configs or []]
+            code, msg = alter_resource(ctx, r.resource_type, r.resource_name, ops, False, req.validate_only)
+        out.append(Resp(error_code=code, error_message=msg, resource_type=r.resource_type,
+                        resource_name=r.resource_name))
+    return IncrementalAlterConfigsResponse(throttle_time_ms=0, responses=out)

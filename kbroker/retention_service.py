@@ -1,0 +1,112 @@
+"""Retention in the background: an async shell around ``storage.retention``.
+
+Every ``log.retention.check.interval.ms`` (Kafka's default 300000) each partition log gets one
+retention pass with its topic's effective ``cleanup.policy``, ``retention.ms``, ``retention.bytes``
+and ``file.delete.delay.ms``; the passes run on a worker thread (renames and fsyncs). Every tick
+(at most 0.5 s) the segments retired by retention or by the cleaner whose ``file.delete.delay.ms``
+is over are closed — here, on the event loop, the thread that serves reads (see ``storage.log``) —
+and their files unlinked on a worker thread. A log busy being cleaned is skipped until the next
+check. On stop every retired segment is closed and unlinked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storage.log import PartitionLog
+from storage.retention import RetentionPolicy, enforce_retention
+
+if TYPE_CHECKING:
+    from kbroker.broker import Broker
+
+log = logging.getLogger("kbroker.retention")
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _unlink(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _enforce_all(jobs: list[tuple[str, int, PartitionLog, RetentionPolicy]], now: int) -> None:
+    for topic, partition, plog, policy in jobs:
+        try:
+            result = enforce_retention(plog, policy, now)
+        except OSError as exc:
+            log.error("retention of %s-%d failed: %s", topic, partition, exc)
+            continue
+        if result is not None:
+            log.info(
+                "%s-%d: deleted %d segment(s), %d bytes (time %d, size %d, below start %d); log start %d",
+                topic, partition, result.segments, result.bytes, result.by_time, result.by_size,
+                result.by_start, result.log_start_offset,
+            )
+
+
+class RetentionService:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._task: asyncio.Task[None] | None = None
+
+    def policy(self, topic: str) -> RetentionPolicy:
+        b = self.broker
+        return RetentionPolicy(
+            retention_ms=int(b.topic_config(topic, "retention.ms")),
+            retention_bytes=int(b.topic_config(topic, "retention.bytes")),
+            delete="delete" in b.topic_config(topic, "cleanup.policy"),
+            file_delete_delay_ms=int(b.topic_config(topic, "file.delete.delay.ms")),
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        paths: list[Path] = []
+        for plog in self.broker.all_logs():
+            paths += plog.reap_retired(0, force=True)
+        _unlink(paths)
+
+    async def check_once(self) -> None:
+        """One retention pass over every log (also what the timer runs)."""
+        jobs = []
+        for (topic, partition), plog in self.broker.logs.logs().items():
+            jobs.append((topic, partition, plog, self.policy(topic)))
+        await asyncio.get_running_loop().run_in_executor(None, _enforce_all, jobs, _now_ms())
+
+    async def reap(self) -> None:
+        now = _now_ms()
+        paths: list[Path] = []
+        for plog in self.broker.all_logs():
+            paths += plog.reap_retired(now)
+        if paths:
+            await asyncio.get_running_loop().run_in_executor(None, _unlink, paths)
+
+    async def _run(self) -> None:
+        interval = self.broker.config.get_int("log.retention.check.interval.ms")
+        tick = min(interval, 500) / 1000
+        next_check = time.monotonic() + interval / 1000
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await self.reap()
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + interval / 1000
+                    await self.check_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention pass failed")
