@@ -33,6 +33,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from compat.scenarios import CLIENT_MODULES, SCENARIO_ORDER, load  # noqa: E402
+from compat.scenarios.groups_scenarios import GROUP_COLUMNS, GROUP_SCENARIOS  # noqa: E402
+
+ALL_SCENARIOS = SCENARIO_ORDER + GROUP_COLUMNS
+
+
+def scenarios_of(client: str) -> dict:
+    """The client module's scenarios plus the consumer-group ones (compat/scenarios/groups_*.py)."""
+    return {**load(client).SCENARIOS, **GROUP_SCENARIOS.get(client, {})}
 
 RESULT_MARK = "@@compat-result@@ "
 DEFAULT_MATRIX = ROOT / "compat" / "MATRIX.md"
@@ -80,7 +88,7 @@ def run_one(client: str, scenario: str, bootstrap: str) -> int:
 
     t0 = time.monotonic()
     try:
-        detail = load(client).SCENARIOS[scenario](bootstrap)
+        detail = scenarios_of(client)[scenario](bootstrap)
         status = "pass"
     except ScenarioSkipped as e:
         status, detail = "skip", str(e)
@@ -177,7 +185,7 @@ def write_matrix(path: Path, results: dict[tuple[str, str], Cell], clients: list
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", help="comma-separated subset of: " + ", ".join(CLIENT_MODULES))
-    ap.add_argument("--scenarios", help="comma-separated subset of: " + ", ".join(SCENARIO_ORDER))
+    ap.add_argument("--scenarios", help="comma-separated subset of: " + ", ".join(ALL_SCENARIOS))
     ap.add_argument("--bootstrap", help="use this running broker instead of starting one")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per scenario (default 300)")
     ap.add_argument("--matrix", type=Path, default=DEFAULT_MATRIX, help="where to write the matrix")
@@ -189,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_one(args.one[0], args.one[1], args.bootstrap)
 
     clients = args.clients.split(",") if args.clients else list(CLIENT_MODULES)
-    scenarios = args.scenarios.split(",") if args.scenarios else list(SCENARIO_ORDER)
-    unknown = [c for c in clients if c not in CLIENT_MODULES] + [s for s in scenarios if s not in SCENARIO_ORDER]
+    scenarios = args.scenarios.split(",") if args.scenarios else list(ALL_SCENARIOS)
+    unknown = [c for c in clients if c not in CLIENT_MODULES] + [s for s in scenarios if s not in ALL_SCENARIOS]
     if unknown:
         ap.error(f"unknown client or scenario: {', '.join(unknown)}")
 
@@ -215,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for c in clients:
             try:
-                available = set(load(c).SCENARIOS)
+                available = set(scenarios_of(c))
             except Exception as e:  # noqa: BLE001
                 available, versions[c] = set(), f"unavailable ({type(e).__name__}: {e})"
                 for s in scenarios:
