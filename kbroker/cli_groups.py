@@ -86,7 +86,7 @@ class Client:
             self.frames.extend(self.decoder.feed(data))
         frame = self.frames.pop(0)
         pos = 4 + (1 if flexible and req.API_KEY != API_VERSIONS_KEY else 0)
-        return RESPONSES[req.API_KEY].decode(frame, version, pos)
+        return RESPONSES[req.API_KEY].decode(frame, version, pos)  # type: ignore[attr-defined]
 
 
 def _check(error: int, what: str) -> None:

@@ -12,9 +12,9 @@ from kbroker.context import RequestContext
 from kbroker.groups.model import GroupState
 from kbroker.registry import handler
 from wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
+from wire.messages.describe_groups import _DescribeGroupsResponse_DescribedGroup as Described
+from wire.messages.describe_groups import _DescribeGroupsResponse_DescribedGroupMember as DMember
 
-Described = DescribeGroupsResponse.DescribedGroup
-DMember = DescribeGroupsResponse.DescribedGroupMember
 UNKNOWN_OPERATIONS = -(2**31)
 
 

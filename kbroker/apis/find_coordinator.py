@@ -12,8 +12,8 @@ from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from wire.messages.find_coordinator import _FindCoordinatorResponse_Coordinator as Coordinator
 
-Coordinator = FindCoordinatorResponse.Coordinator
 GROUP, TRANSACTION = 0, 1
 
 

@@ -10,7 +10,10 @@ v6 flexible · v7 require_stable · v8 batched groups.
 Not implemented: —
 """
 
+from typing import Any
+
 from kbroker.context import RequestContext
+from kbroker.groups.codec import OffsetValue
 from kbroker.registry import handler
 from wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 
@@ -28,11 +31,11 @@ def _partitions(ctx: RequestContext, group_id: str, topics: list | None) -> list
     return [(t.name, [(p, committed.get((t.name, p))) for p in t.partition_indexes or []]) for t in topics]
 
 
-def _part(cls: type, p: int, v: object) -> object:
+def _part(cls: Any, p: int, v: OffsetValue | None) -> Any:
     if v is None:
         return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=0)
-    return cls(partition_index=p, committed_offset=v.offset, committed_leader_epoch=v.leader_epoch,  # type: ignore[attr-defined]
-               metadata=v.metadata, error_code=0)  # type: ignore[attr-defined]
+    return cls(partition_index=p, committed_offset=v.offset, committed_leader_epoch=v.leader_epoch,
+               metadata=v.metadata, error_code=0)
 
 
 @handler(OffsetFetchRequest, versions=(1, 8))

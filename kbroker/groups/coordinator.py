@@ -253,7 +253,8 @@ class GroupCoordinator:
             if topics is None:
                 return E.NON_EMPTY_GROUP, {}
             subscribed = topics
-        errors = {tp: E.GROUP_SUBSCRIBED_TO_TOPIC if tp[0] in subscribed else E.NONE for tp in tps}
+        errors: dict[TopicPartition, int] = {
+            tp: E.GROUP_SUBSCRIBED_TO_TOPIC if tp[0] in subscribed else E.NONE for tp in tps}
         doomed = {tp: None for tp, err in errors.items() if not err and tp in g.offsets}
         if doomed:
             try:
