@@ -87,6 +87,8 @@ def test_replay_last_record_wins_and_tombstones_delete():
             "consumer", 3, "range", "m1", 10,
             (MemberRecord("m1", "i1", "c", "/h", 20000, 10000, b"s", b"a"),)))),
         (b"\x7f\x7f junk", b"junk"),
+        (b"k", b"v"),  # shorter than a version
+        (codec.encode_offset_key("g", "t", 2), b"\x00\x03\x00"),  # a truncated value
     ]
     groups = load_groups(iter(recs), cfg, now=1000)
     assert set(groups) == {"g", "live"}

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -138,7 +139,7 @@ def load_groups(records: Iterator[tuple[bytes, bytes | None]], config: GroupConf
                     group_offsets[key.topic, key.partition] = codec.decode_offset_value(value)
             elif isinstance(key, GroupKey):
                 metas[key.group] = None if value is None else codec.decode_group_value(value)
-        except (ValueError, IndexError) as e:
+        except (ValueError, IndexError, struct.error) as e:
             log.warning("skipping an unreadable %s record: %s", codec.OFFSETS_TOPIC, e)
     groups: dict[str, Group] = {}
     for gid in set(metas) | set(offsets):
