@@ -81,26 +81,29 @@ class OffsetsTopic:
             return
         for p in range(self.partitions):
             plog = self.broker.get_log(self.topic, p)
-            if plog is None:
-                continue
-            offset = plog.log_start_offset
-            while offset < plog.log_end_offset:
-                data = plog.read_bytes(offset, _LOAD_CHUNK)
-                if not data:
-                    break
-                start = offset
-                for pos, header in iter_batches(data):
-                    offset = header.next_offset
-                    if header.is_control:
-                        continue
-                    try:
-                        for rec in iter_records(data, pos):
-                            if rec.key is not None:
-                                yield rec.key, rec.value
-                    except CorruptRecordError as e:
-                        log.warning("%s-%d: skipping a batch at %d: %s", self.topic, p, header.base_offset, e)
-                if offset <= start:
-                    break
+            if plog is not None:
+                try:
+                    yield from self._read_partition(plog)
+                except CorruptRecordError as e:  # recovery keeps logs whole; this is a last resort
+                    log.error("%s-%d: stopped reading at a damaged batch: %s", self.topic, p, e)
+
+    def _read_partition(self, plog: PartitionLog) -> Iterator[tuple[bytes, bytes | None]]:
+        offset = plog.log_start_offset
+        while offset < plog.log_end_offset:
+            data = plog.read_bytes(offset, _LOAD_CHUNK)
+            start = offset
+            for pos, header in iter_batches(data):
+                offset = header.next_offset
+                if header.is_control:
+                    continue
+                try:
+                    for rec in iter_records(data, pos):
+                        if rec.key is not None:
+                            yield rec.key, rec.value
+                except CorruptRecordError as e:
+                    log.warning("%s: skipping the batch at offset %d: %s", plog.directory.name, header.base_offset, e)
+            if offset <= start:
+                break
 
 
 # ---------------------------------------------------------------- group <-> records
