@@ -17,11 +17,12 @@ One pass (``clean``):
 2. Offset map: key → offset of its latest record, over the dirty section, whole segments at a time,
    until the map holds ``dedupe_buffer_size // 24`` keys (Kafka's 24 bytes per entry; the rest of the
    dirty section waits for the next pass). The end of the mapped range is the new first dirty offset.
-3. Every closed segment below that offset is rewritten, oldest first, in groups of consecutive
-   segments whose total size fits ``segment.bytes`` (and whose indexes and offset range fit one
-   segment), so small segments merge. Per batch:
+3. Every closed segment below that offset is rewritten, oldest first, into new segments: the next
+   input segment joins the current output while the output so far plus the whole input fits
+   ``segment.bytes`` (and the indexes and u32 relative offsets fit), so small cleaned segments merge
+   even in the first pass. Per batch:
 
-   - control and transactional batches, and batches with no records, are copied as they are;
+   - control and transactional batches are copied as they are;
    - each record is kept unless its key is null, or the map holds a later offset for its key, or it
      is a tombstone (null value) whose batch's max timestamp is ``delete.retention.ms`` or more in the
      past. (Kafka measures the tombstone's age from the pass that first cleaned it; this measures it
@@ -31,15 +32,22 @@ One pass (``clean``):
      timestamp deltas still hold because baseOffset, baseTimestamp, lastOffsetDelta, the producer
      fields and the attributes are kept), recompressed with the batch's codec, maxTimestamp
      recomputed (CreateTime) and a new CRC;
-   - a batch that keeps nothing stays as an empty batch: its 61-byte header with recordCount 0,
-     baseOffset and lastOffsetDelta (and producer fields) kept, codec none, both timestamps = its
-     maxTimestamp. Consumers step over it (Java, librdkafka and kafka-python use lastOffsetDelta to
-     move on); Spark needs exactly this to find a batch for every offset below the high watermark.
+   - a batch that keeps nothing stays as an empty batch: a 61-byte header with recordCount 0,
+     baseOffset, lastOffsetDelta and the producer fields kept, codec none, both timestamps = its
+     maxTimestamp. Consumers step over it (Java, librdkafka and kafka-python move on to
+     lastOffset + 1); Spark needs exactly this to find a batch for every offset below the high
+     watermark. A run of such empty batches that are alike (contiguous offsets, same producer id,
+     epoch, leader epoch and attributes, and for an idempotent producer sequences that continue) is
+     written as one empty batch spanning the run: consumers and producer state read it the same way,
+     a long superseded stretch costs 61 bytes instead of 61 per batch, and a fetch into it still
+     reaches later records (librdkafka reports MSG_SIZE_TOO_LARGE after about ten fetch responses
+     in a row that hold no record, which a log of many empty batches would otherwise cause).
 
-   So offsets are never renumbered and never reused, and every batch survives: the log keeps covering
-   every offset from its start to its end.
+   So offsets are never renumbered and never reused, and every offset from the log start to the end
+   stays covered by a batch.
 4. ``cleaner-offset-checkpoint`` in the partition directory ("0\\n<first dirty>\\n<ms>\\n", the last line
-   the time the earliest kept tombstone expires, -1 if none; tmp → fsync → rename) records the pass.
+   the max timestamp of the oldest batch holding a kept tombstone, -1 if none, so that a later
+   ``delete.retention.ms`` applies to it; tmp → fsync → rename) records the pass.
    A crash before it only means the next pass redoes work; cleaning is idempotent.
 
 Swapping a group, each step safe against a crash (``storage.recovery`` finishes or discards):
@@ -72,7 +80,7 @@ from wire.compression import compress, decompress
 from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError, crc_ok, iter_batches
 
 from .errors import LogClosedError
-from .log import PartitionLog, StaleSegments
+from .log import LogConfig, PartitionLog, StaleSegments
 from .recovery import fsync_dir
 from .segment import MAX_RELATIVE_OFFSET, Segment, file_name
 
@@ -159,10 +167,11 @@ class CleanerStats:
     bytes_written: int = 0
     batches_read: int = 0
     batches_emptied: int = 0
+    empty_batches_merged: int = 0
     records_read: int = 0
     records_kept: int = 0
     tombstones_dropped: int = 0
-    tombstone_due_ms: int = -1  # when the earliest kept tombstone may go
+    oldest_tombstone_ms: int = -1  # max timestamp of the oldest batch still holding a tombstone
     seconds: float = 0.0
     groups: list[tuple[int, int]] = field(default_factory=list)  # (base offset, segments merged)
 
@@ -171,7 +180,7 @@ class CleanerStats:
 
 
 def read_checkpoint(directory: Path) -> tuple[int, int]:
-    """(first dirty offset, earliest tombstone expiry or -1); (0, -1) when absent or unreadable."""
+    """(first dirty offset, oldest kept tombstone's batch timestamp or -1); (0, -1) if absent."""
     try:
         parts = (directory / CHECKPOINT_FILE).read_text("ascii").split()
         if len(parts) == 3 and parts[0] == "0":
@@ -181,12 +190,12 @@ def read_checkpoint(directory: Path) -> tuple[int, int]:
     return 0, -1
 
 
-def _write_checkpoint(directory: Path, first_dirty: int, tombstone_due_ms: int) -> None:
+def _write_checkpoint(directory: Path, first_dirty: int, oldest_tombstone_ms: int) -> None:
     path = directory / CHECKPOINT_FILE
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.write(fd, b"0\n%d\n%d\n" % (first_dirty, tombstone_due_ms))
+        os.write(fd, b"0\n%d\n%d\n" % (first_dirty, oldest_tombstone_ms))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -204,7 +213,7 @@ def _next_bases(segments: tuple[Segment, ...]) -> list[int]:
 def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
     segments = log.segments
     nexts = _next_bases(segments)
-    saved, tombstone_due = read_checkpoint(log.directory)
+    saved, oldest_tombstone = read_checkpoint(log.directory)
     first_dirty = max(saved, segments[0].base_offset)
     first_uncleanable = segments[-1].base_offset
     dirty_idx = [i for i in range(len(segments) - 1) if nexts[i] > first_dirty]
@@ -230,7 +239,7 @@ def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
         clean_bytes=clean_bytes,
         dirty_bytes=sum(s.size for s in dirty),
         max_lag_due=max_lag_due,
-        tombstones_due=0 <= tombstone_due <= now_ms,
+        tombstones_due=0 <= oldest_tombstone and oldest_tombstone + config.delete_retention_ms <= now_ms,
     )
 
 
@@ -286,6 +295,7 @@ def _batches(segment: Segment, chunk: int) -> Iterator[tuple[bytes, int, BatchHe
 
 
 def _skipped(header: BatchHeader) -> bool:
+    """Batches whose records the offset map ignores."""
     return header.is_control or header.is_transactional or header.record_count <= 0
 
 
@@ -325,6 +335,7 @@ class _Pass:
         self.map: dict[bytes, int] = {}
         self.started = time.monotonic()
         self.io_bytes = 0
+        self.partial_reported = False
 
     def step(self, name: str) -> None:
         if self.hook is not None:
@@ -356,62 +367,98 @@ class _Pass:
             end = nexts[id(segment)]
         return end
 
-    def clean_group(self, group: list[Segment], next_base: int) -> None:
-        log, stats = self.log, self.stats
-        directory, base = log.directory, group[0].base_offset
-        for ext in (".log", ".index", ".timeindex"):
-            for suffix in (".cleaned", ".swap"):
-                (directory / file_name(base, ext + suffix)).unlink(missing_ok=True)
-        writer = Segment(directory, base, create=True, suffix=".cleaned")
-        removed = 0
+    def clean_segments(self, targets: list[Segment], nexts: dict[int, int]) -> None:
+        """Clean ``targets`` oldest first, each into a part file (``<base>.part.cleaned``); consecutive
+        parts are joined into one new segment while their actual sizes fit ``segment.bytes`` (and the
+        indexes and u32 relative offsets fit), and each new segment is swapped in when complete."""
+        cfg = self.log.config
+        parts: list[tuple[Segment, _Output]] = []
+        current: _Output | None = None
         try:
-            interval = log.config.index_interval_bytes
-            first_chunk = True
-            for segment in group:
-                out = bytearray()
-                batches: list[tuple[int, BatchHeader]] = []
-                for buf, pos, header in _batches(segment, self.config.io_buffer_size):
-                    if pos == 0 and out:
-                        writer.append(out, batches, self.now_ms, interval)
-                        if first_chunk:
-                            self.step("cleaned_partial")
-                            first_chunk = False
-                        out, batches = bytearray(), []
-                    if pos == 0:
-                        self.check(len(buf))
-                    new, dropped = self.filter_batch(buf, pos, header)
-                    removed += dropped
-                    if new is None:
-                        batches.append((len(out), header))
-                        out += memoryview(buf)[pos : pos + header.total_size]
-                    else:
-                        batches.append((len(out), BatchHeader(new)))
-                        out += new
-                if out:
-                    writer.append(out, batches, self.now_ms, interval)
-                    if first_chunk:
-                        self.step("cleaned_partial")
-                        first_chunk = False
-            stats.segments_before += len(group)
-            if removed == 0 and len(group) == 1:
-                writer.delete()  # nothing to gain from swapping an identical segment
-                stats.segments_after += 1
-                stats.bytes_written += group[0].size
+            for segment in targets:
+                current = _Output(self, segment.base_offset, ".part.cleaned")
+                self.write_segment(current, segment)
+                current.flush_pending()
+                current.flush_chunk()
+                if parts and not _fits(parts, current, nexts[id(segment)], cfg):
+                    self.join_and_swap(parts, nexts[id(parts[-1][0])])
+                    parts = []
+                parts.append((segment, current))
+                current = None
+            if parts:
+                self.join_and_swap(parts, nexts[id(parts[-1][0])])
+                parts = []
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # a simulated crash (BaseException) leaves its files
+                for _, part in parts:
+                    part.discard()
+                if current is not None:
+                    current.discard()
+            raise
+
+    def write_segment(self, out: _Output, segment: Segment) -> None:
+        for buf, pos, header in _batches(segment, self.config.io_buffer_size):
+            if pos == 0:
+                out.flush_chunk()
+                self.check(len(buf))
+            kind, new, dropped = self.filter_batch(buf, pos, header)
+            out.add(kind, header, buf, pos, new, dropped)
+        out.flush_chunk()
+
+    def join_and_swap(self, parts: list[tuple[Segment, _Output]], next_base: int) -> None:
+        group = [s for s, _ in parts]
+        base = group[0].base_offset
+        directory = self.log.directory
+        if len(parts) == 1:
+            part = parts[0][1]
+            if not part.changed:  # nothing to gain from swapping in an identical segment
+                part.discard()
+                self.stats.segments_before += 1
+                self.stats.segments_after += 1
                 return
-            writer.seal()
-            writer.flush()
-            stats.bytes_written += writer.size
-            writer.close()
-            self.step("cleaned_written")
+            part.finalize()
+            for ext in (".log", ".index", ".timeindex"):
+                os.replace(
+                    directory / file_name(base, ext + ".part.cleaned"),
+                    directory / file_name(base, ext + ".cleaned"),
+                )
+            size = part.size
+        else:
+            out = _Output(self, base, ".cleaned")
+            try:
+                for _, part in parts:
+                    for buf, pos, header in _batches(part.writer, self.config.io_buffer_size):
+                        if pos == 0:
+                            out.flush_chunk()
+                        empty = header.record_count <= 0 and not (
+                            header.is_control or header.is_transactional
+                        )
+                        out.add(EMPTY if empty else KEEP, header, buf, pos, None, 0)
+                    part.discard()
+                out.finalize()
+            except Exception:
+                out.discard()
+                raise
+            size = out.size
+        self.finish(group, base, size, next_base)
+
+    def finish(self, group: list[Segment], base: int, size: int, next_base: int) -> None:
+        """Commit ``<base>.*.cleaned`` and swap it in place of ``group``."""
+        log, stats = self.log, self.stats
+        directory = log.directory
+        stats.segments_before += len(group)
+        stats.bytes_written += size
+        self.step("cleaned_written")
+        try:
             for ext in (".index", ".timeindex"):
                 os.replace(
                     directory / file_name(base, ext + ".cleaned"), directory / file_name(base, ext + ".swap")
                 )
             self.step("indexes_swap")
         except Exception:
-            writer.delete()
-            for ext in (".index", ".timeindex"):
-                (directory / file_name(base, ext + ".swap")).unlink(missing_ok=True)
+            for ext in (".log", ".index", ".timeindex"):
+                for suffix in (".cleaned", ".swap"):
+                    (directory / file_name(base, ext + suffix)).unlink(missing_ok=True)
             raise
         os.replace(directory / file_name(base, ".log.cleaned"), directory / file_name(base, ".log.swap"))
         fsync_dir(directory)
@@ -434,8 +481,8 @@ class _Pass:
         stats.groups.append((base, len(group)))
         self.step("swapped")
 
-    def filter_batch(self, buf: bytes, pos: int, header: BatchHeader) -> tuple[bytes | None, int]:
-        """(the batch to write, or None for the original bytes; records removed)."""
+    def filter_batch(self, buf: bytes, pos: int, header: BatchHeader) -> tuple[int, bytes | None, int]:
+        """(KEEP, EMPTY or REBUILT; the rebuilt batch; records removed)."""
         stats = self.stats
         stats.batches_read += 1
         stats.bytes_read += header.total_size
@@ -443,8 +490,10 @@ class _Pass:
             raise CorruptRecordError(
                 f"{self.log.directory}: CRC mismatch in the batch at offset {header.base_offset}"
             )
-        if _skipped(header):
-            return None, 0
+        if header.is_control or header.is_transactional:
+            return KEEP, None, 0
+        if header.record_count <= 0:
+            return EMPTY, None, 0
         data = _records_of(buf, pos, header)
         base, count = header.base_offset, header.record_count
         stats.records_read += count
@@ -478,17 +527,16 @@ class _Pass:
                 max_delta = ts_delta
         if p != len(data):
             raise CorruptRecordError(f"batch at offset {base}: records do not fill the batch")
-        if kept_tombstone:
-            due = header.max_timestamp + self.config.delete_retention_ms
-            if stats.tombstone_due_ms < 0 or due < stats.tombstone_due_ms:
-                stats.tombstone_due_ms = due
+        if kept_tombstone and (
+            stats.oldest_tombstone_ms < 0 or header.max_timestamp < stats.oldest_tombstone_ms
+        ):
+            stats.oldest_tombstone_ms = max(header.max_timestamp, 0)
         stats.records_kept += len(kept)
         if len(kept) == count:
-            return None, 0
+            return KEEP, None, 0
         if not kept:
             stats.batches_emptied += 1
-            attributes = header.attributes & ~_CODEC_MASK
-            return _batch(header, b"", attributes, 0, header.max_timestamp, header.max_timestamp), count
+            return EMPTY, None, count
         body = b"".join(data[s:e] for s, e in kept)
         codec = header.attributes & _CODEC_MASK
         payload = compress(codec, body) if codec else body
@@ -496,12 +544,19 @@ class _Pass:
             max_ts = header.max_timestamp
         else:
             max_ts = header.base_timestamp + max_delta
-        return _batch(
-            header, payload, header.attributes, len(kept), header.base_timestamp, max_ts
-        ), count - len(kept)
+        new = _batch(header, payload, header.attributes, len(kept), header.base_timestamp, max_ts)
+        return REBUILT, new, count - len(kept)
 
 
-def _batch(h: BatchHeader, payload: bytes, attributes: int, count: int, base_ts: int, max_ts: int) -> bytes:
+def _batch(
+    h: BatchHeader,
+    payload: bytes,
+    attributes: int,
+    count: int,
+    base_ts: int,
+    max_ts: int,
+    last_offset_delta: int | None = None,
+) -> bytes:
     out = bytearray(HEADER_SIZE)
     _HEADER.pack_into(
         out,
@@ -512,7 +567,7 @@ def _batch(h: BatchHeader, payload: bytes, attributes: int, count: int, base_ts:
         2,
         0,
         attributes,
-        h.last_offset_delta,
+        h.last_offset_delta if last_offset_delta is None else last_offset_delta,
         base_ts,
         max_ts,
         h.producer_id,
@@ -525,35 +580,133 @@ def _batch(h: BatchHeader, payload: bytes, attributes: int, count: int, base_ts:
     return bytes(out)
 
 
-def _groups(
-    targets: list[Segment], nexts: dict[int, int], config_segment_bytes: int, index_bytes: int
-) -> list[list[Segment]]:
-    """Consecutive segments merged while their total size fits ``segment.bytes``, their index entries
-    fit ``segment.index.bytes`` and their offsets fit the index's u32 relative offsets."""
-    groups: list[list[Segment]] = []
-    i = 0
-    while i < len(targets):
-        group = [targets[i]]
-        size = targets[i].size
-        entries = len(targets[i].index)
-        time_entries = len(targets[i].time_index)
-        i += 1
-        while i < len(targets):
-            nxt = targets[i]
-            if (
-                size + nxt.size > config_segment_bytes
-                or (entries + len(nxt.index)) * 8 > index_bytes
-                or (time_entries + len(nxt.time_index) + 1) * 12 > index_bytes
-                or nexts[id(nxt)] - 1 - group[0].base_offset > MAX_RELATIVE_OFFSET
-            ):
-                break
-            group.append(nxt)
-            size += nxt.size
-            entries += len(nxt.index)
-            time_entries += len(nxt.time_index)
-            i += 1
-        groups.append(group)
-    return groups
+KEEP, EMPTY, REBUILT = 0, 1, 2
+_SEQ_MOD = 2**31
+
+
+def _fits(parts: list[tuple[Segment, _Output]], part: _Output, next_base: int, cfg: LogConfig) -> bool:
+    index_entries = sum(len(p.writer.index) + 1 for _, p in parts) + len(part.writer.index) + 1
+    time_entries = sum(len(p.writer.time_index) + 1 for _, p in parts) + len(part.writer.time_index) + 1
+    return (
+        sum(p.size for _, p in parts) + part.size <= cfg.segment_bytes
+        and next_base - 1 - parts[0][0].base_offset <= MAX_RELATIVE_OFFSET
+        and index_entries * 8 <= cfg.segment_index_bytes
+        and time_entries * 12 <= cfg.segment_index_bytes
+    )
+
+
+class _Output:
+    """One file set being written by the cleaner (``<base>.log<suffix>`` and its indexes).
+    Consecutive empty batches are merged into one while alike (see the module notes)."""
+
+    def __init__(self, work: _Pass, base: int, suffix: str) -> None:
+        self.work = work
+        self.base = base
+        self.suffix = suffix
+        directory = work.log.directory
+        for ext in (".log", ".index", ".timeindex"):
+            for leftover in (suffix, ".swap") if suffix == ".cleaned" else (suffix,):
+                (directory / file_name(base, ext + leftover)).unlink(missing_ok=True)
+        self.writer = Segment(directory, base, create=True, suffix=suffix)
+        self.out = bytearray()
+        self.batches: list[tuple[int, BatchHeader]] = []
+        self.pending: list[BatchHeader] = []  # a run of empty batches not yet written
+        self.changed = False
+
+    @property
+    def size(self) -> int:
+        return self.writer.size
+
+    def add(
+        self, kind: int, header: BatchHeader, buf: bytes, pos: int, new: bytes | None, dropped: int
+    ) -> None:
+        if dropped:
+            self.changed = True
+        if kind == EMPTY:
+            if self.pending and _mergeable(self.pending[0], self.pending[-1], header):
+                self.pending.append(header)
+                self.changed = True
+            else:
+                self.flush_pending()
+                self.pending = [header]
+                if dropped == 0 and header.compression:
+                    self.changed = True  # an empty batch is written without its codec
+            return
+        self.flush_pending()
+        if kind == KEEP:
+            self.batches.append((len(self.out), header))
+            self.out += memoryview(buf)[pos : pos + header.total_size]
+        else:
+            assert new is not None
+            self.batches.append((len(self.out), BatchHeader(new)))
+            self.out += new
+
+    def flush_pending(self) -> None:
+        run = self.pending
+        if not run:
+            return
+        self.pending = []
+        first, last = run[0], run[-1]
+        max_ts = max(h.max_timestamp for h in run)
+        new = _batch(
+            first,
+            b"",
+            first.attributes & ~_CODEC_MASK,
+            0,
+            max_ts,
+            max_ts,
+            last.last_offset - first.base_offset,
+        )
+        if len(run) > 1:
+            self.work.stats.empty_batches_merged += len(run) - 1
+        self.batches.append((len(self.out), BatchHeader(new)))
+        self.out += new
+
+    def flush_chunk(self) -> None:
+        if not self.out:
+            return
+        self.writer.append(
+            self.out, self.batches, self.work.now_ms, self.work.log.config.index_interval_bytes
+        )
+        self.out, self.batches = bytearray(), []
+        if not self.work.partial_reported:
+            self.work.partial_reported = True
+            self.work.step("cleaned_partial")
+
+    def finalize(self) -> None:
+        """Everything written, the last time-index entry added, all synced, files closed."""
+        self.flush_pending()
+        self.flush_chunk()
+        self.writer.seal()
+        self.writer.flush()
+        self.writer.close()
+
+    def discard(self) -> None:
+        self.writer.delete()
+        if self.suffix == ".cleaned":
+            directory = self.work.log.directory
+            for ext in (".index", ".timeindex"):
+                (directory / file_name(self.base, ext + ".swap")).unlink(missing_ok=True)
+
+
+def _mergeable(first: BatchHeader, last: BatchHeader, h: BatchHeader) -> bool:
+    """Can empty batch ``h`` extend the run ``first`` .. ``last``? Only if the result reads the same
+    to a consumer and to producer state: contiguous offsets, same producer, epoch, leader epoch and
+    attributes, and (for an idempotent producer) sequences that continue the run's."""
+    if (
+        h.base_offset != last.next_offset
+        or h.producer_id != first.producer_id
+        or h.producer_epoch != first.producer_epoch
+        or h.partition_leader_epoch != first.partition_leader_epoch
+        or (h.attributes | _CODEC_MASK) != (first.attributes | _CODEC_MASK)
+        or h.is_control
+        or h.last_offset - first.base_offset > 2**31 - 1
+    ):
+        return False
+    if first.producer_id < 0:
+        return True
+    expected = (first.base_sequence + (h.base_offset - first.base_offset)) % _SEQ_MOD
+    return first.base_sequence >= 0 and h.base_sequence == expected
 
 
 def clean(
@@ -588,13 +741,11 @@ def clean(
         stats = work.stats
         stats.first_dirty, stats.end_offset, stats.map_keys = state.first_dirty, end, len(work.map)
         targets = [s for s in closed if nexts[id(s)] <= end]
-        cfg = log.config
         try:
-            for group in _groups(targets, nexts, cfg.segment_bytes, cfg.segment_index_bytes):
-                work.clean_group(group, nexts[id(group[-1])])
+            work.clean_segments(targets, nexts)
         except (StaleSegments, LogClosedError) as exc:
             raise CleanerAborted(str(exc)) from exc
-        _write_checkpoint(log.directory, end, stats.tombstone_due_ms)
+        _write_checkpoint(log.directory, end, stats.oldest_tombstone_ms)
         stats.seconds = time.monotonic() - work.started
         return stats
     finally:
