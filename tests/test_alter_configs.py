@@ -185,3 +185,34 @@ def test_changes_survive_restart_and_take_effect(broker_factory) -> None:
     assert (topic["retention.ms"].value, topic["retention.ms"].source) == ("60000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
     with RawClient.connect(broker.bootstrap) as raw:
         assert raw.list_offset("ret", 0, -2).offset == start
+
+
+def test_compression_type_recompresses_on_produce(broker) -> None:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from wire.records import BatchHeader
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    with RawClient.connect(broker.bootstrap) as raw:
+        raw.create_topic("squeeze", 1, {})
+    ck_incremental(admin, "topic", "squeeze", [ConfigEntry("compression.type", "gzip",
+                                                           incremental_operation=AlterConfigOpType.SET)])
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)  # idempotent, uncompressed
+    for i in range(20):
+        producer.send("squeeze", key=b"k%d" % i, value=b"value %d " % i * 20, headers=[("h", b"%d" % i)],
+                      partition=0)
+    producer.flush()
+    producer.close()
+    with RawClient.connect(broker.bootstrap) as raw:
+        data = bytes(raw.fetch("squeeze", 0, 0).records)
+    assert BatchHeader(data).compression == 1 and BatchHeader(data).producer_id >= 0
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10_000)
+    consumer.assign([TopicPartition("squeeze", 0)])
+    got = []
+    for msg in consumer:
+        got.append((msg.offset, msg.key, msg.value, msg.headers))
+        if len(got) == 20:
+            break
+    consumer.close()
+    assert got == [(i, b"k%d" % i, b"value %d " % i * 20, [("h", b"%d" % i)]) for i in range(20)]

@@ -11,13 +11,16 @@ Idempotent batches are checked by the partition log against the producer's last 
 new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch
 INVALID_PRODUCER_EPOCH; never UNKNOWN_SERVER_ERROR.
 Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible.
-Not implemented: transactional produce (INVALID_TXN_STATE), broker-side recompression.
+Topics with a compression.type other than producer get their batches recompressed
+(kbroker.recompression).
+Not implemented: transactional produce (INVALID_TXN_STATE).
 """
 
 from __future__ import annotations
 
 from kbroker.broker import now_ms
 from kbroker.context import RequestContext
+from kbroker.recompression import recompress
 from kbroker.registry import CloseConnection, handler
 from storage.errors import StorageError
 from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence
@@ -90,6 +93,10 @@ def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memory
     plog = b.get_log(topic, index)
     if plog is None:
         return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    try:
+        data = recompress(data, b.topic_config(topic, "compression.type"))
+    except (ValueError, records.CorruptRecordError) as e:
+        return _error(index, ErrorCode.CORRUPT_MESSAGE, str(e))
     now = now_ms()
     try:
         info = plog.append(data, now)
