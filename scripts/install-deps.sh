@@ -32,3 +32,11 @@ else
   apt_install kcat
   command -v kcat >/dev/null 2>&1 || { echo "install-deps: kcat still missing after install" >&2; exit 1; }
 fi
+
+# Foreign clients run by the compat tests, each installed by its own idempotent, cached script
+# (everything goes to the git-ignored compat/.cache/):
+#   Spark: a venv per pyspark version and the matching spark-sql-kafka-0-10 jars (mvn, Maven Central)
+for setup in compat/spark/setup.sh; do
+  echo "install-deps: $setup"
+  bash "$(dirname "$0")/../$setup"
+done
