@@ -6,7 +6,8 @@ topics are created when auto.create.topics.enable is true and the request allows
 (v4+ flag; always for v0-3), with num.partitions partitions; that first answer says
 LEADER_NOT_AVAILABLE, as Kafka's does, and the client asks again.
 Version notes: v1 controller/rack/is_internal · v2 cluster_id · v5 offline replicas ·
-v7 leader epoch · v8-10 authorized operations · v9 flexible · v10 topic ids · v12 lookup by id.
+v7 leader epoch · v8-10 authorized operations · v9 flexible · v10 topic ids · v12 lookup by id
+(a non-zero topic id is used whatever the name says: the Java Admin sends "" with it).
 Not implemented: authorized operations (reported as unknown).
 """
 
@@ -49,7 +50,8 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         by_id = {t.topic_id: t.name for t in b.all_topics()}
         for rt in req.topics:
             name = rt.name
-            if name is None:
+            # v12+: a non-zero topic id wins over the name (Java sends "" as the name then, not null)
+            if name is None or (v >= 12 and rt.topic_id != ZERO_UUID):
                 if rt.topic_id in by_id:
                     topics.append(topic_entry(ctx, by_id[rt.topic_id]))
                 else:
