@@ -167,3 +167,13 @@ class FaultProxy:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._writers.discard(cwriter)
             self._writers.discard(bwriter)
+
+
+def proxied_broker(broker_factory, mode: str = "close", drop_rate: float = 0.05, seed: int = 1,
+                   overrides: dict[str, str] | None = None):
+    """(proxy, broker): a broker from the tests' ``broker_factory`` fixture that advertises a started
+    FaultProxy in front of it. Stop the proxy when done (the fixture stops the broker)."""
+    proxy = FaultProxy(drop_rate=drop_rate, mode=mode, skip_first=3, seed=seed).start()
+    b = broker_factory({**(overrides or {}), "advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}"})
+    proxy.target(b.bootstrap)
+    return proxy, b

@@ -19,8 +19,9 @@ import time
 from collections import Counter
 
 import pytest
-from faultproxy import FaultProxy
+from faultproxy import proxied_broker
 from rawclient import RawClient
+from readback import assert_exactly_once, read_values
 
 from wire.messages.init_producer_id import InitProducerIdRequest
 from wire.records import build_batch, decode_batch, iter_batches
@@ -111,35 +112,6 @@ def test_sequence_rules_and_restarts(broker_factory) -> None:
 
 
 # ------------------------------------------------------------------ lost responses, five in flight
-
-def read_values(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
-    with RawClient.connect(bootstrap) as c:
-        out = []
-        for p in range(partitions):
-            end = c.list_offset(topic, p, -1).offset
-            offset = 0
-            while offset < end:
-                data = c.fetch(topic, p, offset, max_bytes=4 << 20).records
-                for pos, h in iter_batches(data):
-                    out += [r.value for r in decode_batch(data, pos)[1]]
-                    offset = h.next_offset
-        return out
-
-
-def assert_exactly_once(values: list[bytes], n: int) -> None:
-    counts = Counter(values)
-    dups = sorted(int(v) for v, k in counts.items() if k > 1)
-    missing = sorted(set(range(n)) - {int(v) for v in counts})
-    assert not dups and not missing, f"{len(dups)} duplicated (e.g. {dups[:5]}), {len(missing)} missing " \
-                                     f"(e.g. {missing[:5]})"
-
-
-def proxied_broker(broker_factory, mode: str, drop_rate: float, seed: int):
-    proxy = FaultProxy(drop_rate=drop_rate, mode=mode, skip_first=3, seed=seed).start()
-    b = broker_factory({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}"})
-    proxy.target(b.bootstrap)
-    return proxy, b
-
 
 @pytest.mark.parametrize("mode", ["close", "withhold"])
 def test_kafka_python_retries_through_lost_responses(broker_factory, mode) -> None:
