@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-Python tools the tests need; idempotent and non-interactive (CI has no stdin).
 #   kcat  (Debian package; tests/test_kcat.py, compat/scenarios/kcat.py)
+#   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
 # Python packages come from pyproject.toml ('.[test]'), not from here.
 set -euo pipefail
 
@@ -33,10 +34,19 @@ else
   command -v kcat >/dev/null 2>&1 || { echo "install-deps: kcat still missing after install" >&2; exit 1; }
 fi
 
+# A JDK (java, javac) and Maven for the Java-based clients below (Debian packages).
+if command -v javac >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
+  echo "install-deps: JDK and Maven already installed ($(command -v javac), $(command -v mvn))"
+else
+  echo "install-deps: installing a JDK and Maven"
+  apt_install openjdk-17-jdk-headless maven
+fi
+
 # Foreign clients run by the compat tests, each installed by its own idempotent, cached script
 # (everything goes to the git-ignored compat/.cache/):
+#   Java: kafka-clients 3.9.x and 4.x jars (compat/java/versions.txt; mvn, Maven Central)
 #   Spark: a venv per pyspark version and the matching spark-sql-kafka-0-10 jars (mvn, Maven Central)
-for setup in compat/spark/setup.sh; do
+for setup in compat/java/fetch-jars.sh compat/spark/setup.sh; do
   echo "install-deps: $setup"
   bash "$(dirname "$0")/../$setup"
 done

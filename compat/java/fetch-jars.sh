@@ -6,7 +6,7 @@
 # Maven Central had when it was last updated). pom.xml is used only to resolve dependencies.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-CACHE="$HERE/../.cache/java"
+CACHE="$(cd "$HERE/.." && pwd)/.cache/java"
 
 if [ "$#" -gt 0 ]; then
   VERSIONS="$*"
