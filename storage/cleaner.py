@@ -308,6 +308,8 @@ def _map_batch(data: bytes, header: BatchHeader, offset_map: dict[bytes, int]) -
         b = data[p]
         if b < 0x80:
             length, q = (b >> 1) ^ -(b & 1), p + 1
+        elif data[p + 1] < 0x80:  # records of 64 B to 8 KiB (a length is never negative)
+            length, q = ((b & 0x7F) | (data[p + 1] << 7)) >> 1, p + 2
         else:
             length, q = varint(data, p)
         p = q + length
@@ -527,6 +529,9 @@ class _Pass:
             b = data[p]
             if b < 0x80:
                 length, q = (b >> 1) ^ -(b & 1), p + 1
+            elif data[p + 1] < 0x80:  # records of 64 B to 8 KiB
+                length = ((b & 0x7F) | (data[p + 1] << 7)) >> 1
+                q = p + 2
             else:
                 length, q = varint(data, p)
             p = q + length

@@ -144,8 +144,10 @@ class AppendInfo:
 @dataclass(frozen=True, slots=True)
 class FileSlice:
     """``length`` bytes at ``position`` of the open file ``fd``: whole batches of one segment.
-    Valid while ``segment.fd == fd``: closing or deleting the log closes the file (and sets
-    ``segment.fd`` to -1), so a sender that holds a slice across an await should check that first."""
+    Valid while ``segment.fd == fd``: closing or deleting the log, or reaping a segment that retention
+    or the cleaner took out of the log (``reap_retired``, ``file.delete.delay.ms`` after), closes the
+    file (and sets ``segment.fd`` to -1), so a sender that holds a slice across an await should check
+    that first. Until then the bytes stay exactly as they were when the slice was made."""
 
     fd: int
     position: int
