@@ -21,6 +21,8 @@ CLIENT_MODULES: dict[str, str] = {
     "confluent-kafka": "compat.scenarios.confluent",
     "aiokafka": "compat.scenarios.aiokafka_client",
     "kcat": "compat.scenarios.kcat",
+    "java 3.9": "compat.java.row_3_9",
+    "java 4.x": "compat.java.row_4",
 }
 
 #: Matrix columns, in order.  A client without a scenario shows "n/a" in that column.
