@@ -1,0 +1,73 @@
+"""DescribeTopicPartitions (key 75), v0.
+
+Behaviour: the partitions of the named topics (every topic when the list is empty), in topic name
+order, at most min(response_partition_limit, 2000) partitions per response (Kafka's
+max.request.partition.size.limit); when more remain, next_cursor names the topic and partition to
+continue from, and the client asks again with it. A cursor must name one of the listed topics
+(else INVALID_REQUEST for every topic, as Kafka answers); topics before the cursor's are skipped, and
+the cursor's topic starts at its partition. An unknown listed topic gets UNKNOWN_TOPIC_OR_PARTITION.
+Each partition: this broker leads it at the partition's leader epoch, is its only replica and in-sync
+replica; the eligible leader replica lists (KIP-966) are empty. The Java Admin (3.9, 4.x) uses this for
+describeTopics when the broker offers it, instead of Metadata.
+Version notes: v0 is the only version (flexible).
+Not implemented: authorized operations (reported as unknown).
+"""
+
+from kbroker.broker import INTERNAL_TOPICS
+from kbroker.context import RequestContext
+from kbroker.registry import handler
+from wire.errors import ErrorCode
+from wire.messages.describe_topic_partitions import (
+    DescribeTopicPartitionsRequest,
+    DescribeTopicPartitionsResponse,
+)
+
+Resp = DescribeTopicPartitionsResponse
+Topic = Resp.DescribeTopicPartitionsResponseTopic
+Partition = Resp.DescribeTopicPartitionsResponsePartition
+MAX_PARTITIONS = 2000  # Kafka's max.request.partition.size.limit default
+
+
+@handler(DescribeTopicPartitionsRequest, versions=(0, 0))
+async def describe_topic_partitions(ctx: RequestContext,
+                                    req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse:
+    b = ctx.broker
+    cursor = req.cursor
+    start_topic = cursor.topic_name if cursor is not None else ""
+    if req.topics:
+        names = sorted({t.name for t in req.topics if t.name >= start_topic})
+        if cursor is not None and cursor.topic_name not in names:
+            return Resp(throttle_time_ms=0, topics=[
+                Topic(error_code=ErrorCode.INVALID_REQUEST, name=t.name, partitions=[]) for t in req.topics])
+    else:
+        names = sorted(t.name for t in b.all_topics() if t.name >= start_topic)
+    remaining = min(MAX_PARTITIONS, req.response_partition_limit)
+    first = cursor.partition_index if cursor is not None else 0
+    topics: list[Topic] = []
+    next_cursor = None
+    for name in names:
+        meta = b.topic(name)
+        if remaining <= 0:
+            if meta is not None:
+                next_cursor = Resp.Cursor(topic_name=name, partition_index=0)
+                break
+            continue
+        if meta is None:
+            topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name, partitions=[]))
+            continue
+        start = first if name == start_topic else 0
+        end = min(meta.partitions, start + remaining)
+        partitions = []
+        for p in range(start, end):
+            plog = b.get_log(name, p)
+            partitions.append(Partition(error_code=0, partition_index=p, leader_id=b.node_id,
+                                        leader_epoch=plog.leader_epoch if plog is not None else 0,
+                                        replica_nodes=[b.node_id], isr_nodes=[b.node_id],
+                                        eligible_leader_replicas=[], last_known_elr=[], offline_replicas=[]))
+        topics.append(Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
+                            partitions=partitions))
+        remaining -= len(partitions)
+        if end < meta.partitions:
+            next_cursor = Resp.Cursor(topic_name=name, partition_index=end)
+            break
+    return Resp(throttle_time_ms=0, topics=topics, next_cursor=next_cursor)
