@@ -136,7 +136,9 @@ def main() -> int:
     options = dict(o.split("=", 1) for o in args.option)
     ok = True
     for v in args.version or versions():
-        r = run(v, args.bootstrap, args.scenarios, options)
+        # the scenarios need a fresh topic and group: one of their own per version unless named
+        mine = {"topic": f"java-{v}", "group": f"java-{v}-group", **options}
+        r = run(v, args.bootstrap, args.scenarios, mine)
         print(r.summary())
         ok &= r.ok
     return 0 if ok else 1

@@ -53,8 +53,15 @@ final class Scenarios {
         return ctx.topic + " with " + ctx.partitions + " partitions";
     }
 
-    /** --count records with the producer's default settings (idempotent, acks=all). */
+    /** --count records with the producer's default settings (idempotent, acks=all), to an empty topic. */
     static String produce(Context ctx) throws Exception {
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(ctx.consumerProps(null))) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int p = 0; p < ctx.partitions; p++) tps.add(new TopicPartition(ctx.topic, p));
+            long existing = c.endOffsets(tps, Duration.ofSeconds(30)).values().stream().mapToLong(x -> x).sum();
+            Check.that(existing == 0, "topic %s already holds %d records; the scenarios need a fresh topic",
+                    ctx.topic, existing);
+        }
         AtomicInteger acked = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<Exception> firstError = new AtomicReference<>();
