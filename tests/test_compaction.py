@@ -5,7 +5,10 @@ compacted like any other topic while committed offsets survive."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 from confluent_kafka import Consumer as CkConsumer
 from confluent_kafka import Producer as CkProducer
@@ -15,6 +18,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rawclient import RawClient
 
 from wire.records import iter_batches, iter_records
+
+ROOT = Path(__file__).resolve().parent.parent
+JAVA_JARS = ROOT / "compat" / ".cache" / "java"  # kafka-clients-<version>/, fetched by compat/java
 
 KEYS, UPDATES = 100, 200
 FAST_CLEANER = {"log.cleaner.backoff.ms": "100", "log.retention.check.interval.ms": "200"}
@@ -82,6 +88,26 @@ def confluent_read(bootstrap: str, topic: str, end: int) -> list[tuple[int, byte
     return out
 
 
+def java_read(bootstrap: str, topic: str) -> dict[str, list[tuple[int, bytes, bytes | None]]]:
+    """The Java consumer's view of the topic, per kafka-clients version whose jars are cached."""
+    out: dict[str, list[tuple[int, bytes, bytes | None]]] = {}
+    if shutil.which("java") is None:
+        return out
+    for jars in sorted(JAVA_JARS.glob("kafka-clients-*")):
+        if not (jars / ".complete").exists():
+            continue
+        proc = subprocess.run(["java", "-cp", f"{jars}/*", str(ROOT / "tests" / "java" / "CompactedRead.java"),
+                               bootstrap, topic], capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        records = []
+        for line in proc.stdout.splitlines():
+            offset, key, value = line.split("\t") if not line.startswith("END") else (None, None, None)
+            if offset is not None:
+                records.append((int(offset), bytes.fromhex(key), None if value == "-" else bytes.fromhex(value)))
+        out[jars.name] = records
+    return out
+
+
 def check_compacted(got: list[tuple[int, bytes, bytes | None]], produced: dict[int, tuple[bytes, bytes]],
                     latest: dict[bytes, bytes]) -> None:
     offsets = [o for o, _, _ in got]
@@ -139,6 +165,10 @@ def test_latest_value_per_key_with_both_clients(broker_factory) -> None:
     check_compacted([(r.offset, r.key, r.value) for r in recs], produced, latest)
     check_compacted(kafka_python_read(broker.bootstrap, "state", end), produced, latest)
     check_compacted(confluent_read(broker.bootstrap, "state", end), produced, latest)
+    # the Java consumer, when compat/java has fetched kafka-clients (scripts/install-deps.sh)
+    for version, records in java_read(broker.bootstrap, "state").items():
+        print(f"Java consumer {version}: {len(records)} records")
+        check_compacted(records, produced, latest)
     # and it all survives a restart (the cleaned segments and the cleaner's checkpoint)
     broker.restart()
     check_compacted(confluent_read(broker.bootstrap, "state", end), produced, latest)
