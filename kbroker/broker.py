@@ -228,8 +228,15 @@ class Broker:
                 await self._flush_task
             except asyncio.CancelledError:
                 pass
+        tasks = []
         for conn in list(self.connections):
             conn.close()
+            if conn.task is not None and not conn.task.done():
+                conn.task.cancel()
+                tasks.append(conn.task)
+        if tasks:
+            # Requests still in progress (a parked long-poll fetch, say) end before the logs close.
+            await asyncio.wait(tasks, timeout=5)
         for ws in self.waiters.values():
             for fut in ws:
                 if not fut.done():

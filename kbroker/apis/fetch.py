@@ -69,6 +69,12 @@ def _collect(ctx: RequestContext, req: FetchRequest) -> tuple[list[TopicData], i
                 any_error = True
                 continue
             plog = b.get_log(t.topic, idx)
+            if plog is None:  # deleted, or the broker is shutting down, since the topic was looked up
+                parts.append(PartData(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                                      high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
+                                      records=b""))
+                any_error = True
+                continue
             hw = plog.log_end_offset
             err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
             data: object = b""
