@@ -247,6 +247,19 @@ def test_produce_over_max_message_bytes(raw, topics):
     assert r.error_code == 0 and r.base_offset == before
 
 
+def test_produce_unknown_codec(raw, topics):
+    """Codec bits 5-7 name no codec: UNSUPPORTED_COMPRESSION_TYPE, nothing appended."""
+    from wire.records import compute_crc
+
+    before = log_end(raw, "plain")
+    batch = bytearray(one_record(b"codec"))
+    batch[22] = (batch[22] & ~0x07) | 0x07  # attributes low byte at offset 22
+    struct.pack_into(">I", batch, 17, compute_crc(batch, 0, len(batch)))
+    r = raw.produce("plain", 0, bytes(batch))
+    assert r.error_code == ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    assert log_end(raw, "plain") == before
+
+
 def test_produce_invalid_acks(raw, topics):
     before = log_end(raw, "plain")
     r = raw.produce("plain", 0, one_record(), acks=5)

@@ -113,6 +113,10 @@ class InvalidRecordError(ValueError):
     """A well-formed batch the broker refuses: legacy magic, bad counts, control batch (INVALID_RECORD)."""
 
 
+class UnknownCodecError(InvalidRecordError):
+    """The attributes name a compression codec that does not exist (UNSUPPORTED_COMPRESSION_TYPE)."""
+
+
 class BatchHeader:
     """The 61-byte v2 header at ``pos`` of a buffer, unpacked once. Does not keep the buffer."""
 
@@ -292,7 +296,7 @@ def validate_batches(buf) -> list[BatchHeader]:
         if compute_crc(buf, pos, size) != header.crc:
             raise CorruptRecordError(f"CRC mismatch in batch at {pos}")
         if header.compression > 4:
-            raise InvalidRecordError(f"unknown compression codec {header.compression}")
+            raise UnknownCodecError(f"unknown compression codec {header.compression}")
         if header.record_count <= 0:
             raise InvalidRecordError(f"batch at {pos} has recordCount {header.record_count}")
         if header.last_offset_delta + 1 != header.record_count:

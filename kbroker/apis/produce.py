@@ -44,6 +44,8 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
         headers = records.validate_batches(data)
     except records.CorruptRecordError as e:
         return ErrorCode.CORRUPT_MESSAGE, str(e), []
+    except records.UnknownCodecError as e:
+        return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, str(e), []
     except records.InvalidRecordError as e:
         return ErrorCode.INVALID_RECORD, str(e), []
     max_bytes = int(b.topic_config(topic, "max.message.bytes"))
