@@ -23,6 +23,7 @@ CLIENT_MODULES: dict[str, str] = {
     "kcat": "compat.scenarios.kcat",
     "java 3.9": "compat.java.row_3_9",
     "java 4.x": "compat.java.row_4",
+    "kafkajs": "compat.scenarios.kafkajs",
 }
 
 #: Matrix columns, in order.  A client without a scenario shows "n/a" in that column.

@@ -93,6 +93,10 @@ def member_command(client: str, bootstrap: str, topic: str, group: str, client_i
                "-X", f"session.timeout.ms={session_ms}", "-X", "heartbeat.interval.ms=500",
                "-X", "auto.commit.interval.ms=500"]
         return cmd + (["-c", str(count)] if count else []) + [topic]
+    if client in ("kafkajs", "franz-go"):  # programs in other languages: compat/scenarios/program_client.py
+        from compat.scenarios import load
+
+        return load(client).member_command(bootstrap, topic, group, client_id, session_ms)
     return [sys.executable, "-c", SCRIPTS[client], bootstrap, topic, group, client_id, str(session_ms)]
 
 
