@@ -46,7 +46,8 @@ fi
 # (everything goes to the git-ignored compat/.cache/):
 #   Java: kafka-clients 3.9.x and 4.x jars (compat/java/versions.txt; mvn, Maven Central)
 #   Spark: a venv per pyspark version and the matching spark-sql-kafka-0-10 jars (mvn, Maven Central)
-for setup in compat/java/fetch-jars.sh compat/spark/setup.sh; do
+#   kafkajs: npm ci into compat/kafkajs/node_modules
+for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setup.sh; do
   echo "install-deps: $setup"
   bash "$(dirname "$0")/../$setup"
 done
