@@ -24,6 +24,7 @@ CLIENT_MODULES: dict[str, str] = {
     "java 3.9": "compat.java.row_3_9",
     "java 4.x": "compat.java.row_4",
     "kafkajs": "compat.scenarios.kafkajs",
+    "franz-go": "compat.scenarios.franz_go",
 }
 
 #: Matrix columns, in order.  A client without a scenario shows "n/a" in that column.
