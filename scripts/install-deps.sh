@@ -47,7 +47,8 @@ fi
 #   Java: kafka-clients 3.9.x and 4.x jars (compat/java/versions.txt; mvn, Maven Central)
 #   Spark: a venv per pyspark version and the matching spark-sql-kafka-0-10 jars (mvn, Maven Central)
 #   kafkajs: npm ci into compat/kafkajs/node_modules
-for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setup.sh; do
+#   franz-go: go build (modules from the Go module proxy into compat/.cache/gomod)
+for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setup.sh compat/franz-go/setup.sh; do
   echo "install-deps: $setup"
   bash "$(dirname "$0")/../$setup"
 done
