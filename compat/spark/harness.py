@@ -10,7 +10,8 @@ more, no fewer, no duplicates.
 
 * :func:`functional` -- one Spark session: readStream with ``subscribe`` / ``subscribePattern`` /
   ``assign``; startingOffsets ``earliest`` / ``latest`` / a JSON map; availableNow and processingTime
-  triggers; memory, parquet and json sinks; batch reads with startingOffsets and endingOffsets;
+  triggers; memory, parquet and json sinks; batch reads with startingOffsets and endingOffsets, and
+  with startingOffsetsByTimestamp;
   writeStream into a kbroker topic (key, value, headers, partition) read back by Spark and by
   confluent-kafka; a pattern subscription picking up a topic created while it runs.
 * :func:`exactly_once` -- a processingTime query into a checkpointed json file sink while a producer
@@ -376,11 +377,14 @@ def functional(sl: SparkLine, bootstrap: str, work: Path) -> str:
     old_latest = produce(bootstrap, t["latest"], make_records("old", 50, 2))
     old_lat1 = produce(bootstrap, t["lat1"], make_records("old", 40, 2))
 
+    # a different time in each partition, inside its records (timestamps are not monotonic)
+    since = {p: sorted(r["ts"] for r in main if r["p"] == p)[200 + 150 * p] for p in range(3)}
     plan = {"mode": "functional", "bootstrap": bootstrap, "topics": t,
             "pattern": re.escape(run) + "-pat-.*", "latest_pattern": re.escape(run) + "-lat-.*",
             "assign": {t["main"]: [0, 2]}, "assign_start": {t["main"]: {"0": 100, "2": -2}},
             "slice_start": {t["main"]: {"0": 5, "1": -2, "2": 300}},
-            "slice_end": {t["main"]: {"0": 50, "1": -1, "2": 301}}}
+            "slice_end": {t["main"]: {"0": 50, "1": -1, "2": 301}},
+            "since": {t["main"]: {str(p): since[p] for p in range(3)}}}
     sp = SparkProcess(sl, plan, work, "functional")
     results: list[str] = []
     got: dict[str, list[Row]] = {}
@@ -388,7 +392,7 @@ def functional(sl: SparkLine, bootstrap: str, work: Path) -> str:
         session = sp.expect("session", timeout=300)
         if session["spark"] != sl.version:
             raise SparkScenarioFailed(f"the venv runs Spark {session['spark']}, expected {sl.version}")
-        for _ in range(6):
+        for _ in range(7):
             ev = sp.expect("done", timeout=300)
             got[ev["name"]] = _load(work / f"{ev['name']}.jsonl")
         sp.expect("latest-started", timeout=300)
@@ -411,6 +415,11 @@ def functional(sl: SparkLine, bootstrap: str, work: Path) -> str:
     p0_from_100 = [r for r in main if (r["p"] == 0 and r["o"] >= 100) or r["p"] == 2]
     in_slice = [r for r in main if (r["p"] == 0 and 5 <= r["o"] < 50) or r["p"] == 1
                 or (r["p"] == 2 and 300 <= r["o"] < 301)]
+    by_time = []
+    for p in range(3):  # from the first offset whose timestamp is at or after `since`
+        rows = [r for r in main if r["p"] == p]
+        first = next(r["o"] for r in rows if r["ts"] >= since[p])
+        by_time += [r for r in rows if r["o"] >= first]
     sink_want = [{**r, "t": t["sink"]} for r in main]
     sink_read = read_topic(bootstrap, t["sink"], 3)
     checks = [
@@ -419,6 +428,7 @@ def functional(sl: SparkLine, bootstrap: str, work: Path) -> str:
         ("assign_json", p0_from_100, {}),
         ("batch_all", main, {}),
         ("batch_slice", in_slice, {"headers": False}),
+        ("batch_by_time", by_time, {"headers": False}),
         ("kafka_sink_readback", sink_want, {"timestamps": False}),
         ("subscribe_latest", new_latest, {}),
         ("pattern_latest", new_lat1 + new_lat2, {"headers": False}),

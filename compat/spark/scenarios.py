@@ -193,13 +193,17 @@ def functional(spark: SparkSession, plan: dict) -> None:
     rows = spark.read.schema(df.schema).json(out).collect()
     emit("done", name="assign_json", rows=dump(rows, os.path.join(work, "assign_json.jsonl")))
 
-    # 4. batch reads: whole topic (earliest..latest by default), and a slice by JSON offset maps
+    # 4. batch reads: whole topic (earliest..latest by default), a slice by JSON offset maps, ...
     rows = project(kafka_reader(spark, plan, False, subscribe=tp["main"], includeHeaders="true"), True).collect()
     emit("done", name="batch_all", rows=dump(rows, os.path.join(work, "batch_all.jsonl")))
     rows = project(kafka_reader(spark, plan, False, subscribe=tp["main"],
                                 startingOffsets=json.dumps(plan["slice_start"]),
                                 endingOffsets=json.dumps(plan["slice_end"])), False).collect()
     emit("done", name="batch_slice", rows=dump(rows, os.path.join(work, "batch_slice.jsonl")))
+    # ... and from a timestamp (ListOffsets by time, per partition) to the end
+    rows = project(kafka_reader(spark, plan, False, subscribe=tp["main"],
+                                startingOffsetsByTimestamp=json.dumps(plan["since"])), False).collect()
+    emit("done", name="batch_by_time", rows=dump(rows, os.path.join(work, "batch_by_time.jsonl")))
 
     # 5. writeStream to a kbroker topic: key, value, headers and partition of the main topic
     src = kafka_reader(spark, plan, True, subscribe=tp["main"], startingOffsets="earliest", includeHeaders="true")
