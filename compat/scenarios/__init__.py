@@ -25,10 +25,12 @@ CLIENT_MODULES: dict[str, str] = {
     "java 4.x": "compat.java.row_4",
     "kafkajs": "compat.scenarios.kafkajs",
     "franz-go": "compat.scenarios.franz_go",
+    "spark 4.x": "compat.spark.row_4",
+    "spark 3.5.x": "compat.spark.row_3_5",
 }
 
 #: Matrix columns, in order.  A client without a scenario shows "n/a" in that column.
-SCENARIO_ORDER: tuple[str, ...] = ("roundtrip", "compression", "metadata", "json")
+SCENARIO_ORDER: tuple[str, ...] = ("roundtrip", "compression", "metadata", "json", "streaming", "exactly-once")
 
 
 def load(client: str) -> ModuleType:
