@@ -85,7 +85,9 @@ class KafkaRef:
         cfg = self.dir / "server.properties"
         cfg.write_text(self._properties())
         cp = f"{jars}/*"
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster = "-"
+        while not cluster[0].isalnum():  # an id starting with '-' would be read as an option
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run([java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(cfg)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         log = open(self.dir / "kafka.log", "wb")
