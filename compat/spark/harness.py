@@ -505,44 +505,48 @@ def exactly_once(sl: SparkLine, broker: Any, work: Path, partitions: int = 3) ->
             "max_per_trigger": 400, "out": str(work / "stream-out"), "checkpoint": str(work / "stream-checkpoint")}
     producer = _Producer(broker.bootstrap, topic, partitions)
     producer.start()
-    batches: list[tuple[str, int]] = []
-
-    def data_batches(sp: SparkProcess, n: int, phase: str, timeout: float = 240) -> None:
-        deadline = time.monotonic() + timeout
-        seen = 0
-        while seen < n:
-            ev = sp.expect("batch", timeout=max(1.0, deadline - time.monotonic()))
-            batches.append((phase, ev["rows"]))
-            if ev["rows"] > 0:
-                seen += 1
-
-    sp1 = SparkProcess(sl, plan, work, "stream-1")
     try:
-        sp1.expect("started", timeout=300)
-        data_batches(sp1, 2, "before broker kill")
-        broker.kill()
-        time.sleep(2)
-        broker.start()
-        data_batches(sp1, 2, "after broker restart")
+        batches: list[tuple[str, int]] = []
+
+        def data_batches(sp: SparkProcess, n: int, phase: str, timeout: float = 240) -> None:
+            deadline = time.monotonic() + timeout
+            seen = 0
+            while seen < n:
+                ev = sp.expect("batch", timeout=max(1.0, deadline - time.monotonic()))
+                batches.append((phase, ev["rows"]))
+                if ev["rows"] > 0:
+                    seen += 1
+
+        sp1 = SparkProcess(sl, plan, work, "stream-1")
+        try:
+            sp1.expect("started", timeout=300)
+            data_batches(sp1, 2, "before broker kill")
+            broker.kill()
+            time.sleep(2)
+            broker.start()
+            data_batches(sp1, 2, "after broker restart")
+        finally:
+            sp1.kill()  # the driver dies mid-run; the query restarts from its checkpoint below
+            sp1.close()
+
+        sp2 = SparkProcess(sl, plan, work, "stream-2")
+        try:
+            sp2.expect("started", timeout=300)
+            data_batches(sp2, 2, "after query restart")
+            producer.stop_event.set()
+            producer.join(180)
+            ends = end_offsets(broker.bootstrap, topic, partitions)
+            sp2.send({"until": {topic: ends}})
+            sp2.expect("done", timeout=300)
+            sp2.expect("finished", timeout=120)
+        except BaseException:
+            sp2.kill()
+            raise
+        finally:
+            sp2.close()
     finally:
-        sp1.kill()  # the driver dies mid-run; the query restarts from its checkpoint below
-        sp1.close()
-
-    sp2 = SparkProcess(sl, plan, work, "stream-2")
-    try:
-        sp2.expect("started", timeout=300)
-        data_batches(sp2, 2, "after query restart")
-        producer.stop_event.set()
+        producer.stop_event.set()  # also when a step above failed
         producer.join(180)
-        ends = end_offsets(broker.bootstrap, topic, partitions)
-        sp2.send({"until": {topic: ends}})
-        sp2.expect("done", timeout=300)
-        sp2.expect("finished", timeout=120)
-    except BaseException:
-        sp2.kill()
-        raise
-    finally:
-        sp2.close()
 
     if producer.errors:
         raise SparkScenarioFailed(f"the producer failed: {producer.errors[:3]}")
