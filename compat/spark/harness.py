@@ -336,12 +336,11 @@ class SparkProcess:
         self.proc.stdin.flush()
 
     def kill(self) -> None:
-        """SIGKILL the driver and its JVM."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """SIGKILL the driver and its JVM (the whole process group: the JVM may outlive the driver)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
     def close(self, timeout: float = 60) -> int:
