@@ -12,8 +12,10 @@ from .recovery import fsync_dir
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: Path, data: bytes, sync_dir: bool = True) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def write_atomic(path: Path, data: bytes, sync_dir: bool = True, tmp: Path | None = None) -> None:
+    """``tmp`` overrides the temporary file's name (it must be in the same directory)."""
+    if tmp is None:
+        tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         view = memoryview(data)

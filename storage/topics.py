@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checkpoint import write_atomic
 from .errors import InvalidConfig, InvalidPartitions, InvalidTopic, TopicAlreadyExists, UnknownTopic
 from .log import LogConfig, PartitionLog
 from .recovery import fsync_dir
@@ -110,18 +111,9 @@ def _new_topic_id() -> uuid.UUID:
 
 
 def _write_json_atomic(path: Path, obj: object) -> None:
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+    # The temporary name does not repeat the topic name, so a 249-character name still fits.
     data = json.dumps(obj, indent=1, sort_keys=True).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    write_atomic(path, data, tmp=path.with_name(f".{uuid.uuid4().hex}.tmp"))
 
 
 class TopicStore:
