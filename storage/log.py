@@ -168,6 +168,7 @@ class PartitionLog:
         self._segments = load_segments(self.directory, self._config.index_interval_bytes)
         self._bases = [s.base_offset for s in self._segments]
         self._retired: list[tuple[int, Segment]] = []  # (close after, in ms; segment) out of the log
+        self._reaps = 0  # reap_retired passes that closed descriptors (read_bytes retries across one)
         self.maintenance = threading.Lock()  # retention and cleaning of this log, one at a time
         self._start_file_lock = threading.Lock()
         self._log_start = self._load_log_start()
@@ -333,11 +334,20 @@ class PartitionLog:
         return FileSlice(segment.fd, pos, length, segment)
 
     def read_bytes(self, offset: int, max_bytes: int, max_offset: int | None = None) -> bytes:
-        """``read`` copied into memory with one pread (b"" when there is nothing to read)."""
-        piece = self.read(offset, max_bytes, max_offset)
-        if piece is None:
-            return b""
-        return os.pread(piece.fd, piece.length, piece.position)
+        """``read`` copied into memory with one pread (b"" when there is nothing to read). Safe on any
+        thread: if ``reap_retired`` closed descriptors while this read was under way (a number may
+        then belong to another file), whatever was read or raised is discarded and the read redone."""
+        while True:
+            reaps = self._reaps
+            try:
+                piece = self.read(offset, max_bytes, max_offset)
+                data = os.pread(piece.fd, piece.length, piece.position) if piece is not None else b""
+            except Exception:  # a closed or reused descriptor fails in many ways
+                if self._reaps == reaps:
+                    raise
+                continue
+            if self._reaps == reaps:  # nothing was closed before the pread finished
+                return data
 
     # -- timestamps -------------------------------------------------------------------------------
 
@@ -464,6 +474,7 @@ class PartitionLog:
             if not due:
                 return []
             self._retired = [(t, s) for t, s in self._retired if not (force or t <= now_ms)]
+            self._reaps += 1  # before any close: see read_bytes
         paths = []
         for segment in due:
             paths += [segment.log_path, segment.index.path, segment.time_index.path]

@@ -373,9 +373,9 @@ class Segment:
         self.time_index.flush()
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        fd, self.fd = self.fd, -1  # -1 first: a reader that checks fd after its pread sees the close
+        if fd >= 0:
+            os.close(fd)
         self.index.close()
         self.time_index.close()
 
