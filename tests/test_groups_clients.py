@@ -63,11 +63,12 @@ class KafkaPythonMember(threading.Thread):
         self.consumer = KafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
             session_timeout_ms=SESSION_MS, heartbeat_interval_ms=300, **extra)
-        # kafka-python 3.0.12 drops a rejoin it started itself when poll()'s timeout expires
-        # before the SyncGroup answer arrives (see compat/FINDINGS.md); a leader that joins
-        # before it has the topic's metadata rejoins once it has it, so let it know the topic first.
-        wait_for(lambda: bool(self.consumer.partitions_for_topic(topic)), what=f"kafka-python metadata of {topic}")
         self.consumer.subscribe([topic])
+        # kafka-python 3.0.12 drops a rejoin it started itself when poll()'s timeout expires
+        # before the SyncGroup answer arrives (see compat/FINDINGS.md). A leader whose first
+        # assignment predates the first metadata answer after subscribe() rejoins by itself, so
+        # fetch metadata (topics() always asks the broker) before the first poll() joins.
+        wait_for(lambda: topic in self.consumer.topics(), what=f"kafka-python metadata of {topic}")
         self.got: list[tuple[int, int, int]] = []
         self.owned: set[int] = set()
         self.stop = threading.Event()

@@ -27,9 +27,9 @@ from kafka import KafkaConsumer
 bs, topic, group, cid, session = sys.argv[1:6]
 c = KafkaConsumer(bootstrap_servers=bs, group_id=group, client_id=cid, auto_offset_reset="earliest",
                   enable_auto_commit=False, session_timeout_ms=int(session), heartbeat_interval_ms=500)
-while not c.partitions_for_topic(topic):  # see compat/FINDINGS.md: kafka-python's dropped rejoin
-    time.sleep(0.1)
 c.subscribe([topic])
+while topic not in c.topics():  # metadata before the first join: see compat/FINDINGS.md (dropped rejoin)
+    time.sleep(0.1)
 stop = []
 signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
 while not stop:

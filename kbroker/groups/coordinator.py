@@ -167,11 +167,17 @@ class GroupCoordinator:
         g = self._get_or_create(group_id) if not member_id else self.groups.get(group_id)
         if g is None:
             return join_error(E.UNKNOWN_MEMBER_ID, member_id)
+        before, generation = g.state, g.generation_id
+        known = member_id in g.members
         out = g.join(now_ms(), member_id=member_id, group_instance_id=group_instance_id,
                      protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
                      rebalance_timeout_ms=rebalance_timeout_ms, client_id=client_id, client_host=client_host,
                      require_known_member_id=require_known_member_id,
                      new_member_id=f"{client_id}-{uuid.uuid4()}")
+        if before != GroupState.PREPARING_REBALANCE and (
+                g.state == GroupState.PREPARING_REBALANCE or g.generation_id != generation):
+            log.info("group %s: rebalancing from state %s (JoinGroup of %s member %s)", group_id,
+                     before.value, "known" if known else "new", out.parked)
         fut = self._park(self._joins, group_id, out.parked) if out.parked is not None else None
         self._apply(g, out.effects)
         if fut is None:
