@@ -13,7 +13,7 @@ One pass (``clean``):
 1. ``inspect``: dirty ratio = dirty bytes / (clean + dirty bytes), over closed segments. The log needs
    cleaning when the ratio is at least ``min.cleanable.dirty.ratio``; or when a dirty segment's first
    batch is older than ``max.compaction.lag.ms``; or when a tombstone kept by an earlier pass has
-   outlived ``delete.retention.ms`` (so that it actually goes). Only closed segments are considered.
+   reached its delete horizon (so that it actually goes). Only closed segments are considered.
 2. Offset map: key → offset of its latest record, over the dirty section, whole segments at a time,
    until the map holds ``dedupe_buffer_size // 24`` keys (Kafka's 24 bytes per entry; the rest of the
    dirty section waits for the next pass). The end of the mapped range is the new first dirty offset.
@@ -24,9 +24,12 @@ One pass (``clean``):
 
    - control and transactional batches are copied as they are;
    - each record is kept unless its key is null, or the map holds a later offset for its key, or it
-     is a tombstone (null value) whose batch's max timestamp is ``delete.retention.ms`` or more in the
-     past. (Kafka measures the tombstone's age from the pass that first cleaned it; this measures it
-     from the record's timestamp, which needs no state in the batch.)
+     is a tombstone (null value) in a batch whose delete horizon has passed;
+   - delete horizon (Kafka's KIP-534): the first pass that keeps a tombstone of a batch rewrites the
+     batch with attribute bit 6 set and its baseTimestamp = that pass's time + ``delete.retention.ms``
+     (each record's timestamp delta re-encoded against it, so record timestamps do not change). A
+     tombstone therefore stays ``delete.retention.ms`` after it was first cleaned, whatever its own
+     timestamp, and a later change of ``delete.retention.ms`` applies to batches cleaned afterwards;
    - a batch that keeps every record is copied byte for byte (no recompression);
    - a batch that keeps some is rebuilt from the kept records' bytes, unchanged (their offset and
      timestamp deltas still hold because baseOffset, baseTimestamp, lastOffsetDelta, the producer
@@ -46,8 +49,8 @@ One pass (``clean``):
    So offsets are never renumbered and never reused, and every offset from the log start to the end
    stays covered by a batch.
 4. ``cleaner-offset-checkpoint`` in the partition directory ("0\\n<first dirty>\\n<ms>\\n", the last line
-   the max timestamp of the oldest batch holding a kept tombstone, -1 if none, so that a later
-   ``delete.retention.ms`` applies to it; tmp → fsync → rename) records the pass.
+   the earliest delete horizon of a batch holding a kept tombstone, -1 if none, so that ``inspect``
+   knows when a pass must run to drop it; tmp → fsync → rename) records the pass.
    A crash before it only means the next pass redoes work; cleaning is idempotent.
 
 Swapping a group, each step safe against a crash (``storage.recovery`` finishes or discards):
@@ -77,7 +80,15 @@ from pathlib import Path
 import crc32c
 
 from wire.compression import compress, decompress
-from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError, crc_ok, iter_batches
+from wire.records import (
+    DELETE_HORIZON_BIT,
+    HEADER_SIZE,
+    BatchHeader,
+    CorruptRecordError,
+    crc_ok,
+    iter_batches,
+    write_varint,
+)
 
 from .errors import LogClosedError
 from .log import LogConfig, PartitionLog, StaleSegments
@@ -171,7 +182,7 @@ class CleanerStats:
     records_read: int = 0
     records_kept: int = 0
     tombstones_dropped: int = 0
-    oldest_tombstone_ms: int = -1  # max timestamp of the oldest batch still holding a tombstone
+    earliest_horizon_ms: int = -1  # earliest delete horizon of a batch still holding a tombstone
     seconds: float = 0.0
     groups: list[tuple[int, int]] = field(default_factory=list)  # (base offset, segments merged)
 
@@ -180,7 +191,7 @@ class CleanerStats:
 
 
 def read_checkpoint(directory: Path) -> tuple[int, int]:
-    """(first dirty offset, oldest kept tombstone's batch timestamp or -1); (0, -1) if absent."""
+    """(first dirty offset, earliest delete horizon of a kept tombstone or -1); (0, -1) if absent."""
     try:
         parts = (directory / CHECKPOINT_FILE).read_text("ascii").split()
         if len(parts) == 3 and parts[0] == "0":
@@ -190,12 +201,12 @@ def read_checkpoint(directory: Path) -> tuple[int, int]:
     return 0, -1
 
 
-def _write_checkpoint(directory: Path, first_dirty: int, oldest_tombstone_ms: int) -> None:
+def _write_checkpoint(directory: Path, first_dirty: int, earliest_horizon_ms: int) -> None:
     path = directory / CHECKPOINT_FILE
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.write(fd, b"0\n%d\n%d\n" % (first_dirty, oldest_tombstone_ms))
+        os.write(fd, b"0\n%d\n%d\n" % (first_dirty, earliest_horizon_ms))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -213,7 +224,7 @@ def _next_bases(segments: tuple[Segment, ...]) -> list[int]:
 def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
     segments = log.segments
     nexts = _next_bases(segments)
-    saved, oldest_tombstone = read_checkpoint(log.directory)
+    saved, horizon_ms = read_checkpoint(log.directory)
     first_dirty = max(saved, segments[0].base_offset)
     first_uncleanable = segments[-1].base_offset
     dirty_idx = [i for i in range(len(segments) - 1) if nexts[i] > first_dirty]
@@ -239,7 +250,7 @@ def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
         clean_bytes=clean_bytes,
         dirty_bytes=sum(s.size for s in dirty),
         max_lag_due=max_lag_due,
-        tombstones_due=0 <= oldest_tombstone and oldest_tombstone + config.delete_retention_ms <= now_ms,
+        tombstones_due=0 <= horizon_ms <= now_ms,
     )
 
 
@@ -517,7 +528,8 @@ class _Pass:
         data = _records_of(buf, pos, header)
         base, count = header.base_offset, header.record_count
         stats.records_read += count
-        tombstones_expire = header.max_timestamp + self.config.delete_retention_ms <= self.now_ms
+        stamped = header.delete_horizon_ms
+        tombstones_expire = stamped is not None and stamped <= self.now_ms
         offset_map = self.map
         varint = _varint
         kept: list[tuple[int, int]] = []
@@ -566,25 +578,47 @@ class _Pass:
                 max_delta = ts_delta
         if p != len(data):
             raise CorruptRecordError(f"batch at offset {base}: records do not fill the batch")
-        if kept_tombstone and (
-            stats.oldest_tombstone_ms < 0 or header.max_timestamp < stats.oldest_tombstone_ms
-        ):
-            stats.oldest_tombstone_ms = max(header.max_timestamp, 0)
+        stamp = kept_tombstone and stamped is None  # first pass to keep a tombstone of this batch
+        if kept_tombstone:
+            horizon = self.now_ms + self.config.delete_retention_ms if stamped is None else stamped
+            if stats.earliest_horizon_ms < 0 or horizon < stats.earliest_horizon_ms:
+                stats.earliest_horizon_ms = horizon
         stats.records_kept += len(kept)
-        if len(kept) == count:
+        if len(kept) == count and not stamp:
             return KEEP, None, 0
         if not kept:
             stats.batches_emptied += 1
             return EMPTY, None, count
-        body = b"".join(data[s:e] for s, e in kept)
-        codec = header.attributes & _CODEC_MASK
-        payload = compress(codec, body) if codec else body
         if header.attributes & _LOG_APPEND_TIME:
             max_ts = header.max_timestamp
         else:
             max_ts = header.base_timestamp + max_delta
-        new = _batch(header, payload, header.attributes, len(kept), header.base_timestamp, max_ts)
+        if stamp:
+            base_ts = horizon
+            attributes = header.attributes | DELETE_HORIZON_BIT
+            body = _rebase(data, kept, header.base_timestamp - base_ts)
+        else:
+            base_ts, attributes = header.base_timestamp, header.attributes
+            body = b"".join(data[s:e] for s, e in kept)
+        codec = header.attributes & _CODEC_MASK
+        payload = compress(codec, body) if codec else body
+        new = _batch(header, payload, attributes, len(kept), base_ts, max_ts)
         return REBUILT, new, count - len(kept)
+
+
+def _rebase(data: bytes, spans: list[tuple[int, int]], shift: int) -> bytes:
+    """The records ``data[start:end]`` of ``spans`` with ``shift`` added to each timestamp delta
+    (a new baseTimestamp); every other byte of a record is kept."""
+    out = bytearray()
+    for start, end in spans:
+        _, q = _varint(data, start)  # the record's length, rewritten below
+        ts_delta, r = _varint(data, q + 1)  # after the record's attributes byte
+        body = bytearray(data[q : q + 1])
+        write_varint(body, ts_delta + shift)
+        body += data[r:end]
+        write_varint(out, len(body))
+        out += body
+    return bytes(out)
 
 
 def _batch(
@@ -690,7 +724,7 @@ class _Output:
         new = _batch(
             first,
             b"",
-            first.attributes & ~_CODEC_MASK,
+            first.attributes & ~(_CODEC_MASK | DELETE_HORIZON_BIT),  # nothing left to delete
             0,
             max_ts,
             max_ts,
@@ -737,7 +771,7 @@ def _mergeable(first: BatchHeader, last: BatchHeader, h: BatchHeader) -> bool:
         or h.producer_id != first.producer_id
         or h.producer_epoch != first.producer_epoch
         or h.partition_leader_epoch != first.partition_leader_epoch
-        or (h.attributes | _CODEC_MASK) != (first.attributes | _CODEC_MASK)
+        or (h.attributes | _CODEC_MASK | DELETE_HORIZON_BIT) != (first.attributes | _CODEC_MASK | DELETE_HORIZON_BIT)
         or h.is_control
         or h.last_offset - first.base_offset > 2**31 - 1
     ):
@@ -784,7 +818,7 @@ def clean(
             work.clean_segments(targets, nexts)
         except (StaleSegments, LogClosedError) as exc:
             raise CleanerAborted(str(exc)) from exc
-        _write_checkpoint(log.directory, end, stats.oldest_tombstone_ms)
+        _write_checkpoint(log.directory, end, stats.earliest_horizon_ms)
         stats.seconds = time.monotonic() - work.started
         return stats
     finally:

@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rawclient import RawClient
 
-from wire.records import iter_batches, iter_records
+from wire.records import BatchHeader, iter_batches, iter_records
 
 ROOT = Path(__file__).resolve().parent.parent
 JAVA_JARS = ROOT / "compat" / ".cache" / "java"  # kafka-clients-<version>/, fetched by compat/java
@@ -36,8 +36,9 @@ def wait_for(predicate, timeout: float = 60, what: str = "condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def raw_records(bootstrap: str, topic: str, partition: int = 0) -> list:
-    """Every record from the log start to the high watermark, read with raw fetches."""
+def raw_batches(bootstrap: str, topic: str, partition: int = 0) -> list[tuple[BatchHeader, list]]:
+    """Every batch from the log start to the high watermark, read with raw fetches: (its header,
+    its records at or above the position asked for)."""
     out = []
     with RawClient.connect(bootstrap) as raw:
         offset = raw.list_offset(topic, partition, -2).offset
@@ -48,12 +49,17 @@ def raw_records(bootstrap: str, topic: str, partition: int = 0) -> list:
             data = bytes(part.records)
             assert data, f"no batch for offset {offset} below the high watermark {end}"
             for pos, header in iter_batches(data):
-                out += [r for r in iter_records(data, pos) if r.offset >= offset]
+                out.append((header, [r for r in iter_records(data, pos) if r.offset >= offset]))
                 offset = max(offset, header.next_offset)
     return out
 
 
-def kafka_python_read(bootstrap: str, topic: str, end: int) -> list[tuple[int, bytes, bytes | None]]:
+def raw_records(bootstrap: str, topic: str, partition: int = 0) -> list:
+    """Every record from the log start to the high watermark, read with raw fetches."""
+    return [r for _, records in raw_batches(bootstrap, topic, partition) for r in records]
+
+
+def kafka_python_read(bootstrap: str, topic: str, end: int, timestamps: bool = False) -> list[tuple]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
                              consumer_timeout_ms=15_000)
     tp = TopicPartition(topic, 0)
@@ -61,14 +67,14 @@ def kafka_python_read(bootstrap: str, topic: str, end: int) -> list[tuple[int, b
     consumer.seek(tp, 0)  # below the log start? it is 0 here: compaction never moves it
     out = []
     for msg in consumer:
-        out.append((msg.offset, msg.key, msg.value))
+        out.append((msg.offset, msg.key, msg.value) + ((msg.timestamp,) if timestamps else ()))
         if consumer.position(tp) >= end:
             break
     consumer.close()
     return out
 
 
-def confluent_read(bootstrap: str, topic: str, end: int) -> list[tuple[int, bytes, bytes | None]]:
+def confluent_read(bootstrap: str, topic: str, end: int, timestamps: bool = False) -> list[tuple]:
     consumer = CkConsumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
                            "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     consumer.assign([CkTP(topic, 0, 0)])
@@ -81,7 +87,7 @@ def confluent_read(bootstrap: str, topic: str, end: int) -> list[tuple[int, byte
                 break
             continue
         assert not msg.error(), msg.error()
-        out.append((msg.offset(), msg.key(), msg.value()))
+        out.append((msg.offset(), msg.key(), msg.value()) + ((msg.timestamp()[1],) if timestamps else ()))
         if msg.offset() + 1 >= end or consumer.position([CkTP(topic, 0)])[0].offset >= end:
             break
     consumer.close()
@@ -174,41 +180,101 @@ def test_latest_value_per_key_with_both_clients(broker_factory) -> None:
     check_compacted(confluent_read(broker.bootstrap, "state", end), produced, latest)
 
 
-def test_tombstone_goes_after_delete_retention(broker_factory) -> None:
-    broker = broker_factory(FAST_CLEANER)
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    with RawClient.connect(broker.bootstrap) as raw:
-        raw.create_topic("tomb", 1, {"cleanup.policy": "compact", "segment.bytes": "1024",
-                                     "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "86400000"})
-    p = CkProducer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
-    def send(key: bytes, value: bytes | None) -> None:  # one batch per record: segments roll often
-        p.produce("tomb", key=key, value=value, partition=0)
-        assert p.flush(30) == 0
 
-    for k in "abcdefghij":
-        for u in range(5):
-            send(k.encode(), f"{k}{u}".encode())
-    send(b"c", None)  # the tombstone
-    for i in range(30):  # roll segments past the tombstone
-        send(b"filler-%d" % (i % 10), b"x" * 40)
+class TombstoneTopic:
+    """A topic with small segments: keys a..j five times each, then a tombstone for c (its produce
+    timestamp kept), then fillers that roll segments past it. It is written with
+    cleanup.policy=delete and made compacted by ``compact`` (AlterConfigs), so that the moment of
+    the first cleaning is known to within the test's own steps."""
 
-    def state() -> dict[bytes, list[bytes | None]]:
+    def __init__(self, bootstrap: str, topic: str, delete_retention_ms: int) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        with RawClient.connect(bootstrap) as raw:
+            raw.create_topic(topic, 1, {"cleanup.policy": "delete", "segment.bytes": "1024",
+                                        "min.cleanable.dirty.ratio": "0.01",
+                                        "delete.retention.ms": str(delete_retention_ms)})
+        p = CkProducer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+        stamps: list[int] = []
+
+        def send(key: bytes, value: bytes | None) -> None:  # one batch per record: segments roll often
+            p.produce(topic, key=key, value=value, partition=0,
+                      on_delivery=lambda err, msg: stamps.append(msg.timestamp()[1]))
+            assert p.flush(30) == 0
+
+        for k in "abcdefghij":
+            for u in range(5):
+                send(k.encode(), f"{k}{u}".encode())
+        send(b"c", None)
+        self.tombstone_ts = stamps[-1]
+        for i in range(30):
+            send(b"filler-%d" % (i % 10), b"x" * 40)
+
+    def state(self) -> dict[bytes, list[bytes | None]]:
         out: dict[bytes, list[bytes | None]] = {}
-        for r in raw_records(broker.bootstrap, "tomb"):
+        for r in raw_records(self.bootstrap, self.topic):
             out.setdefault(r.key, []).append(r.value)
         return out
 
-    # cleaned: c's values are gone, its tombstone stays (delete.retention.ms is a day)
-    kept = wait_for(lambda: (s := state()) and s.get(b"c") == [None] and s.get(b"a") == [b"a4"] and s,
-                    what="c's old values to be cleaned")
-    assert kept[b"c"] == [None]
-    time.sleep(0.5)  # more cleaner rounds: the tombstone is still not due
-    assert state()[b"c"] == [None]
-    # lower delete.retention.ms: the tombstone is now older than that, and the next pass drops it
-    [fut] = admin.incremental_alter_configs([ConfigResource("topic", "tomb", incremental_configs=[
-        ConfigEntry("delete.retention.ms", "100", incremental_operation=AlterConfigOpType.SET)])]).values()
-    fut.result()
+    def horizon(self) -> int | None:
+        """The delete horizon of the batch holding c's tombstone (None while unstamped)."""
+        for header, records in raw_batches(self.bootstrap, self.topic):
+            if any(r.key == b"c" and r.value is None for r in records):
+                return header.delete_horizon_ms
+        return None
+
+    def compact(self) -> int:
+        """cleanup.policy=compact from now on; returns the wall-clock ms just before the change."""
+        before = now_ms()
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        [fut] = admin.incremental_alter_configs([ConfigResource("topic", self.topic, incremental_configs=[
+            ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)])]).values()
+        fut.result(30)
+        return before
+
+    def wait_cleaned(self) -> int:
+        """Until c's values are gone and its tombstone's batch is stamped; returns the horizon."""
+        wait_for(lambda: (s := self.state()) and s.get(b"c") == [None] and s.get(b"a") == [b"a4"],
+                 what="c's old values to be cleaned")
+        return wait_for(self.horizon, what="the tombstone's batch to be stamped with a delete horizon")
+
+
+def test_stamped_tombstone_batch_reads_the_same_in_clients(broker_factory) -> None:
+    """Stamping a delete horizon rewrites the batch's baseTimestamp and its records' timestamp
+    deltas: real clients must still see the tombstone with the timestamp it was produced with."""
+    broker = broker_factory(FAST_CLEANER)
+    t = TombstoneTopic(broker.bootstrap, "tomb-ts", 86_400_000)
+    since = t.compact()
+    stamped = t.wait_cleaned()
+    assert since + 86_400_000 <= stamped <= now_ms() + 86_400_000
+    with RawClient.connect(broker.bootstrap) as raw:
+        end = raw.list_offset("tomb-ts", 0, -1).offset
+    for read in (confluent_read, kafka_python_read):
+        got = [r[1:] for r in read(broker.bootstrap, "tomb-ts", end, timestamps=True)]
+        assert (b"c", None, t.tombstone_ts) in got, read.__name__
+        assert sum(1 for k, _, _ in got if k == b"c") == 1, read.__name__
+
+
+def test_tombstone_goes_after_delete_retention(broker_factory) -> None:
+    """The first cleaning that keeps the tombstone stamps its batch with a delete horizon of that
+    moment + delete.retention.ms (Kafka's KIP-534); every read that ends before the horizon still
+    finds the tombstone, and a pass after it drops the tombstone."""
+    retention = 5000
+    broker = broker_factory(FAST_CLEANER)
+    t = TombstoneTopic(broker.bootstrap, "tomb", retention)
+    state = t.state
+    assert set(state()[b"c"]) == {b"c0", b"c1", b"c2", b"c3", b"c4", None}, "not compacted yet"
+    since = t.compact()
+    stamped = t.wait_cleaned()
+    assert since + retention <= stamped <= now_ms() + retention
+    while True:  # until the horizon every read finds the tombstone
+        seen = state()
+        if now_ms() >= stamped:
+            break
+        assert seen.get(b"c") == [None], "the tombstone went before its delete horizon"
+        time.sleep(0.1)
     final = wait_for(lambda: (s := state()) and b"c" not in s and s, what="the tombstone to go")
     assert final[b"a"] == [b"a4"] and final[b"j"] == [b"j4"]
     # a consumer from the beginning sees no trace of c

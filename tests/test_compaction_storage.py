@@ -201,25 +201,41 @@ def test_partially_kept_batch_keeps_offsets_and_timestamps(tmp_path: Path) -> No
     log.close()
 
 
-def test_tombstones_stay_for_delete_retention_then_go(tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", [0, 1, 4])
+def test_tombstones_stay_for_delete_retention_after_first_cleaning_then_go(tmp_path: Path, codec: int) -> None:
+    """Kafka's delete horizon (KIP-534): the first pass that keeps a tombstone stamps its batch with
+    now + delete.retention.ms; the tombstone goes only once that horizon has passed, however old
+    its own timestamp is, and record timestamps read the same after the stamp."""
     log = small_log(tmp_path / "t-0", segment_bytes=300)
-    log.append(kbatch([(b"a", b"1"), (b"b", b"1")], ts=NOW - 10_000), NOW)
-    log.append(kbatch([(b"a", None)], ts=NOW - 5_000), NOW)
-    log.append(kbatch([(b"c", b"1")] * 3), NOW)
-    log.append(kbatch([(b"d", b"1")]), NOW)
+    old = NOW - 500_000_000  # a tombstone written with a timestamp far older than delete.retention.ms
+    log.append(kbatch([(b"a", b"1"), (b"b", b"1")], ts=NOW - 10_000, codec=codec), NOW)
+    log.append(kbatch([(b"a", None), (b"e", b"1")], ts=old, codec=codec), NOW)
+    log.append(kbatch([(b"c", b"1")] * 3, codec=codec), NOW)
+    log.append(kbatch([(b"d", b"1")], codec=codec), NOW)
     config = CleanerConfig(min_cleanable_ratio=0.0, delete_retention_ms=60_000, file_delete_delay_ms=0)
     stats = clean(log, config, NOW)
-    assert stats is not None and stats.oldest_tombstone_ms == NOW - 5_000
-    kv = [(r.key, r.value) for r in records_of(read_all(log))]
-    assert (b"a", None) in kv and (b"a", b"1") not in kv
-    assert not inspect(log, config, NOW).due(1.0)
-    later = NOW + 60_000
-    assert inspect(log, config, later).tombstones_due, "an expired tombstone makes the log due"
-    shorter = CleanerConfig(delete_retention_ms=5_000)
-    assert inspect(log, shorter, NOW).tombstones_due, "a lowered delete.retention.ms applies at once"
-    clean(log, config, later)
-    kv = [(r.key, r.value) for r in records_of(read_all(log))]
-    assert all(k != b"a" for k, _ in kv) and (b"b", b"1") in kv
+    assert stats is not None and stats.earliest_horizon_ms == NOW + 60_000
+    data = read_all(log)
+    check_layout(data, 0, log.log_end_offset)
+    recs = {r.offset: r for r in records_of(data)}
+    assert (recs[2].key, recs[2].value, recs[2].timestamp) == (b"a", None, old), "kept, timestamp unchanged"
+    assert (recs[3].key, recs[3].value, recs[3].timestamp) == (b"e", b"1", old + 1)
+    assert 0 not in recs, "the value the tombstone deletes is gone"
+    stamped = [h for _, h in iter_batches(data) if h.base_offset == 2]
+    assert [h.delete_horizon_ms for h in stamped] == [NOW + 60_000]
+    assert stamped[0].max_timestamp == old + 1 and stamped[0].compression == codec
+    assert not inspect(log, config, NOW + 59_999).due(1.0)
+    # A pass before the horizon, even with a lowered delete.retention.ms, keeps the stamped horizon.
+    clean(log, CleanerConfig(min_cleanable_ratio=0.0, delete_retention_ms=1, file_delete_delay_ms=0),
+          NOW + 30_000, force=True)
+    assert read_checkpoint(log.directory)[1] == NOW + 60_000
+    assert (b"a", None) in [(r.key, r.value) for r in records_of(read_all(log))]
+    assert inspect(log, config, NOW + 60_000).tombstones_due, "a passed horizon makes the log due"
+    clean(log, config, NOW + 60_000)
+    data = read_all(log)
+    check_layout(data, 0, log.log_end_offset)
+    kv = [(r.key, r.value) for r in records_of(data)]
+    assert all(k != b"a" for k, _ in kv) and (b"b", b"1") in kv and (b"e", b"1") in kv
     assert read_checkpoint(log.directory)[1] == -1
     log.close()
 

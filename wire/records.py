@@ -84,6 +84,7 @@ COMPRESSION_MASK = 0x07
 TIMESTAMP_TYPE_BIT = 0x08
 TRANSACTIONAL_BIT = 0x10
 CONTROL_BIT = 0x20
+DELETE_HORIZON_BIT = 0x40  # set by a log cleaner: baseTimestamp holds the tombstones' delete horizon (KIP-534)
 
 # Byte positions inside a batch.
 _MAGIC_POS = 16
@@ -178,6 +179,11 @@ class BatchHeader:
     @property
     def is_transactional(self) -> bool:
         return bool(self.attributes & TRANSACTIONAL_BIT)
+
+    @property
+    def delete_horizon_ms(self) -> int | None:
+        """When a cleaner stamped the batch: the time after which its tombstones may go."""
+        return self.base_timestamp if self.attributes & DELETE_HORIZON_BIT else None
 
     @property
     def is_control(self) -> bool:
@@ -344,7 +350,7 @@ def _read_varint(data, pos: int) -> tuple[int, int]:
             raise CorruptRecordError("varint longer than 10 bytes")
 
 
-def _write_varint(out: bytearray, n: int) -> None:
+def write_varint(out: bytearray, n: int) -> None:
     v = (n << 1) ^ (n >> 63)  # zigzag, valid for the int64 range
     while v > 0x7F:
         out.append((v & 0x7F) | 0x80)
@@ -356,7 +362,7 @@ def _write_nullable(out: bytearray, data) -> None:
     if data is None:
         out.append(1)  # zigzag(-1)
     else:
-        _write_varint(out, len(data))
+        write_varint(out, len(data))
         out += data
 
 
@@ -484,16 +490,16 @@ def build_batch(
     for delta, ((key, value, headers, _), timestamp) in enumerate(zip(items, timestamps, strict=True)):
         rec.clear()
         rec.append(0)  # record attributes: unused
-        _write_varint(rec, timestamp - base_timestamp)
-        _write_varint(rec, delta)
+        write_varint(rec, timestamp - base_timestamp)
+        write_varint(rec, delta)
         _write_nullable(rec, key)
         _write_nullable(rec, value)
         headers = headers or ()
-        _write_varint(rec, len(headers))
+        write_varint(rec, len(headers))
         for hkey, hvalue in headers:
             _write_nullable(rec, hkey.encode("utf-8", "surrogateescape") if isinstance(hkey, str) else hkey)
             _write_nullable(rec, hvalue)
-        _write_varint(body, len(rec))
+        write_varint(body, len(rec))
         body += rec
     payload = compress(compression, body) if compression else body
     attributes = compression
