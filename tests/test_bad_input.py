@@ -238,6 +238,16 @@ def test_produce_corrupt_crc(raw, topics):
     assert r.error_code == 0 and r.base_offset == before
 
 
+def test_produce_two_batches_for_one_partition(raw, topics):
+    """Produce v3+ carries exactly one batch per partition: two → INVALID_RECORD, nothing appended."""
+    before = log_end(raw, "plain")
+    r = raw.produce("plain", 0, one_record(b"one") + one_record(b"two"), version=9)
+    assert r.error_code == ErrorCode.INVALID_RECORD
+    assert log_end(raw, "plain") == before
+    r = raw.produce("plain", 0, one_record(b"one"), version=9)
+    assert r.error_code == 0 and r.base_offset == before
+
+
 def test_produce_over_max_message_bytes(raw, topics):
     before = log_end(raw, "small")
     r = raw.produce("small", 0, one_record(b"x" * 2000))

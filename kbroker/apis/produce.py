@@ -1,8 +1,9 @@
 """Produce (key 0), v0-9 advertised; v0-2 are rejected at request time (connection
 closed), as Kafka 4 does: they predate message format v2.
 
-Behaviour: per partition, the batches are validated without decoding records (size,
-CRC, magic 2, offset delta vs record count, no control batches), then only the base
+Behaviour: per partition, exactly one batch (more → INVALID_RECORD, as Kafka answers v3+),
+validated without decoding records (size, CRC, magic 2, offset delta vs record count, no
+control batches), then only the base
 offset is rewritten and the bytes are appended.  Records are decoded only where the
 topic needs it: keys on a compacted topic.  acks=0 gets no response, and any error
 with acks=0 closes the connection (Kafka's way of telling such a producer).
@@ -48,6 +49,9 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
         return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, str(e), []
     except records.InvalidRecordError as e:
         return ErrorCode.INVALID_RECORD, str(e), []
+    if len(headers) > 1:  # Kafka's rule for Produce v3+ (the only versions served)
+        return (ErrorCode.INVALID_RECORD, f"Produce requests with version {ctx.api_version} are only allowed "
+                "to contain exactly one record batch per partition", [])
     max_bytes = int(b.topic_config(topic, "max.message.bytes"))
     compact = "compact" in b.topic_config(topic, "cleanup.policy")
     now = now_ms()
