@@ -17,8 +17,8 @@ class CloseConnection(Exception):
 @dataclass(frozen=True, slots=True)
 class Handler:
     api_key: int
-    request_cls: type
-    response_cls: type
+    request_cls: Any  # a generated message class (they share no base class)
+    response_cls: Any
     min_version: int
     max_version: int
     fn: Callable[[Any, Any], Awaitable[Any]]
@@ -27,10 +27,10 @@ class Handler:
 HANDLERS: dict[int, Handler] = {}
 
 
-def handler(request_cls: type, versions: tuple[int, int]) -> Callable:
+def handler(request_cls: Any, versions: tuple[int, int]) -> Callable:
     lo, hi = versions
-    key = request_cls.API_KEY  # type: ignore[attr-defined]
-    if not (request_cls.MIN_VERSION <= lo <= hi <= request_cls.MAX_VERSION):  # type: ignore[attr-defined]
+    key = request_cls.API_KEY
+    if not (request_cls.MIN_VERSION <= lo <= hi <= request_cls.MAX_VERSION):
         raise ValueError(f"{request_cls.__name__}: versions {versions} outside the generated range")
 
     def register(fn: Callable) -> Callable:

@@ -233,7 +233,7 @@ class PartitionLog:
 
     # -- append -----------------------------------------------------------------------------------
 
-    def append(self, buf: bytearray, now_ms: int) -> AppendInfo:
+    def append(self, buf: bytearray | memoryview, now_ms: int) -> AppendInfo:
         """Assign offsets to the validated v2 batches in ``buf`` (rewriting their baseOffset and
         partitionLeaderEpoch in place) and write them to the active segment, rolling it first if
         needed. Batches with a producer id are checked against the producer state first: a retry of

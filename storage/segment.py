@@ -156,7 +156,7 @@ class Segment:
         return len(self.index) >= max_index_bytes // 8 or len(self.time_index) >= max_index_bytes // 12
 
     def append(
-        self, buf: bytearray, batches: list[tuple[int, BatchHeader]], now_ms: int, interval: int
+        self, buf: bytearray | memoryview, batches: list[tuple[int, BatchHeader]], now_ms: int, interval: int
     ) -> None:
         """Write ``buf`` (offsets already assigned) at the end of the log, then index its batches."""
         start = self.size

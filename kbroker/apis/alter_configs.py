@@ -75,6 +75,8 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
     resources = req.resources or []
     dup = duplicates(resources)
     out = []
+    code: int
+    msg: str | None
     for r in resources:
         if (r.resource_type, r.resource_name) in dup:
             code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."

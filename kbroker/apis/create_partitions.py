@@ -9,12 +9,15 @@ Not implemented: —
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
-from wire.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsResponse
+from wire.messages.create_partitions import (
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+    _CreatePartitionsRequest_CreatePartitionsTopic,
+)
+from wire.messages.create_partitions import _CreatePartitionsResponse_CreatePartitionsTopicResult as Result
 
-Result = CreatePartitionsResponse.CreatePartitionsTopicResult
 
-
-def _one(ctx: RequestContext, t: CreatePartitionsRequest.CreatePartitionsTopic, validate_only: bool) -> Result:
+def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool) -> Result:
     b = ctx.broker
     meta = b.topic(t.name)
     if meta is None:

@@ -14,10 +14,14 @@ from kbroker.broker import INTERNAL_TOPICS, topic_name_error
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
-from wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from wire.messages.create_topics import (
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+    _CreateTopicsRequest_CreatableTopic,
+)
+from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicConfigs as ConfigOut
+from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicResult as Result
 
-Result = CreateTopicsResponse.CreatableTopicResult
-ConfigOut = CreateTopicsResponse.CreatableTopicConfigs
 DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, STATIC_BROKER_CONFIG = 1, 5, 4
 
 
@@ -26,7 +30,7 @@ def _fail(name: str, code: int, msg: str) -> Result:
                   configs=None)
 
 
-def _create(ctx: RequestContext, t: CreateTopicsRequest.CreatableTopic, validate_only: bool) -> Result:
+def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validate_only: bool) -> Result:
     b = ctx.broker
     name = t.name
     err = topic_name_error(name)

@@ -21,9 +21,9 @@ from kbroker.registry import handler
 from storage.errors import LogClosedError, OffsetOutOfRange
 from wire.errors import ErrorCode
 from wire.messages.delete_records import DeleteRecordsRequest, DeleteRecordsResponse
+from wire.messages.delete_records import _DeleteRecordsResponse_DeleteRecordsPartitionResult as PartResult
+from wire.messages.delete_records import _DeleteRecordsResponse_DeleteRecordsTopicResult as TopicResult
 
-PartResult = DeleteRecordsResponse.DeleteRecordsPartitionResult
-TopicResult = DeleteRecordsResponse.DeleteRecordsTopicResult
 HIGH_WATERMARK = -1
 
 

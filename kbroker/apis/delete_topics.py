@@ -6,20 +6,21 @@ Version notes: v4 flexible · v5 error messages · v6 topic ids.
 Not implemented: —
 """
 
+import uuid
+
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.delete_topics import DeleteTopicsRequest, DeleteTopicsResponse
+from wire.messages.delete_topics import _DeleteTopicsResponse_DeletableTopicResult as Result
 
-Result = DeleteTopicsResponse.DeletableTopicResult
 
-
-def _delete(ctx: RequestContext, name: str | None, topic_id: object) -> Result:
+def _delete(ctx: RequestContext, name: str | None, topic_id: uuid.UUID | None) -> Result:
     b = ctx.broker
     if name is None:
         match = [t for t in b.all_topics() if t.topic_id == topic_id]
         if not match:
-            return Result(name=None, topic_id=topic_id, error_code=ErrorCode.UNKNOWN_TOPIC_ID)
+            return Result(name=None, topic_id=topic_id or uuid.UUID(int=0), error_code=ErrorCode.UNKNOWN_TOPIC_ID)
         name = match[0].name
     meta = b.topic(name)
     if meta is None:

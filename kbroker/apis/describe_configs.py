@@ -17,11 +17,15 @@ from kbroker.config import BROKER_DEFAULTS, BrokerConfig
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
-from wire.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResponse
+from wire.messages.describe_configs import (
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+    _DescribeConfigsRequest_DescribeConfigsResource,
+)
+from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsResourceResult as Entry
+from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsResult as Result
+from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsSynonym as Synonym
 
-Result = DescribeConfigsResponse.DescribeConfigsResult
-Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
-Synonym = DescribeConfigsResponse.DescribeConfigsSynonym
 TOPIC, BROKER = 2, 4
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
 TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
@@ -83,7 +87,7 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
     return out
 
 
-def _resource(ctx: RequestContext, r: DescribeConfigsRequest.DescribeConfigsResource, synonyms: bool) -> Result:
+def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsResource, synonyms: bool) -> Result:
     b = ctx.broker
     keys = r.configuration_keys
     if r.resource_type == TOPIC:

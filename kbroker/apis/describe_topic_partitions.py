@@ -21,10 +21,14 @@ from wire.messages.describe_topic_partitions import (
     DescribeTopicPartitionsRequest,
     DescribeTopicPartitionsResponse,
 )
+from wire.messages.describe_topic_partitions import (
+    _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition as Partition,
+)
+from wire.messages.describe_topic_partitions import (
+    _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic as Topic,
+)
 
 Resp = DescribeTopicPartitionsResponse
-Topic = Resp.DescribeTopicPartitionsResponseTopic
-Partition = Resp.DescribeTopicPartitionsResponsePartition
 MAX_PARTITIONS = 2000  # Kafka's max.request.partition.size.limit default
 
 

@@ -27,11 +27,10 @@ from kbroker.registry import handler
 from storage.errors import OffsetOutOfRange
 from storage.log import PartitionLog
 from wire.errors import ErrorCode
-from wire.messages.fetch import FetchRequest, FetchResponse
-
-PartData = FetchResponse.PartitionData
-EpochEndOffset = FetchResponse.EpochEndOffset
-TopicData = FetchResponse.FetchableTopicResponse
+from wire.messages.fetch import FetchRequest, FetchResponse, _FetchRequest_FetchPartition
+from wire.messages.fetch import _FetchResponse_EpochEndOffset as EpochEndOffset
+from wire.messages.fetch import _FetchResponse_FetchableTopicResponse as TopicData
+from wire.messages.fetch import _FetchResponse_PartitionData as PartData
 
 
 def _epoch_error(current: int, requested: int) -> int:
@@ -40,7 +39,7 @@ def _epoch_error(current: int, requested: int) -> int:
     return ErrorCode.FENCED_LEADER_EPOCH if requested < current else ErrorCode.UNKNOWN_LEADER_EPOCH
 
 
-def _diverging(plog: PartitionLog, p: FetchRequest.FetchPartition) -> EpochEndOffset | None:
+def _diverging(plog: PartitionLog, p: _FetchRequest_FetchPartition) -> EpochEndOffset | None:
     """v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)."""
     if p.last_fetched_epoch < 0:
         return None

@@ -32,6 +32,8 @@ async def incremental_alter_configs(ctx: RequestContext, req: IncrementalAlterCo
     resources = req.resources or []
     dup = duplicates(resources)
     out = []
+    code: int
+    msg: str | None
     for r in resources:
         if (r.resource_type, r.resource_name) in dup:
             code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."

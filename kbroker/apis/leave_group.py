@@ -11,8 +11,7 @@ from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
-
-MemberResponse = LeaveGroupResponse.MemberResponse
+from wire.messages.leave_group import _LeaveGroupResponse_MemberResponse as MemberResponse
 
 
 @handler(LeaveGroupRequest, versions=(0, 4))

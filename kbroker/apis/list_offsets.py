@@ -18,16 +18,20 @@ Not implemented: —
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
-from wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
+from wire.messages.list_offsets import (
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    _ListOffsetsRequest_ListOffsetsPartition,
+)
+from wire.messages.list_offsets import _ListOffsetsResponse_ListOffsetsPartitionResponse as PartResp
+from wire.messages.list_offsets import _ListOffsetsResponse_ListOffsetsTopicResponse as TopicResp
 
-PartResp = ListOffsetsResponse.ListOffsetsPartitionResponse
-TopicResp = ListOffsetsResponse.ListOffsetsTopicResponse
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, EARLIEST_PENDING_UPLOAD = -1, -2, -3, -4, -5, -6
 # The oldest version that may ask for each special timestamp.
 _MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_PENDING_UPLOAD: 11}
 
 
-def _partition(ctx: RequestContext, topic: str, p: ListOffsetsRequest.ListOffsetsPartition) -> PartResp:
+def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffsetsPartition) -> PartResp:
     b = ctx.broker
     idx = p.partition_index
     meta = b.topic(topic)

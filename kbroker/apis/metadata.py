@@ -16,10 +16,9 @@ from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.metadata import MetadataRequest, MetadataResponse
+from wire.messages.metadata import _MetadataResponse_MetadataResponsePartition as Partition
+from wire.messages.metadata import _MetadataResponse_MetadataResponseTopic as Topic
 from wire.primitives import ZERO_UUID
-
-Topic = MetadataResponse.MetadataResponseTopic
-Partition = MetadataResponse.MetadataResponsePartition
 
 
 def topic_entry(ctx: RequestContext, name: str) -> Topic:
@@ -63,9 +62,9 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                     topics.append(Topic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
                     continue
                 if allow and name not in INTERNAL_TOPICS:
-                    b.create_topic(name, b.config.get_int("num.partitions"), {})
+                    created = b.create_topic(name, b.config.get_int("num.partitions"), {})
                     topics.append(Topic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name,
-                                        topic_id=b.topic(name).topic_id))
+                                        topic_id=created.topic_id))
                     continue
             topics.append(topic_entry(ctx, name))
     adv = b.advertised

@@ -20,9 +20,8 @@ from kbroker.groups.codec import OffsetValue
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
-
-PartResp = OffsetCommitResponse.OffsetCommitResponsePartition
-TopicResp = OffsetCommitResponse.OffsetCommitResponseTopic
+from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitResponsePartition as PartResp
+from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitResponseTopic as TopicResp
 
 
 @handler(OffsetCommitRequest, versions=(2, 8))

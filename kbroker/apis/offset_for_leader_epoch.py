@@ -15,14 +15,21 @@ Not implemented: — (there are no followers; a replica_id is accepted and treat
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
-from wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse
-
-EpochEndOffset = OffsetForLeaderEpochResponse.EpochEndOffset
-TopicResult = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult
+from wire.messages.offset_for_leader_epoch import (
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+    _OffsetForLeaderEpochRequest_OffsetForLeaderPartition,
+)
+from wire.messages.offset_for_leader_epoch import (
+    _OffsetForLeaderEpochResponse_EpochEndOffset as EpochEndOffset,
+)
+from wire.messages.offset_for_leader_epoch import (
+    _OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult as TopicResult,
+)
 
 
 def _partition(ctx: RequestContext, topic: str,
-               p: OffsetForLeaderEpochRequest.OffsetForLeaderPartition) -> EpochEndOffset:
+               p: _OffsetForLeaderEpochRequest_OffsetForLeaderPartition) -> EpochEndOffset:
     b = ctx.broker
     meta = b.topic(topic)
     plog = b.get_log(topic, p.partition) if meta is not None and 0 <= p.partition < meta.partitions else None

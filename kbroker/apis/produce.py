@@ -28,9 +28,9 @@ from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence
 from wire import records
 from wire.errors import ErrorCode
 from wire.messages.produce import ProduceRequest, ProduceResponse
+from wire.messages.produce import _ProduceResponse_PartitionProduceResponse as PartResp
+from wire.messages.produce import _ProduceResponse_TopicProduceResponse as TopicResp
 
-PartResp = ProduceResponse.PartitionProduceResponse
-TopicResp = ProduceResponse.TopicProduceResponse
 ZSTD = 4
 
 
@@ -100,12 +100,12 @@ def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memory
     if plog is None:
         return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     try:
-        data = recompress(data, b.topic_config(topic, "compression.type"))
+        stored = recompress(data, b.topic_config(topic, "compression.type"))
     except (ValueError, records.CorruptRecordError) as e:
         return _error(index, ErrorCode.CORRUPT_MESSAGE, str(e))
     now = now_ms()
     try:
-        info = plog.append(data, now)
+        info = plog.append(stored, now)
     except OutOfOrderSequence as e:
         return _error(index, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, str(e))
     except InvalidProducerEpoch as e:
