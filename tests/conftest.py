@@ -51,3 +51,17 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is required under CI=true but is not installed")
         pytest.skip(f"{name} is not installed")
     return path
+
+
+def require_program_client(tool: str, client) -> None:
+    """A client driven as a program (compat.scenarios.kafkajs, franz_go): its toolchain and its
+    build must be there; skipped otherwise, except under CI where that fails."""
+    from compat.scenarios.common import ScenarioSkipped
+
+    require_tool(tool)
+    try:
+        client._command()
+    except ScenarioSkipped as e:
+        if IN_CI:
+            pytest.fail(f"{e}; required under CI=true")
+        pytest.skip(str(e))

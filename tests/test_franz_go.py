@@ -11,25 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, require_tool
+from conftest import require_program_client
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from compat.scenarios import franz_go  # noqa: E402
-from compat.scenarios.common import ScenarioSkipped  # noqa: E402
 
 
 @pytest.fixture
 def bootstrap(shared_broker):
-    require_tool("go")
-    try:
-        franz_go._command()
-    except ScenarioSkipped as e:
-        if IN_CI:
-            pytest.fail(f"{e}; required under CI=true")
-        pytest.skip(str(e))
+    require_program_client("go", franz_go)
     return shared_broker.bootstrap
 
 

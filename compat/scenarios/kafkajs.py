@@ -11,17 +11,10 @@ packages, so the compression scenario covers gzip and snappy only.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-from compat.scenarios.common import (
-    ScenarioSkipped,
-    compression_scenario,
-    other_python_readers,
-    roundtrip_scenario,
-)
-from compat.scenarios.groups_scenarios import failover_scenario, group_scenario
-from compat.scenarios.program_client import ProgramClient
+from compat.scenarios.common import ScenarioSkipped
+from compat.scenarios.program_client import ProgramClient, scenarios
 
 CLIENT = "kafkajs"
 CODECS = ("gzip", "snappy")
@@ -43,22 +36,4 @@ create_topic = _client.create_topic
 produce = _client.produce
 consume = _client.consume
 member_command = _client.member_command
-
-
-def roundtrip(bootstrap: str) -> str:
-    return roundtrip_scenario(sys.modules[__name__], bootstrap)
-
-
-def compression(bootstrap: str) -> str:
-    return compression_scenario(bootstrap, sys.modules[__name__], other_python_readers(CLIENT), codecs=CODECS)
-
-
-def group(bootstrap: str) -> str:
-    return group_scenario(CLIENT, bootstrap)
-
-
-def group_failover(bootstrap: str) -> str:
-    return failover_scenario(CLIENT, bootstrap)
-
-
-SCENARIOS = {"roundtrip": roundtrip, "compression": compression, "group": group, "group-failover": group_failover}
+SCENARIOS = scenarios(_client, codecs=CODECS)

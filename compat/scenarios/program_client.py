@@ -27,7 +27,17 @@ import json
 import subprocess
 from collections.abc import Callable, Sequence
 
-from compat.scenarios.common import STEP_TIMEOUT, Got, Rec, ScenarioFailed, ScenarioSkipped
+from compat.scenarios.common import (
+    CODECS,
+    STEP_TIMEOUT,
+    Got,
+    Rec,
+    ScenarioFailed,
+    ScenarioSkipped,
+    compression_scenario,
+    other_python_readers,
+    roundtrip_scenario,
+)
 
 #: "tt" in a consumed record, as in Kafka's batch attributes (absent: the client does not say, and a
 #: LogAppendTime batch would show up as a timestamp that differs from the produced one)
@@ -48,6 +58,7 @@ class ProgramClient:
 
     def __init__(self, name: str, command: Callable[[], list[str]]):
         self.name = name
+        self.CLIENT = name  # what the shared scenarios read from a client module
         self.command = command
 
     def run(self, args: Sequence[str], stdin: bytes | None = None, timeout: float = STEP_TIMEOUT) -> bytes:
@@ -106,3 +117,17 @@ class ProgramClient:
 
     def member_command(self, bootstrap: str, topic: str, group: str, client_id: str, session_ms: int) -> list[str]:
         return [*self.command(), "member", bootstrap, topic, group, client_id, str(session_ms)]
+
+
+def scenarios(client: ProgramClient, codecs: Sequence[str] = CODECS) -> dict[str, Callable[[str], str]]:
+    """The compat scenarios of a program client (``SCENARIOS`` of its module): the shared
+    roundtrip, compression (read back by the Python clients), group and group-failover."""
+    from compat.scenarios.groups_scenarios import failover_scenario, group_scenario
+
+    return {
+        "roundtrip": lambda bootstrap: roundtrip_scenario(client, bootstrap),  # type: ignore[arg-type]
+        "compression": lambda bootstrap: compression_scenario(
+            bootstrap, client, other_python_readers(client.name), codecs=codecs),  # type: ignore[arg-type]
+        "group": lambda bootstrap: group_scenario(client.name, bootstrap),
+        "group-failover": lambda bootstrap: failover_scenario(client.name, bootstrap),
+    }
