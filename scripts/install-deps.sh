@@ -48,6 +48,11 @@ fi
 #   Spark: a venv per pyspark version and the matching spark-sql-kafka-0-10 jars (mvn, Maven Central)
 #   kafkajs: npm ci into compat/kafkajs/node_modules
 #   franz-go: go build (modules from the Go module proxy into compat/.cache/gomod)
+# The kafka-clients jar of the release whose message definitions wire/gen.py generates from
+# (wire.gen.KAFKA_RELEASE); tests/test_codegen.py reads the definitions from it.
+echo "install-deps: kafka-clients $(sed -n 's/^KAFKA_RELEASE = "\(.*\)"/\1/p' "$(dirname "$0")/../wire/gen.py") (message definitions)"
+bash "$(dirname "$0")/../compat/java/fetch-jars.sh" "$(sed -n 's/^KAFKA_RELEASE = "\(.*\)"/\1/p' "$(dirname "$0")/../wire/gen.py")"
+
 for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setup.sh compat/franz-go/setup.sh; do
   echo "install-deps: $setup"
   bash "$(dirname "$0")/../$setup"

@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (Python packages, Debian packages such as kcat)
-# and runs the whole test suite.  Extra arguments go to pytest.
+# Installs everything the tests need and runs the whole test suite.  Extra arguments go to pytest.
+#   - non-Python tools (kcat, a JDK and Maven, ZooKeeper, the Java/Spark/kafkajs/franz-go clients):
+#     scripts/install-deps.sh, cached under the git-ignored compat/.cache/
+#   - Python packages: a virtual environment of its own, .cache/test-venv/ (git-ignored), built
+#     WITHOUT the machine's site-packages from pyproject.toml's declared dependencies ('.[test]'),
+#     so a package installed by hand can never hide a missing declaration.
+# KBROKER_TEST_VENV overrides the venv's folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+VENV="${KBROKER_TEST_VENV:-.cache/test-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "test: creating the test environment in $VENV"
+  python3 -m venv "$VENV"
+fi
+# re-install only when the declared dependencies changed (a digest of pyproject.toml)
+digest="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ "$(cat "$VENV/.kbroker-deps" 2>/dev/null || true)" != "$digest" ]; then
+  echo "test: installing kbroker and its declared test dependencies into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  echo "$digest" > "$VENV/.kbroker-deps"
+else
+  # the editable install points at this checkout (a venv copied from elsewhere would not)
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+fi
+export PATH="$PWD/$VENV/bin:$PATH"
+export VIRTUAL_ENV="$PWD/$VENV"
+
 set +e
-python3 -m pytest "$@"
+"$VENV/bin/python" -m pytest "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

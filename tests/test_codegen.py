@@ -44,7 +44,8 @@ def test_generated_code_parses_and_registry_is_complete():
     for name, text in files.items():
         ast.parse(text, filename=name)
     specs = gen.load_specs(gen.default_schema_dir())
-    keys = {parts["request"]["apiKey"] for parts in specs.values() if "request" in parts}
+    keys = {parts["request"]["apiKey"] for parts in specs.values()
+            if "request" in parts and parts["request"]["validVersions"] != "none"}
     assert set(msgs.REQUESTS) == keys == set(msgs.RESPONSES)
 
 
@@ -67,7 +68,7 @@ def test_versions_match_the_definitions():
     """MIN/MAX/FLEXIBLE_FROM come from validVersions/flexibleVersions (Produce keeps v0-2)."""
     for p in sorted(gen.default_schema_dir().glob("*.json")):
         spec = json.loads(gen.strip_comments(p.read_text()))
-        if spec["type"] not in ("request", "response"):
+        if spec["type"] not in ("request", "response") or spec["validVersions"] == "none":
             continue
         cls = (msgs.REQUESTS if spec["type"] == "request" else msgs.RESPONSES)[spec["apiKey"]]
         lo, _, hi = spec["validVersions"].partition("-")
@@ -75,6 +76,30 @@ def test_versions_match_the_definitions():
         assert (cls.MIN_VERSION, cls.MAX_VERSION) == (expected_lo, int(hi or lo)), spec["name"]
         fv = spec["flexibleVersions"]
         assert cls.FLEXIBLE_FROM == (10_000 if fv == "none" else int(fv.rstrip("+"))), spec["name"]
+
+
+def test_the_input_is_the_pinned_kafka_release():
+    assert msgs.KAFKA_RELEASE == gen.KAFKA_RELEASE
+    assert gen.default_schema_dir().name == gen.KAFKA_RELEASE
+    assert (gen.default_schema_dir() / ".complete").read_text().strip() == f"kafka-clients-{gen.KAFKA_RELEASE}.jar"
+
+
+def test_broker_versions_follow_the_definitions():
+    """BROKER_VERSIONS: every request a broker listener serves, its validVersions less an
+    unstable latest version (Produce advertised from v0, as Kafka 4 does)."""
+    expected = {}
+    for p in sorted(gen.default_schema_dir().glob("*.json")):
+        spec = json.loads(gen.strip_comments(p.read_text()))
+        if spec["type"] != "request" or "broker" not in spec.get("listeners", []):
+            continue
+        lo, _, hi = spec["validVersions"].partition("-")
+        top = int(hi or lo) - (1 if spec.get("latestVersionUnstable") else 0)
+        if top >= int(lo):
+            expected[spec["apiKey"]] = (0 if spec["name"] == "ProduceRequest" else int(lo), top)
+    assert msgs.BROKER_VERSIONS == expected
+    # facts of 4.1.1 worth pinning by hand (a wrong generator would move them)
+    assert expected[3] == (0, 13) and expected[1] == (4, 18) and expected[8] == (2, 9)
+    assert 4 not in expected and 52 not in expected  # LeaderAndIsr (removed), Vote (controller only)
 
 
 def test_strip_comments_keeps_slashes_in_strings():

@@ -3,22 +3,30 @@
     python -m wire.gen            # rewrite wire/messages/
     python -m wire.gen --check    # exit 1 if regenerating would change anything
 
-The input is the set of definitions that kafka-python 3.0.12 ships inside its wheel
-(``kafka/protocol/schemas/resources/*.json``), i.e. Apache Kafka's own
-``clients/src/main/resources/common/message`` files; the version is pinned in
-pyproject's ``test`` extra so the output is reproducible.  The generated code is
-committed; ``tests/test_codegen.py`` fails when it is stale.
+The input is Apache Kafka's own definitions (``clients/src/main/resources/common/message``)
+as they ship inside the ``org.apache.kafka:kafka-clients`` jar of one pinned release,
+``KAFKA_RELEASE``.  ``scripts/install-deps.sh`` downloads that jar from Maven Central into
+the git-ignored ``compat/.cache/java/kafka-clients-<release>/`` (the local Maven repository
+is also looked in); the definitions are unpacked once into ``.cache/kafka-message-defs/``.
+``--jar`` or ``--schemas DIR`` name another input.  The generated code is committed;
+``tests/test_codegen.py`` fails when it is stale.
 
 Each API becomes one module with a ``<Name>Request`` and ``<Name>Response`` slotted
 dataclass.  Nested structs are nested classes.  ``_decode(buf, pos, version)`` and
 ``_encode(out, version)`` are straight-line code with a version check per field, so
-that one class covers every version.
+that one class covers every version.  ``wire/messages/__init__.py`` also records the
+release (``KAFKA_RELEASE``) and the version range a broker of that release advertises for
+each API (``BROKER_VERSIONS``): ``validVersions``, less a latest version the definition
+marks unstable (``latestVersionUnstable``: a Kafka broker advertises it only when
+``unstable.api.versions.enable`` is set), for the APIs a broker listener serves.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import zipfile
 import keyword
 import re
 import sys
@@ -26,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OUT_DIR = Path(__file__).parent / "messages"
+
+# Definitions of type "data" that kbroker uses (the others are KRaft's own records).
+DATA_DEFINITIONS = {"ConsumerProtocolAssignment", "ConsumerProtocolSubscription", "EndTxnMarker",
+                    "DefaultPrincipalData"}
 
 # Versions a definition dropped in Kafka 4 but that clients still need to see
 # advertised; their fields are still described (as "0+"), so they decode.
@@ -37,10 +49,50 @@ FIXED = {"int8": ("I8", 1), "int16": ("I16", 2), "int32": ("I32", 4), "int64": (
          "uint16": ("U16", 2), "uint32": ("U32", 4), "float64": ("F64", 8)}
 
 
-def default_schema_dir() -> Path:
-    import kafka  # the pinned input
+KAFKA_RELEASE = "4.1.1"
+ROOT = Path(__file__).resolve().parent.parent
+DEFS_CACHE = ROOT / ".cache" / "kafka-message-defs"
 
-    return Path(kafka.__file__).parent / "protocol" / "schemas" / "resources"
+
+def find_clients_jar(release: str = KAFKA_RELEASE) -> Path:
+    name = f"kafka-clients-{release}.jar"
+    candidates = [ROOT / "compat" / ".cache" / "java" / f"kafka-clients-{release}" / name,
+                  Path(os.path.expanduser("~")) / ".m2" / "repository" / "org" / "apache" / "kafka"
+                  / "kafka-clients" / release / name]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise FileNotFoundError(
+        f"{name} not found (looked in {', '.join(str(c.parent) for c in candidates)}); "
+        f"run `bash compat/java/fetch-jars.sh {release}` (scripts/install-deps.sh does it)")
+
+
+def unpack_definitions(jar: Path, dest: Path) -> Path:
+    """The ``common/message/*.json`` files of ``jar``, unpacked once into ``dest``."""
+    marker = dest / ".complete"
+    if marker.exists():
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(jar) as z:
+        for info in z.infolist():
+            if info.filename.startswith("common/message/") and info.filename.endswith(".json"):
+                (tmp / Path(info.filename).name).write_bytes(z.read(info))
+    (tmp / ".complete").write_text(f"{jar.name}\n")
+    if dest.exists():
+        for p in dest.iterdir():
+            p.unlink()
+        dest.rmdir()
+    tmp.rename(dest)
+    return dest
+
+
+def default_schema_dir() -> Path:
+    """Kafka ``KAFKA_RELEASE``'s message definitions, from its kafka-clients jar."""
+    dest = DEFS_CACHE / KAFKA_RELEASE
+    if (dest / ".complete").exists():
+        return dest
+    return unpack_definitions(find_clients_jar(), dest)
 
 
 def strip_comments(text: str) -> str:
@@ -168,7 +220,7 @@ class MessageGen:
         self.hi = vv.hi if vv.hi is not None else vv.lo
         fv = Versions.parse(spec.get("flexibleVersions", "none"))
         self.flex_from = fv.lo if not fv.empty() else 10_000
-        self.fields = parse_fields(spec["fields"])
+        self.fields = parse_fields(spec.get("fields", []))
         self.common = {c["name"]: Struct(c["name"], parse_fields(c["fields"]))
                        for c in spec.get("commonStructs", [])}
         self.structs: list[Struct] = []  # dependency order
@@ -267,6 +319,7 @@ class MessageGen:
             else:
                 lines.append(f"{ind}_n, pos = (read_carray_len if flex else read_array_len)(buf, pos)")
             lines.append(f"{ind}if _n < 0:")
+            lines += self.null_check(f, ind + "    ")
             lines.append(f"{ind}    {var} = None")
             lines.append(f"{ind}else:")
             lines.append(f"{ind}    {var} = []")
@@ -291,7 +344,23 @@ class MessageGen:
                 lines.append(f"{inner}    {var} = None")
                 lines.append(f"{inner}else:")
                 return lines + self.read_elem(f.elem, var, mode, inner + "    ")
-        return self.read_elem(f.elem, var, mode, ind)
+        lines = self.read_elem(f.elem, var, mode, ind)
+        if f.elem in ("string", "bytes"):
+            check = self.null_check(f, ind + "    ")
+            if check:
+                lines += [f"{ind}if {var} is None:"] + check
+        return lines
+
+    def null_check(self, f: Field, ind: str) -> list[str]:
+        """Kafka refuses a null where the definition does not allow one (its parser throws,
+        and the broker closes the connection): raise DecodeError unless nullable here."""
+        msg = f'raise DecodeError("non-nullable field {f.name} was serialized as null")'
+        if f.nullable.empty():
+            return [f"{ind}{msg}"]
+        cond = f.nullable.cond(self.lo, self.hi)
+        if cond is None:
+            return []
+        return [f"{ind}if not ({cond}):", f"{ind}    {msg}"]
 
     def gen_decode(self, cls: str, fields: list[Field], top: bool) -> list[str]:
         L = ["    @classmethod",
@@ -519,13 +588,36 @@ def load_specs(schema_dir: Path) -> dict[str, dict[str, dict]]:
     return apis
 
 
-def render_all(schema_dir: Path) -> dict[str, str]:
+def broker_range(spec: dict, api: str) -> tuple[int, int] | None:
+    """The range a Kafka broker advertises for a request definition, None if no broker
+    listener serves it (controller-only, or no valid version)."""
+    if "broker" not in spec.get("listeners", []):
+        return None
+    vv = Versions.parse(spec["validVersions"])
+    if vv.empty():
+        return None
+    lo = MIN_VERSION_OVERRIDES.get(api, vv.lo)
+    hi = vv.hi if vv.hi is not None else vv.lo
+    if spec.get("latestVersionUnstable", False):
+        hi -= 1
+    return (lo, hi) if hi >= lo else None
+
+
+def render_all(schema_dir: Path, release: str = KAFKA_RELEASE) -> dict[str, str]:
     files: dict[str, str] = {}
     apis = load_specs(schema_dir)
     registry_imports = []
     req_entries = []
     resp_entries = []
+    broker_entries = []
+    data_entries = []
     for api, parts in sorted(apis.items()):
+        if "data" in parts and parts["data"]["name"] not in DATA_DEFINITIONS:
+            continue
+        if any(Versions.parse(spec["validVersions"]).empty() for spec in parts.values()):
+            continue  # an API the release removed (its definition is kept, with no version)
+        if "request" in parts and "response" not in parts or "response" in parts and "request" not in parts:
+            raise ValueError(f"{api}: a request without a response or the other way round")
         mod = snake(api)
         key = parts.get("request", parts.get("response", parts.get("data", {}))).get("apiKey", "-")
         text = HEADER.format(api=api, key=key)
@@ -537,13 +629,23 @@ def render_all(schema_dir: Path) -> dict[str, str]:
                 names.append(g.name)
         files[f"{mod}.py"] = text
         registry_imports.append(f"from wire.messages.{mod} import {', '.join(names)}")
+        if "data" in parts:
+            data_entries.append(f"    {parts['data']['name']!r}: {parts['data']['name']},")
         if "request" in parts:
             req_entries.append(f"    {parts['request']['apiKey']}: {parts['request']['name']},")
             resp_entries.append(f"    {parts['response']['apiKey']}: {parts['response']['name']},")
+            rng = broker_range(parts["request"], api)
+            if rng is not None:
+                broker_entries.append((parts["request"]["apiKey"], f"    {parts['request']['apiKey']}: {rng},  # {api}"))
     init = ['"""Generated message classes, one module per API (`python -m wire.gen`)."""',
             "# ruff: noqa", ""] + registry_imports + [
         "", "REQUESTS: dict[int, type] = {"] + req_entries + ["}", "",
-        "RESPONSES: dict[int, type] = {"] + resp_entries + ["}", ""]
+        "RESPONSES: dict[int, type] = {"] + resp_entries + ["}", "",
+        "# definitions of type data (embedded in other messages or records)",
+        "DATA: dict[str, type] = {"] + data_entries + ["}", "",
+        f'KAFKA_RELEASE = "{release}"', "",
+        "# what a broker of KAFKA_RELEASE advertises for each API its broker listener serves",
+        "BROKER_VERSIONS: dict[int, tuple[int, int]] = {"] + [e for _, e in sorted(broker_entries)] + ["}", ""]
     files["__init__.py"] = "\n".join(init)
     return files
 
@@ -551,9 +653,14 @@ def render_all(schema_dir: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true")
-    ap.add_argument("--schemas", type=Path, default=None)
+    ap.add_argument("--schemas", type=Path, default=None, help="a folder of definitions")
+    ap.add_argument("--jar", type=Path, default=None, help="a kafka-clients jar")
     args = ap.parse_args(argv)
-    files = render_all(args.schemas or default_schema_dir())
+    if args.jar:
+        schemas = unpack_definitions(args.jar, DEFS_CACHE / args.jar.stem)
+    else:
+        schemas = args.schemas or default_schema_dir()
+    files = render_all(schemas)
     if args.check:
         stale = [n for n, t in files.items()
                  if not (OUT_DIR / n).exists() or (OUT_DIR / n).read_text() != t]

@@ -61,7 +61,7 @@ def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[st
         value = topic_config.effective(cfg, overrides, d.name)
         source = chain[0].source
         out.append(Entry(name=d.name, value=value, read_only=False, config_source=source,
-                         is_default=source == DEFAULT, is_sensitive=False,
+                         is_sensitive=False,
                          synonyms=chain if synonyms else [], config_type=TYPES[d.type], documentation=None))
     return out
 
@@ -81,7 +81,7 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
             chain = _layers(cfg, name) + [Synonym(name=name, value=default, source=DEFAULT)]
         top = chain[0]
         out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS,
-                         config_source=top.source, is_default=top.source == DEFAULT, is_sensitive=False,
+                         config_source=top.source, is_sensitive=False,
                          synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2),
                          documentation=doc if ctx.api_version >= 3 else None))
     return out

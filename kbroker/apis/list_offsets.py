@@ -1,17 +1,16 @@
-"""ListOffsets (key 2), v1-11.
+"""ListOffsets (key 2), v1-10 (Kafka 4.1.1's range).
 
 Behaviour: timestamp -1 = latest (the high watermark, or the last stable offset for
 read_committed: the same while there are no transactions), -2 = earliest (log start
 offset), -3 = the record with the largest timestamp (v7+), -4 = earliest local offset
 (v8+; there is no tiered storage, so the log start offset), -5 = latest tiered offset
-(v9+) and -6 = earliest pending upload (v11+): both -1 without tiered storage, as Kafka
+(v9+): -1 without tiered storage, as Kafka
 answers; any other value = the first offset whose timestamp is at or after it (offset -1
 when there is none).  Each answer carries the leader epoch of the returned offset.  A
 current_leader_epoch other than the partition's gets FENCED_LEADER_EPOCH (older) or
 UNKNOWN_LEADER_EPOCH (newer).  Cheap: Spark calls it after every poll.
 Version notes: v2 isolation level · v4 leader epochs · v6 flexible · v7 max timestamp ·
-v8 earliest local · v9 latest tiered · v10 timeout_ms (answers are immediate) · v11 earliest
-pending upload.
+v8 earliest local · v9 latest tiered · v10 timeout_ms (answers are immediate).
 Not implemented: —
 """
 
@@ -64,7 +63,7 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
                     leader_epoch=plog.leader_epochs.epoch_for_offset(offset))
 
 
-@handler(ListOffsetsRequest, versions=(1, 11))
+@handler(ListOffsetsRequest, versions=(1, 10))
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     return ListOffsetsResponse(throttle_time_ms=0, topics=[
         TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p) for p in t.partitions])

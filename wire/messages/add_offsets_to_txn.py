@@ -28,11 +28,15 @@ class AddOffsetsToTxnRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[AddOffsetsToTxnRequest, int]:
         flex = version >= 3
         transactional_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if transactional_id is None:
+            raise DecodeError("non-nullable field TransactionalId was serialized as null")
         (producer_id,) = I64.unpack_from(buf, pos)
         pos += 8
         (producer_epoch,) = I16.unpack_from(buf, pos)
         pos += 2
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(transactional_id=transactional_id, producer_id=producer_id, producer_epoch=producer_epoch, group_id=group_id), pos

@@ -20,8 +20,11 @@ class _AddPartitionsToTxnRequest_AddPartitionsToTxnTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic, int]:
         flex = version >= 3
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -60,6 +63,8 @@ class _AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction:
         flex = version >= 3
         if version >= 4:
             transactional_id, pos = read_cstring(buf, pos)
+            if transactional_id is None:
+                raise DecodeError("non-nullable field TransactionalId was serialized as null")
         else:
             transactional_id = ''
         if version >= 4:
@@ -80,6 +85,7 @@ class _AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -136,6 +142,7 @@ class AddPartitionsToTxnRequest:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Transactions was serialized as null")
                 transactions = None
             else:
                 transactions = []
@@ -146,6 +153,8 @@ class AddPartitionsToTxnRequest:
             transactions = list()
         if version <= 3:
             v3_and_below_transactional_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if v3_and_below_transactional_id is None:
+                raise DecodeError("non-nullable field V3AndBelowTransactionalId was serialized as null")
         else:
             v3_and_below_transactional_id = ''
         if version <= 3:
@@ -161,6 +170,7 @@ class AddPartitionsToTxnRequest:
         if version <= 3:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field V3AndBelowTopics was serialized as null")
                 v3_and_below_topics = None
             else:
                 v3_and_below_topics = []
@@ -243,8 +253,11 @@ class _AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult, int]:
         flex = version >= 3
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ResultsByPartition was serialized as null")
             results_by_partition = None
         else:
             results_by_partition = []
@@ -279,11 +292,14 @@ class _AddPartitionsToTxnResponse_AddPartitionsToTxnResult:
         flex = version >= 3
         if version >= 4:
             transactional_id, pos = read_cstring(buf, pos)
+            if transactional_id is None:
+                raise DecodeError("non-nullable field TransactionalId was serialized as null")
         else:
             transactional_id = ''
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field TopicResults was serialized as null")
                 topic_results = None
             else:
                 topic_results = []
@@ -341,6 +357,7 @@ class AddPartitionsToTxnResponse:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field ResultsByTransaction was serialized as null")
                 results_by_transaction = None
             else:
                 results_by_transaction = []
@@ -352,6 +369,7 @@ class AddPartitionsToTxnResponse:
         if version <= 3:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field ResultsByTopicV3AndBelow was serialized as null")
                 results_by_topic_v3_and_below = None
             else:
                 results_by_topic_v3_and_below = []

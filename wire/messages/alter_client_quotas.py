@@ -20,6 +20,8 @@ class _AlterClientQuotasRequest_EntityData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterClientQuotasRequest_EntityData, int]:
         flex = version >= 1
         entity_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if entity_type is None:
+            raise DecodeError("non-nullable field EntityType was serialized as null")
         entity_name, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
@@ -43,6 +45,8 @@ class _AlterClientQuotasRequest_OpData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterClientQuotasRequest_OpData, int]:
         flex = version >= 1
         key, pos = (read_cstring if flex else read_string)(buf, pos)
+        if key is None:
+            raise DecodeError("non-nullable field Key was serialized as null")
         (value,) = F64.unpack_from(buf, pos)
         pos += 8
         remove = buf[pos] != 0
@@ -70,6 +74,7 @@ class _AlterClientQuotasRequest_EntryData:
         flex = version >= 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Entity was serialized as null")
             entity = None
         else:
             entity = []
@@ -78,6 +83,7 @@ class _AlterClientQuotasRequest_EntryData:
                 entity.append(_e)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Ops was serialized as null")
             ops = None
         else:
             ops = []
@@ -127,6 +133,7 @@ class AlterClientQuotasRequest:
         flex = version >= 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Entries was serialized as null")
             entries = None
         else:
             entries = []
@@ -171,6 +178,8 @@ class _AlterClientQuotasResponse_EntityData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterClientQuotasResponse_EntityData, int]:
         flex = version >= 1
         entity_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if entity_type is None:
+            raise DecodeError("non-nullable field EntityType was serialized as null")
         entity_name, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
@@ -198,6 +207,7 @@ class _AlterClientQuotasResponse_EntryData:
         error_message, pos = (read_cstring if flex else read_string)(buf, pos)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Entity was serialized as null")
             entity = None
         else:
             entity = []
@@ -243,6 +253,7 @@ class AlterClientQuotasResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Entries was serialized as null")
             entries = None
         else:
             entries = []

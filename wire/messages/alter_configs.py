@@ -20,6 +20,8 @@ class _AlterConfigsRequest_AlterableConfig:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterConfigsRequest_AlterableConfig, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         value, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
@@ -45,8 +47,11 @@ class _AlterConfigsRequest_AlterConfigsResource:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Configs was serialized as null")
             configs = None
         else:
             configs = []
@@ -90,6 +95,7 @@ class AlterConfigsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Resources was serialized as null")
             resources = None
         else:
             resources = []
@@ -141,6 +147,8 @@ class _AlterConfigsResponse_AlterConfigsResourceResponse:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(error_code=error_code, error_message=error_message, resource_type=resource_type, resource_name=resource_name), pos
@@ -174,6 +182,7 @@ class AlterConfigsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []

@@ -57,8 +57,11 @@ class _AlterPartitionReassignmentsRequest_ReassignableTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterPartitionReassignmentsRequest_ReassignableTopic, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -109,6 +112,7 @@ class AlterPartitionReassignmentsRequest:
             allow_replication_factor_change = True
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -180,8 +184,11 @@ class _AlterPartitionReassignmentsResponse_ReassignableTopicResponse:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterPartitionReassignmentsResponse_ReassignableTopicResponse, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -237,6 +244,7 @@ class AlterPartitionReassignmentsResponse:
         error_message, pos = read_cstring(buf, pos)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []

@@ -20,8 +20,11 @@ class _AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -56,8 +59,11 @@ class _AlterReplicaLogDirsRequest_AlterReplicaLogDir:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterReplicaLogDirsRequest_AlterReplicaLogDir, int]:
         flex = version >= 2
         path, pos = (read_cstring if flex else read_string)(buf, pos)
+        if path is None:
+            raise DecodeError("non-nullable field Path was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -99,6 +105,7 @@ class AlterReplicaLogDirsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Dirs was serialized as null")
             dirs = None
         else:
             dirs = []
@@ -164,8 +171,11 @@ class _AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult, int]:
         flex = version >= 2
         topic_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic_name is None:
+            raise DecodeError("non-nullable field TopicName was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -210,6 +220,7 @@ class AlterReplicaLogDirsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -20,6 +20,8 @@ class _AlterUserScramCredentialsRequest_ScramCredentialDeletion:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterUserScramCredentialsRequest_ScramCredentialDeletion, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (mechanism,) = I8.unpack_from(buf, pos)
         pos += 1
         if flex:
@@ -46,12 +48,18 @@ class _AlterUserScramCredentialsRequest_ScramCredentialUpsertion:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterUserScramCredentialsRequest_ScramCredentialUpsertion, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (mechanism,) = I8.unpack_from(buf, pos)
         pos += 1
         (iterations,) = I32.unpack_from(buf, pos)
         pos += 4
         salt, pos = read_cbytes(buf, pos)
+        if salt is None:
+            raise DecodeError("non-nullable field Salt was serialized as null")
         salted_password, pos = read_cbytes(buf, pos)
+        if salted_password is None:
+            raise DecodeError("non-nullable field SaltedPassword was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(name=name, mechanism=mechanism, iterations=iterations, salt=salt, salted_password=salted_password), pos
@@ -85,6 +93,7 @@ class AlterUserScramCredentialsRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Deletions was serialized as null")
             deletions = None
         else:
             deletions = []
@@ -93,6 +102,7 @@ class AlterUserScramCredentialsRequest:
                 deletions.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Upsertions was serialized as null")
             upsertions = None
         else:
             upsertions = []
@@ -142,6 +152,8 @@ class _AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult, int]:
         flex = version >= 0
         user, pos = read_cstring(buf, pos)
+        if user is None:
+            raise DecodeError("non-nullable field User was serialized as null")
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         error_message, pos = read_cstring(buf, pos)
@@ -177,6 +189,7 @@ class AlterUserScramCredentialsResponse:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -27,10 +27,14 @@ class ApiVersionsRequest:
         flex = version >= 3
         if version >= 3:
             client_software_name, pos = read_cstring(buf, pos)
+            if client_software_name is None:
+                raise DecodeError("non-nullable field ClientSoftwareName was serialized as null")
         else:
             client_software_name = ''
         if version >= 3:
             client_software_version, pos = read_cstring(buf, pos)
+            if client_software_version is None:
+                raise DecodeError("non-nullable field ClientSoftwareVersion was serialized as null")
         else:
             client_software_version = ''
         if flex:
@@ -95,6 +99,8 @@ class _ApiVersionsResponse_SupportedFeatureKey:
         flex = version >= 3
         if version >= 3:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 3:
@@ -134,6 +140,8 @@ class _ApiVersionsResponse_FinalizedFeatureKey:
         flex = version >= 3
         if version >= 3:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 3:
@@ -188,6 +196,7 @@ class ApiVersionsResponse:
         pos += 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ApiKeys was serialized as null")
             api_keys = None
         else:
             api_keys = []
@@ -210,6 +219,7 @@ class ApiVersionsResponse:
                 _end, pos = pos, _span[0]
                 _n, pos = read_carray_len(buf, pos)
                 if _n < 0:
+                    raise DecodeError("non-nullable field SupportedFeatures was serialized as null")
                     supported_features = None
                 else:
                     supported_features = []
@@ -228,6 +238,7 @@ class ApiVersionsResponse:
                 _end, pos = pos, _span[0]
                 _n, pos = read_carray_len(buf, pos)
                 if _n < 0:
+                    raise DecodeError("non-nullable field FinalizedFeatures was serialized as null")
                     finalized_features = None
                 else:
                     finalized_features = []

@@ -19,8 +19,11 @@ class _ConsumerProtocolAssignment_TopicPartition:
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ConsumerProtocolAssignment_TopicPartition, int]:
         topic, pos = read_string(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -57,6 +60,7 @@ class ConsumerProtocolAssignment:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[ConsumerProtocolAssignment, int]:
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field AssignedPartitions was serialized as null")
             assigned_partitions = None
         else:
             assigned_partitions = []

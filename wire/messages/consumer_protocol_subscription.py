@@ -20,11 +20,14 @@ class _ConsumerProtocolSubscription_TopicPartition:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ConsumerProtocolSubscription_TopicPartition, int]:
         if version >= 1:
             topic, pos = read_string(buf, pos)
+            if topic is None:
+                raise DecodeError("non-nullable field Topic was serialized as null")
         else:
             topic = ''
         if version >= 1:
             _n, pos = read_array_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Partitions was serialized as null")
                 partitions = None
             else:
                 partitions = []
@@ -68,6 +71,7 @@ class ConsumerProtocolSubscription:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[ConsumerProtocolSubscription, int]:
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -78,6 +82,7 @@ class ConsumerProtocolSubscription:
         if version >= 1:
             _n, pos = read_array_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field OwnedPartitions was serialized as null")
                 owned_partitions = None
             else:
                 owned_partitions = []
@@ -93,6 +98,9 @@ class ConsumerProtocolSubscription:
             generation_id = -1
         if version >= 3:
             rack_id, pos = read_string(buf, pos)
+            if rack_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field RackId was serialized as null")
         else:
             rack_id = None
         return cls(topics=topics, user_data=user_data, owned_partitions=owned_partitions, generation_id=generation_id, rack_id=rack_id), pos

@@ -27,10 +27,16 @@ class _CreateAclsRequest_AclCreation:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         (resource_pattern_type,) = I8.unpack_from(buf, pos)
         pos += 1
         principal, pos = (read_cstring if flex else read_string)(buf, pos)
+        if principal is None:
+            raise DecodeError("non-nullable field Principal was serialized as null")
         host, pos = (read_cstring if flex else read_string)(buf, pos)
+        if host is None:
+            raise DecodeError("non-nullable field Host was serialized as null")
         (operation,) = I8.unpack_from(buf, pos)
         pos += 1
         (permission_type,) = I8.unpack_from(buf, pos)
@@ -68,6 +74,7 @@ class CreateAclsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Creations was serialized as null")
             creations = None
         else:
             creations = []
@@ -142,6 +149,7 @@ class CreateAclsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -20,6 +20,7 @@ class _CreatePartitionsRequest_CreatePartitionsAssignment:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field BrokerIds was serialized as null")
             broker_ids = None
         else:
             broker_ids = []
@@ -54,6 +55,8 @@ class _CreatePartitionsRequest_CreatePartitionsTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_CreatePartitionsRequest_CreatePartitionsTopic, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (count,) = I32.unpack_from(buf, pos)
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
@@ -102,6 +105,7 @@ class CreatePartitionsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -150,6 +154,8 @@ class _CreatePartitionsResponse_CreatePartitionsTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_CreatePartitionsResponse_CreatePartitionsTopicResult, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         error_message, pos = (read_cstring if flex else read_string)(buf, pos)
@@ -185,6 +191,7 @@ class CreatePartitionsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

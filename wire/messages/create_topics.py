@@ -23,6 +23,7 @@ class _CreateTopicsRequest_CreatableReplicaAssignment:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field BrokerIds was serialized as null")
             broker_ids = None
         else:
             broker_ids = []
@@ -57,6 +58,8 @@ class _CreateTopicsRequest_CreatableTopicConfig:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_CreateTopicsRequest_CreatableTopicConfig, int]:
         flex = version >= 5
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         value, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
@@ -82,12 +85,15 @@ class _CreateTopicsRequest_CreatableTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_CreateTopicsRequest_CreatableTopic, int]:
         flex = version >= 5
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (num_partitions,) = I32.unpack_from(buf, pos)
         pos += 4
         (replication_factor,) = I16.unpack_from(buf, pos)
         pos += 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Assignments was serialized as null")
             assignments = None
         else:
             assignments = []
@@ -96,6 +102,7 @@ class _CreateTopicsRequest_CreatableTopic:
                 assignments.append(_e)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Configs was serialized as null")
             configs = None
         else:
             configs = []
@@ -149,6 +156,7 @@ class CreateTopicsRequest:
         flex = version >= 5
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -200,10 +208,15 @@ class _CreateTopicsResponse_CreatableTopicConfigs:
         flex = version >= 5
         if version >= 5:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 5:
             value, pos = read_cstring(buf, pos)
+            if value is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field Value was serialized as null")
         else:
             value = ''
         if version >= 5:
@@ -256,6 +269,8 @@ class _CreateTopicsResponse_CreatableTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_CreateTopicsResponse_CreatableTopicResult, int]:
         flex = version >= 5
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         if version >= 7:
             topic_id, pos = read_uuid(buf, pos)
         else:
@@ -276,6 +291,8 @@ class _CreateTopicsResponse_CreatableTopicResult:
         if version >= 5:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field Configs was serialized as null")
                 configs = None
             else:
                 configs = []
@@ -344,6 +361,7 @@ class CreateTopicsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

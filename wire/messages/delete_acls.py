@@ -68,6 +68,7 @@ class DeleteAclsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Filters was serialized as null")
             filters = None
         else:
             filters = []
@@ -121,10 +122,16 @@ class _DeleteAclsResponse_DeleteAclsMatchingAcl:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         (pattern_type,) = I8.unpack_from(buf, pos)
         pos += 1
         principal, pos = (read_cstring if flex else read_string)(buf, pos)
+        if principal is None:
+            raise DecodeError("non-nullable field Principal was serialized as null")
         host, pos = (read_cstring if flex else read_string)(buf, pos)
+        if host is None:
+            raise DecodeError("non-nullable field Host was serialized as null")
         (operation,) = I8.unpack_from(buf, pos)
         pos += 1
         (permission_type,) = I8.unpack_from(buf, pos)
@@ -162,6 +169,7 @@ class _DeleteAclsResponse_DeleteAclsFilterResult:
         error_message, pos = (read_cstring if flex else read_string)(buf, pos)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field MatchingAcls was serialized as null")
             matching_acls = None
         else:
             matching_acls = []
@@ -207,6 +215,7 @@ class DeleteAclsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field FilterResults was serialized as null")
             filter_results = None
         else:
             filter_results = []

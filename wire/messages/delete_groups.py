@@ -26,6 +26,7 @@ class DeleteGroupsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field GroupsNames was serialized as null")
             groups_names = None
         else:
             groups_names = []
@@ -67,6 +68,8 @@ class _DeleteGroupsResponse_DeletableGroupResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DeleteGroupsResponse_DeletableGroupResult, int]:
         flex = version >= 2
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         if flex:
@@ -100,6 +103,7 @@ class DeleteGroupsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -44,8 +44,11 @@ class _DeleteRecordsRequest_DeleteRecordsTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DeleteRecordsRequest_DeleteRecordsTopic, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -88,6 +91,7 @@ class DeleteRecordsRequest:
         flex = version >= 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -160,8 +164,11 @@ class _DeleteRecordsResponse_DeleteRecordsTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DeleteRecordsResponse_DeleteRecordsTopicResult, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -206,6 +213,7 @@ class DeleteRecordsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -21,6 +21,9 @@ class _DeleteTopicsRequest_DeleteTopicState:
         flex = version >= 4
         if version >= 6:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                if not (version >= 6):
+                    raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = None
         if version >= 6:
@@ -60,6 +63,7 @@ class DeleteTopicsRequest:
         if version >= 6:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -71,6 +75,7 @@ class DeleteTopicsRequest:
         if version <= 5:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field TopicNames was serialized as null")
                 topic_names = None
             else:
                 topic_names = []
@@ -128,6 +133,9 @@ class _DeleteTopicsResponse_DeletableTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DeleteTopicsResponse_DeletableTopicResult, int]:
         flex = version >= 4
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            if not (version >= 6):
+                raise DecodeError("non-nullable field Name was serialized as null")
         if version >= 6:
             topic_id, pos = read_uuid(buf, pos)
         else:
@@ -136,6 +144,9 @@ class _DeleteTopicsResponse_DeletableTopicResult:
         pos += 2
         if version >= 5:
             error_message, pos = read_cstring(buf, pos)
+            if error_message is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = None
         if flex:
@@ -173,6 +184,7 @@ class DeleteTopicsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []

@@ -78,7 +78,11 @@ class _DescribeAclsResponse_AclDescription:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeAclsResponse_AclDescription, int]:
         flex = version >= 2
         principal, pos = (read_cstring if flex else read_string)(buf, pos)
+        if principal is None:
+            raise DecodeError("non-nullable field Principal was serialized as null")
         host, pos = (read_cstring if flex else read_string)(buf, pos)
+        if host is None:
+            raise DecodeError("non-nullable field Host was serialized as null")
         (operation,) = I8.unpack_from(buf, pos)
         pos += 1
         (permission_type,) = I8.unpack_from(buf, pos)
@@ -110,10 +114,13 @@ class _DescribeAclsResponse_DescribeAclsResource:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         (pattern_type,) = I8.unpack_from(buf, pos)
         pos += 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Acls was serialized as null")
             acls = None
         else:
             acls = []
@@ -165,6 +172,7 @@ class DescribeAclsResponse:
         error_message, pos = (read_cstring if flex else read_string)(buf, pos)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Resources was serialized as null")
             resources = None
         else:
             resources = []

@@ -21,6 +21,8 @@ class _DescribeClientQuotasRequest_ComponentData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeClientQuotasRequest_ComponentData, int]:
         flex = version >= 1
         entity_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if entity_type is None:
+            raise DecodeError("non-nullable field EntityType was serialized as null")
         (match_type,) = I8.unpack_from(buf, pos)
         pos += 1
         match, pos = (read_cstring if flex else read_string)(buf, pos)
@@ -54,6 +56,7 @@ class DescribeClientQuotasRequest:
         flex = version >= 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Components was serialized as null")
             components = None
         else:
             components = []
@@ -98,6 +101,8 @@ class _DescribeClientQuotasResponse_EntityData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeClientQuotasResponse_EntityData, int]:
         flex = version >= 1
         entity_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if entity_type is None:
+            raise DecodeError("non-nullable field EntityType was serialized as null")
         entity_name, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
@@ -120,6 +125,8 @@ class _DescribeClientQuotasResponse_ValueData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeClientQuotasResponse_ValueData, int]:
         flex = version >= 1
         key, pos = (read_cstring if flex else read_string)(buf, pos)
+        if key is None:
+            raise DecodeError("non-nullable field Key was serialized as null")
         (value,) = F64.unpack_from(buf, pos)
         pos += 8
         if flex:
@@ -144,6 +151,7 @@ class _DescribeClientQuotasResponse_EntryData:
         flex = version >= 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Entity was serialized as null")
             entity = None
         else:
             entity = []
@@ -152,6 +160,7 @@ class _DescribeClientQuotasResponse_EntryData:
                 entity.append(_e)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Values was serialized as null")
             values = None
         else:
             values = []

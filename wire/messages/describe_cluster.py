@@ -76,6 +76,8 @@ class _DescribeClusterResponse_DescribeClusterBroker:
         (broker_id,) = I32.unpack_from(buf, pos)
         pos += 4
         host, pos = read_cstring(buf, pos)
+        if host is None:
+            raise DecodeError("non-nullable field Host was serialized as null")
         (port,) = I32.unpack_from(buf, pos)
         pos += 4
         rack, pos = read_cstring(buf, pos)
@@ -132,10 +134,13 @@ class DescribeClusterResponse:
         else:
             endpoint_type = 1
         cluster_id, pos = read_cstring(buf, pos)
+        if cluster_id is None:
+            raise DecodeError("non-nullable field ClusterId was serialized as null")
         (controller_id,) = I32.unpack_from(buf, pos)
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Brokers was serialized as null")
             brokers = None
         else:
             brokers = []

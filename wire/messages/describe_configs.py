@@ -23,6 +23,8 @@ class _DescribeConfigsRequest_DescribeConfigsResource:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
             configuration_keys = None
@@ -68,6 +70,7 @@ class DescribeConfigsRequest:
         flex = version >= 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Resources was serialized as null")
             resources = None
         else:
             resources = []
@@ -120,6 +123,8 @@ class _DescribeConfigsResponse_DescribeConfigsSynonym:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeConfigsResponse_DescribeConfigsSynonym, int]:
         flex = version >= 4
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         value, pos = (read_cstring if flex else read_string)(buf, pos)
         (source,) = I8.unpack_from(buf, pos)
         pos += 1
@@ -142,7 +147,6 @@ class _DescribeConfigsResponse_DescribeConfigsResourceResult:
     value: str | None = ''
     read_only: bool = False
     config_source: int = -1
-    is_default: bool = False
     is_sensitive: bool = False
     synonyms: list[_DescribeConfigsResponse_DescribeConfigsSynonym] = field(default_factory=list)
     config_type: int = 0
@@ -152,16 +156,18 @@ class _DescribeConfigsResponse_DescribeConfigsResourceResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeConfigsResponse_DescribeConfigsResourceResult, int]:
         flex = version >= 4
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         value, pos = (read_cstring if flex else read_string)(buf, pos)
         read_only = buf[pos] != 0
         pos += 1
         (config_source,) = I8.unpack_from(buf, pos)
         pos += 1
-        is_default = False
         is_sensitive = buf[pos] != 0
         pos += 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Synonyms was serialized as null")
             synonyms = None
         else:
             synonyms = []
@@ -179,7 +185,7 @@ class _DescribeConfigsResponse_DescribeConfigsResourceResult:
             documentation = ''
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(name=name, value=value, read_only=read_only, config_source=config_source, is_default=is_default, is_sensitive=is_sensitive, synonyms=synonyms, config_type=config_type, documentation=documentation), pos
+        return cls(name=name, value=value, read_only=read_only, config_source=config_source, is_sensitive=is_sensitive, synonyms=synonyms, config_type=config_type, documentation=documentation), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 4
@@ -220,8 +226,11 @@ class _DescribeConfigsResponse_DescribeConfigsResult:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Configs was serialized as null")
             configs = None
         else:
             configs = []
@@ -270,6 +279,7 @@ class DescribeConfigsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -27,6 +27,7 @@ class DescribeGroupsRequest:
         flex = version >= 5
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Groups was serialized as null")
             groups = None
         else:
             groups = []
@@ -79,14 +80,27 @@ class _DescribeGroupsResponse_DescribedGroupMember:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeGroupsResponse_DescribedGroupMember, int]:
         flex = version >= 5
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 4:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 4):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         client_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if client_id is None:
+            raise DecodeError("non-nullable field ClientId was serialized as null")
         client_host, pos = (read_cstring if flex else read_string)(buf, pos)
+        if client_host is None:
+            raise DecodeError("non-nullable field ClientHost was serialized as null")
         member_metadata, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if member_metadata is None:
+            raise DecodeError("non-nullable field MemberMetadata was serialized as null")
         member_assignment, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if member_assignment is None:
+            raise DecodeError("non-nullable field MemberAssignment was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(member_id=member_id, group_instance_id=group_instance_id, client_id=client_id, client_host=client_host, member_metadata=member_metadata, member_assignment=member_assignment), pos
@@ -122,14 +136,26 @@ class _DescribeGroupsResponse_DescribedGroup:
         pos += 2
         if version >= 6:
             error_message, pos = read_cstring(buf, pos)
+            if error_message is None:
+                if not (version >= 6):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = None
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         group_state, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_state is None:
+            raise DecodeError("non-nullable field GroupState was serialized as null")
         protocol_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if protocol_type is None:
+            raise DecodeError("non-nullable field ProtocolType was serialized as null")
         protocol_data, pos = (read_cstring if flex else read_string)(buf, pos)
+        if protocol_data is None:
+            raise DecodeError("non-nullable field ProtocolData was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Members was serialized as null")
             members = None
         else:
             members = []
@@ -190,6 +216,7 @@ class DescribeGroupsResponse:
             throttle_time_ms = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Groups was serialized as null")
             groups = None
         else:
             groups = []

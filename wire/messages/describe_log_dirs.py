@@ -20,8 +20,11 @@ class _DescribeLogDirsRequest_DescribableLogDirTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeLogDirsRequest_DescribableLogDirTopic, int]:
         flex = version >= 2
         topic, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -51,7 +54,7 @@ class _DescribeLogDirsRequest_DescribableLogDirTopic:
 class DescribeLogDirsRequest:
     API_KEY: ClassVar[int] = 35
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 5
+    MAX_VERSION: ClassVar[int] = 4
     FLEXIBLE_FROM: ClassVar[int] = 2
 
     DescribableLogDirTopic = _DescribeLogDirsRequest_DescribableLogDirTopic
@@ -136,8 +139,11 @@ class _DescribeLogDirsResponse_DescribeLogDirsTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeLogDirsResponse_DescribeLogDirsTopic, int]:
         flex = version >= 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -169,7 +175,6 @@ class _DescribeLogDirsResponse_DescribeLogDirsResult:
     topics: list[_DescribeLogDirsResponse_DescribeLogDirsTopic] = field(default_factory=list)
     total_bytes: int = -1
     usable_bytes: int = -1
-    is_cordoned: bool = False
 
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeLogDirsResponse_DescribeLogDirsResult, int]:
@@ -177,8 +182,11 @@ class _DescribeLogDirsResponse_DescribeLogDirsResult:
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         log_dir, pos = (read_cstring if flex else read_string)(buf, pos)
+        if log_dir is None:
+            raise DecodeError("non-nullable field LogDir was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -195,14 +203,9 @@ class _DescribeLogDirsResponse_DescribeLogDirsResult:
             pos += 8
         else:
             usable_bytes = -1
-        if version >= 5:
-            is_cordoned = buf[pos] != 0
-            pos += 1
-        else:
-            is_cordoned = False
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(error_code=error_code, log_dir=log_dir, topics=topics, total_bytes=total_bytes, usable_bytes=usable_bytes, is_cordoned=is_cordoned), pos
+        return cls(error_code=error_code, log_dir=log_dir, topics=topics, total_bytes=total_bytes, usable_bytes=usable_bytes), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 2
@@ -219,8 +222,6 @@ class _DescribeLogDirsResponse_DescribeLogDirsResult:
             out += I64.pack(self.total_bytes)
         if version >= 4:
             out += I64.pack(self.usable_bytes)
-        if version >= 5:
-            out.append(1 if self.is_cordoned else 0)
         if flex:
             out.append(0)
 
@@ -229,7 +230,7 @@ class _DescribeLogDirsResponse_DescribeLogDirsResult:
 class DescribeLogDirsResponse:
     API_KEY: ClassVar[int] = 35
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 5
+    MAX_VERSION: ClassVar[int] = 4
     FLEXIBLE_FROM: ClassVar[int] = 2
 
     DescribeLogDirsPartition = _DescribeLogDirsResponse_DescribeLogDirsPartition
@@ -252,6 +253,7 @@ class DescribeLogDirsResponse:
             error_code = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

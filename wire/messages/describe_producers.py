@@ -20,8 +20,11 @@ class _DescribeProducersRequest_TopicRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeProducersRequest_TopicRequest, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
             partition_indexes = None
         else:
             partition_indexes = []
@@ -63,6 +66,7 @@ class DescribeProducersRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -152,6 +156,7 @@ class _DescribeProducersResponse_PartitionResponse:
         error_message, pos = read_cstring(buf, pos)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ActiveProducers was serialized as null")
             active_producers = None
         else:
             active_producers = []
@@ -187,8 +192,11 @@ class _DescribeProducersResponse_TopicResponse:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeProducersResponse_TopicResponse, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -234,6 +242,7 @@ class DescribeProducersResponse:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

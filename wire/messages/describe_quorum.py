@@ -40,8 +40,11 @@ class _DescribeQuorumRequest_TopicData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeQuorumRequest_TopicData, int]:
         flex = version >= 0
         topic_name, pos = read_cstring(buf, pos)
+        if topic_name is None:
+            raise DecodeError("non-nullable field TopicName was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -83,6 +86,7 @@ class DescribeQuorumRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -182,6 +186,9 @@ class _DescribeQuorumResponse_PartitionData:
         pos += 2
         if version >= 2:
             error_message, pos = read_cstring(buf, pos)
+            if error_message is None:
+                if not (version >= 2):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = ''
         (leader_id,) = I32.unpack_from(buf, pos)
@@ -192,6 +199,7 @@ class _DescribeQuorumResponse_PartitionData:
         pos += 8
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field CurrentVoters was serialized as null")
             current_voters = None
         else:
             current_voters = []
@@ -200,6 +208,7 @@ class _DescribeQuorumResponse_PartitionData:
                 current_voters.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Observers was serialized as null")
             observers = None
         else:
             observers = []
@@ -246,8 +255,11 @@ class _DescribeQuorumResponse_TopicData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeQuorumResponse_TopicData, int]:
         flex = version >= 0
         topic_name, pos = read_cstring(buf, pos)
+        if topic_name is None:
+            raise DecodeError("non-nullable field TopicName was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -283,10 +295,14 @@ class _DescribeQuorumResponse_Listener:
         flex = version >= 0
         if version >= 2:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 2:
             host, pos = read_cstring(buf, pos)
+            if host is None:
+                raise DecodeError("non-nullable field Host was serialized as null")
         else:
             host = ''
         if version >= 2:
@@ -326,6 +342,7 @@ class _DescribeQuorumResponse_Node:
         if version >= 2:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Listeners was serialized as null")
                 listeners = None
             else:
                 listeners = []
@@ -379,10 +396,14 @@ class DescribeQuorumResponse:
         pos += 2
         if version >= 2:
             error_message, pos = read_cstring(buf, pos)
+            if error_message is None:
+                if not (version >= 2):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = ''
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -392,6 +413,7 @@ class DescribeQuorumResponse:
         if version >= 2:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Nodes was serialized as null")
                 nodes = None
             else:
                 nodes = []

@@ -19,6 +19,8 @@ class _DescribeTopicPartitionsRequest_TopicRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeTopicPartitionsRequest_TopicRequest, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(name=name), pos
@@ -39,6 +41,8 @@ class _DescribeTopicPartitionsRequest_Cursor:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeTopicPartitionsRequest_Cursor, int]:
         flex = version >= 0
         topic_name, pos = read_cstring(buf, pos)
+        if topic_name is None:
+            raise DecodeError("non-nullable field TopicName was serialized as null")
         (partition_index,) = I32.unpack_from(buf, pos)
         pos += 4
         if flex:
@@ -72,6 +76,7 @@ class DescribeTopicPartitionsRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -141,6 +146,7 @@ class _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
             replica_nodes = None
         else:
             replica_nodes = []
@@ -150,6 +156,7 @@ class _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition:
                 replica_nodes.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field IsrNodes was serialized as null")
             isr_nodes = None
         else:
             isr_nodes = []
@@ -177,6 +184,7 @@ class _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition:
                 last_known_elr.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
             offline_replicas = None
         else:
             offline_replicas = []
@@ -253,6 +261,7 @@ class _DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic:
         pos += 1
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -292,6 +301,8 @@ class _DescribeTopicPartitionsResponse_Cursor:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeTopicPartitionsResponse_Cursor, int]:
         flex = version >= 0
         topic_name, pos = read_cstring(buf, pos)
+        if topic_name is None:
+            raise DecodeError("non-nullable field TopicName was serialized as null")
         (partition_index,) = I32.unpack_from(buf, pos)
         pos += 4
         if flex:
@@ -328,6 +339,7 @@ class DescribeTopicPartitionsResponse:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -26,6 +26,7 @@ class DescribeTransactionsRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field TransactionalIds was serialized as null")
             transactional_ids = None
         else:
             transactional_ids = []
@@ -67,8 +68,11 @@ class _DescribeTransactionsResponse_TopicData:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeTransactionsResponse_TopicData, int]:
         flex = version >= 0
         topic, pos = read_cstring(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -111,7 +115,11 @@ class _DescribeTransactionsResponse_TransactionState:
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         transactional_id, pos = read_cstring(buf, pos)
+        if transactional_id is None:
+            raise DecodeError("non-nullable field TransactionalId was serialized as null")
         transaction_state, pos = read_cstring(buf, pos)
+        if transaction_state is None:
+            raise DecodeError("non-nullable field TransactionState was serialized as null")
         (transaction_timeout_ms,) = I32.unpack_from(buf, pos)
         pos += 4
         (transaction_start_time_ms,) = I64.unpack_from(buf, pos)
@@ -122,6 +130,7 @@ class _DescribeTransactionsResponse_TransactionState:
         pos += 2
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -172,6 +181,7 @@ class DescribeTransactionsResponse:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field TransactionStates was serialized as null")
             transaction_states = None
         else:
             transaction_states = []

@@ -19,6 +19,8 @@ class _DescribeUserScramCredentialsRequest_UserName:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeUserScramCredentialsRequest_UserName, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(name=name), pos
@@ -113,11 +115,14 @@ class _DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult, int]:
         flex = version >= 0
         user, pos = read_cstring(buf, pos)
+        if user is None:
+            raise DecodeError("non-nullable field User was serialized as null")
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         error_message, pos = read_cstring(buf, pos)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field CredentialInfos was serialized as null")
             credential_infos = None
         else:
             credential_infos = []
@@ -169,6 +174,7 @@ class DescribeUserScramCredentialsResponse:
         error_message, pos = read_cstring(buf, pos)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Results was serialized as null")
             results = None
         else:
             results = []

@@ -20,8 +20,11 @@ class _ElectLeadersRequest_TopicPartitions:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ElectLeadersRequest_TopicPartitions, int]:
         flex = version >= 2
         topic, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -143,8 +146,11 @@ class _ElectLeadersResponse_ReplicaElectionResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ElectLeadersResponse_ReplicaElectionResult, int]:
         flex = version >= 2
         topic, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionResult was serialized as null")
             partition_result = None
         else:
             partition_result = []
@@ -195,6 +201,7 @@ class ElectLeadersResponse:
             error_code = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ReplicaElectionResults was serialized as null")
             replica_election_results = None
         else:
             replica_election_results = []

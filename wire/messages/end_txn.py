@@ -28,6 +28,8 @@ class EndTxnRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[EndTxnRequest, int]:
         flex = version >= 3
         transactional_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if transactional_id is None:
+            raise DecodeError("non-nullable field TransactionalId was serialized as null")
         (producer_id,) = I64.unpack_from(buf, pos)
         pos += 8
         (producer_epoch,) = I16.unpack_from(buf, pos)

@@ -132,6 +132,8 @@ class _FetchRequest_FetchTopic:
         flex = version >= 12
         if version <= 12:
             topic, pos = (read_cstring if flex else read_string)(buf, pos)
+            if topic is None:
+                raise DecodeError("non-nullable field Topic was serialized as null")
         else:
             topic = ''
         if version >= 13:
@@ -140,6 +142,7 @@ class _FetchRequest_FetchTopic:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -178,6 +181,8 @@ class _FetchRequest_ForgottenTopic:
         flex = version >= 12
         if version >= 7 and version <= 12:
             topic, pos = (read_cstring if flex else read_string)(buf, pos)
+            if topic is None:
+                raise DecodeError("non-nullable field Topic was serialized as null")
         else:
             topic = ''
         if version >= 13:
@@ -187,6 +192,7 @@ class _FetchRequest_ForgottenTopic:
         if version >= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Partitions was serialized as null")
                 partitions = None
             else:
                 partitions = []
@@ -271,6 +277,7 @@ class FetchRequest:
             session_epoch = -1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -280,6 +287,7 @@ class FetchRequest:
         if version >= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
                 forgotten_topics_data = None
             else:
                 forgotten_topics_data = []
@@ -290,6 +298,8 @@ class FetchRequest:
             forgotten_topics_data = list()
         if version >= 11:
             rack_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if rack_id is None:
+                raise DecodeError("non-nullable field RackId was serialized as null")
         else:
             rack_id = ''
         cluster_id = None
@@ -300,6 +310,9 @@ class FetchRequest:
             if _span is not None and version >= 12:
                 _end, pos = pos, _span[0]
                 cluster_id, pos = read_cstring(buf, pos)
+                if cluster_id is None:
+                    if not (version >= 12):
+                        raise DecodeError("non-nullable field ClusterId was serialized as null")
                 pos = _end
             _span = _tags.get(1)
             if _span is not None and version >= 15:
@@ -588,6 +601,8 @@ class _FetchResponse_FetchableTopicResponse:
         flex = version >= 12
         if version <= 12:
             topic, pos = (read_cstring if flex else read_string)(buf, pos)
+            if topic is None:
+                raise DecodeError("non-nullable field Topic was serialized as null")
         else:
             topic = ''
         if version >= 13:
@@ -596,6 +611,7 @@ class _FetchResponse_FetchableTopicResponse:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -640,6 +656,8 @@ class _FetchResponse_NodeEndpoint:
             node_id = 0
         if version >= 16:
             host, pos = read_cstring(buf, pos)
+            if host is None:
+                raise DecodeError("non-nullable field Host was serialized as null")
         else:
             host = ''
         if version >= 16:
@@ -649,6 +667,9 @@ class _FetchResponse_NodeEndpoint:
             port = 0
         if version >= 16:
             rack, pos = read_cstring(buf, pos)
+            if rack is None:
+                if not (version >= 16):
+                    raise DecodeError("non-nullable field Rack was serialized as null")
         else:
             rack = None
         if flex:
@@ -707,6 +728,7 @@ class FetchResponse:
             session_id = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []
@@ -721,6 +743,7 @@ class FetchResponse:
                 _end, pos = pos, _span[0]
                 _n, pos = read_carray_len(buf, pos)
                 if _n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
                     node_endpoints = None
                 else:
                     node_endpoints = []

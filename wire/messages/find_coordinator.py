@@ -28,6 +28,8 @@ class FindCoordinatorRequest:
         flex = version >= 3
         if version <= 3:
             key, pos = (read_cstring if flex else read_string)(buf, pos)
+            if key is None:
+                raise DecodeError("non-nullable field Key was serialized as null")
         else:
             key = ''
         if version >= 1:
@@ -38,6 +40,7 @@ class FindCoordinatorRequest:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field CoordinatorKeys was serialized as null")
                 coordinator_keys = None
             else:
                 coordinator_keys = []
@@ -91,6 +94,8 @@ class _FindCoordinatorResponse_Coordinator:
         flex = version >= 3
         if version >= 4:
             key, pos = read_cstring(buf, pos)
+            if key is None:
+                raise DecodeError("non-nullable field Key was serialized as null")
         else:
             key = ''
         if version >= 4:
@@ -100,6 +105,8 @@ class _FindCoordinatorResponse_Coordinator:
             node_id = 0
         if version >= 4:
             host, pos = read_cstring(buf, pos)
+            if host is None:
+                raise DecodeError("non-nullable field Host was serialized as null")
         else:
             host = ''
         if version >= 4:
@@ -114,6 +121,9 @@ class _FindCoordinatorResponse_Coordinator:
             error_code = 0
         if version >= 4:
             error_message, pos = read_cstring(buf, pos)
+            if error_message is None:
+                if not (version >= 4):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = ''
         if flex:
@@ -170,6 +180,9 @@ class FindCoordinatorResponse:
             error_code = 0
         if version >= 1 and version <= 3:
             error_message, pos = (read_cstring if flex else read_string)(buf, pos)
+            if error_message is None:
+                if not (version >= 1 and version <= 3):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = ''
         if version <= 3:
@@ -179,6 +192,8 @@ class FindCoordinatorResponse:
             node_id = 0
         if version <= 3:
             host, pos = (read_cstring if flex else read_string)(buf, pos)
+            if host is None:
+                raise DecodeError("non-nullable field Host was serialized as null")
         else:
             host = ''
         if version <= 3:
@@ -189,6 +204,7 @@ class FindCoordinatorResponse:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Coordinators was serialized as null")
                 coordinators = None
             else:
                 coordinators = []

@@ -28,11 +28,18 @@ class HeartbeatRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[HeartbeatRequest, int]:
         flex = version >= 4
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (generation_id,) = I32.unpack_from(buf, pos)
         pos += 4
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 3:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         if flex:

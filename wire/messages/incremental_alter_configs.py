@@ -21,6 +21,8 @@ class _IncrementalAlterConfigsRequest_AlterableConfig:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_IncrementalAlterConfigsRequest_AlterableConfig, int]:
         flex = version >= 1
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         (config_operation,) = I8.unpack_from(buf, pos)
         pos += 1
         value, pos = (read_cstring if flex else read_string)(buf, pos)
@@ -49,8 +51,11 @@ class _IncrementalAlterConfigsRequest_AlterConfigsResource:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Configs was serialized as null")
             configs = None
         else:
             configs = []
@@ -94,6 +99,7 @@ class IncrementalAlterConfigsRequest:
         flex = version >= 1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Resources was serialized as null")
             resources = None
         else:
             resources = []
@@ -145,6 +151,8 @@ class _IncrementalAlterConfigsResponse_AlterConfigsResourceResponse:
         (resource_type,) = I8.unpack_from(buf, pos)
         pos += 1
         resource_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(error_code=error_code, error_message=error_message, resource_type=resource_type, resource_name=resource_name), pos
@@ -178,6 +186,7 @@ class IncrementalAlterConfigsResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []

@@ -20,7 +20,11 @@ class _JoinGroupRequest_JoinGroupRequestProtocol:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_JoinGroupRequest_JoinGroupRequestProtocol, int]:
         flex = version >= 6
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         metadata, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if metadata is None:
+            raise DecodeError("non-nullable field Metadata was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(name=name, metadata=metadata), pos
@@ -55,6 +59,8 @@ class JoinGroupRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[JoinGroupRequest, int]:
         flex = version >= 6
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (session_timeout_ms,) = I32.unpack_from(buf, pos)
         pos += 4
         if version >= 1:
@@ -63,13 +69,21 @@ class JoinGroupRequest:
         else:
             rebalance_timeout_ms = -1
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 5:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         protocol_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if protocol_type is None:
+            raise DecodeError("non-nullable field ProtocolType was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Protocols was serialized as null")
             protocols = None
         else:
             protocols = []
@@ -78,6 +92,9 @@ class JoinGroupRequest:
                 protocols.append(_e)
         if version >= 8:
             reason, pos = read_cstring(buf, pos)
+            if reason is None:
+                if not (version >= 8):
+                    raise DecodeError("non-nullable field Reason was serialized as null")
         else:
             reason = None
         if flex:
@@ -126,11 +143,18 @@ class _JoinGroupResponse_JoinGroupResponseMember:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_JoinGroupResponse_JoinGroupResponseMember, int]:
         flex = version >= 6
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 5:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         metadata, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if metadata is None:
+            raise DecodeError("non-nullable field Metadata was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(member_id=member_id, group_instance_id=group_instance_id, metadata=metadata), pos
@@ -178,18 +202,29 @@ class JoinGroupResponse:
         pos += 4
         if version >= 7:
             protocol_type, pos = read_cstring(buf, pos)
+            if protocol_type is None:
+                if not (version >= 7):
+                    raise DecodeError("non-nullable field ProtocolType was serialized as null")
         else:
             protocol_type = None
         protocol_name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if protocol_name is None:
+            if not (version >= 7):
+                raise DecodeError("non-nullable field ProtocolName was serialized as null")
         leader, pos = (read_cstring if flex else read_string)(buf, pos)
+        if leader is None:
+            raise DecodeError("non-nullable field Leader was serialized as null")
         if version >= 9:
             skip_assignment = buf[pos] != 0
             pos += 1
         else:
             skip_assignment = False
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Members was serialized as null")
             members = None
         else:
             members = []

@@ -22,14 +22,22 @@ class _LeaveGroupRequest_MemberIdentity:
         flex = version >= 4
         if version >= 3:
             member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if member_id is None:
+                raise DecodeError("non-nullable field MemberId was serialized as null")
         else:
             member_id = ''
         if version >= 3:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         if version >= 5:
             reason, pos = read_cstring(buf, pos)
+            if reason is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field Reason was serialized as null")
         else:
             reason = None
         if flex:
@@ -65,13 +73,18 @@ class LeaveGroupRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[LeaveGroupRequest, int]:
         flex = version >= 4
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         if version <= 2:
             member_id, pos = read_string(buf, pos)
+            if member_id is None:
+                raise DecodeError("non-nullable field MemberId was serialized as null")
         else:
             member_id = ''
         if version >= 3:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Members was serialized as null")
                 members = None
             else:
                 members = []
@@ -121,10 +134,15 @@ class _LeaveGroupResponse_MemberResponse:
         flex = version >= 4
         if version >= 3:
             member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if member_id is None:
+                raise DecodeError("non-nullable field MemberId was serialized as null")
         else:
             member_id = ''
         if version >= 3:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = ''
         if version >= 3:
@@ -174,6 +192,7 @@ class LeaveGroupResponse:
         if version >= 3:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Members was serialized as null")
                 members = None
             else:
                 members = []

@@ -27,6 +27,7 @@ class ListConfigResourcesRequest:
         if version >= 1:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field ResourceTypes was serialized as null")
                 resource_types = None
             else:
                 resource_types = []
@@ -72,6 +73,8 @@ class _ListConfigResourcesResponse_ConfigResource:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListConfigResourcesResponse_ConfigResource, int]:
         flex = version >= 0
         resource_name, pos = read_cstring(buf, pos)
+        if resource_name is None:
+            raise DecodeError("non-nullable field ResourceName was serialized as null")
         if version >= 1:
             (resource_type,) = I8.unpack_from(buf, pos)
             pos += 1
@@ -112,6 +115,7 @@ class ListConfigResourcesResponse:
         pos += 2
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ConfigResources was serialized as null")
             config_resources = None
         else:
             config_resources = []

@@ -28,6 +28,7 @@ class ListGroupsRequest:
         if version >= 4:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field StatesFilter was serialized as null")
                 states_filter = None
             else:
                 states_filter = []
@@ -39,6 +40,7 @@ class ListGroupsRequest:
         if version >= 5:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field TypesFilter was serialized as null")
                 types_filter = None
             else:
                 types_filter = []
@@ -93,13 +95,21 @@ class _ListGroupsResponse_ListedGroup:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListGroupsResponse_ListedGroup, int]:
         flex = version >= 3
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         protocol_type, pos = (read_cstring if flex else read_string)(buf, pos)
+        if protocol_type is None:
+            raise DecodeError("non-nullable field ProtocolType was serialized as null")
         if version >= 4:
             group_state, pos = read_cstring(buf, pos)
+            if group_state is None:
+                raise DecodeError("non-nullable field GroupState was serialized as null")
         else:
             group_state = ''
         if version >= 5:
             group_type, pos = read_cstring(buf, pos)
+            if group_type is None:
+                raise DecodeError("non-nullable field GroupType was serialized as null")
         else:
             group_type = ''
         if flex:
@@ -143,6 +153,7 @@ class ListGroupsResponse:
         pos += 2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Groups was serialized as null")
             groups = None
         else:
             groups = []

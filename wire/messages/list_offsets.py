@@ -16,7 +16,6 @@ class _ListOffsetsRequest_ListOffsetsPartition:
     partition_index: int = 0
     current_leader_epoch: int = -1
     timestamp: int = 0
-    max_num_offsets: int = 1
 
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListOffsetsRequest_ListOffsetsPartition, int]:
@@ -30,10 +29,9 @@ class _ListOffsetsRequest_ListOffsetsPartition:
             current_leader_epoch = -1
         (timestamp,) = I64.unpack_from(buf, pos)
         pos += 8
-        max_num_offsets = 1
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(partition_index=partition_index, current_leader_epoch=current_leader_epoch, timestamp=timestamp, max_num_offsets=max_num_offsets), pos
+        return cls(partition_index=partition_index, current_leader_epoch=current_leader_epoch, timestamp=timestamp), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 6
@@ -54,8 +52,11 @@ class _ListOffsetsRequest_ListOffsetsTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListOffsetsRequest_ListOffsetsTopic, int]:
         flex = version >= 6
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -84,7 +85,7 @@ class _ListOffsetsRequest_ListOffsetsTopic:
 class ListOffsetsRequest:
     API_KEY: ClassVar[int] = 2
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 11
+    MAX_VERSION: ClassVar[int] = 10
     FLEXIBLE_FROM: ClassVar[int] = 6
 
     ListOffsetsPartition = _ListOffsetsRequest_ListOffsetsPartition
@@ -107,6 +108,7 @@ class ListOffsetsRequest:
             isolation_level = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -153,7 +155,6 @@ class ListOffsetsRequest:
 class _ListOffsetsResponse_ListOffsetsPartitionResponse:
     partition_index: int = 0
     error_code: int = 0
-    old_style_offsets: list[int] = field(default_factory=list)
     timestamp: int = -1
     offset: int = -1
     leader_epoch: int = -1
@@ -165,7 +166,6 @@ class _ListOffsetsResponse_ListOffsetsPartitionResponse:
         pos += 4
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
-        old_style_offsets = list()
         (timestamp,) = I64.unpack_from(buf, pos)
         pos += 8
         (offset,) = I64.unpack_from(buf, pos)
@@ -177,7 +177,7 @@ class _ListOffsetsResponse_ListOffsetsPartitionResponse:
             leader_epoch = -1
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(partition_index=partition_index, error_code=error_code, old_style_offsets=old_style_offsets, timestamp=timestamp, offset=offset, leader_epoch=leader_epoch), pos
+        return cls(partition_index=partition_index, error_code=error_code, timestamp=timestamp, offset=offset, leader_epoch=leader_epoch), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 6
@@ -200,8 +200,11 @@ class _ListOffsetsResponse_ListOffsetsTopicResponse:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListOffsetsResponse_ListOffsetsTopicResponse, int]:
         flex = version >= 6
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -230,7 +233,7 @@ class _ListOffsetsResponse_ListOffsetsTopicResponse:
 class ListOffsetsResponse:
     API_KEY: ClassVar[int] = 2
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 11
+    MAX_VERSION: ClassVar[int] = 10
     FLEXIBLE_FROM: ClassVar[int] = 6
 
     ListOffsetsPartitionResponse = _ListOffsetsResponse_ListOffsetsPartitionResponse
@@ -249,6 +252,7 @@ class ListOffsetsResponse:
             throttle_time_ms = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -20,8 +20,11 @@ class _ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
             partition_indexes = None
         else:
             partition_indexes = []
@@ -113,6 +116,7 @@ class _ListPartitionReassignmentsResponse_OngoingPartitionReassignment:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Replicas was serialized as null")
             replicas = None
         else:
             replicas = []
@@ -122,6 +126,7 @@ class _ListPartitionReassignmentsResponse_OngoingPartitionReassignment:
                 replicas.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field AddingReplicas was serialized as null")
             adding_replicas = None
         else:
             adding_replicas = []
@@ -131,6 +136,7 @@ class _ListPartitionReassignmentsResponse_OngoingPartitionReassignment:
                 adding_replicas.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field RemovingReplicas was serialized as null")
             removing_replicas = None
         else:
             removing_replicas = []
@@ -179,8 +185,11 @@ class _ListPartitionReassignmentsResponse_OngoingTopicReassignment:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListPartitionReassignmentsResponse_OngoingTopicReassignment, int]:
         flex = version >= 0
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -230,6 +239,7 @@ class ListPartitionReassignmentsResponse:
         error_message, pos = read_cstring(buf, pos)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

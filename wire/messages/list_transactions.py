@@ -29,6 +29,7 @@ class ListTransactionsRequest:
         flex = version >= 0
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field StateFilters was serialized as null")
             state_filters = None
         else:
             state_filters = []
@@ -37,6 +38,7 @@ class ListTransactionsRequest:
                 state_filters.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ProducerIdFilters was serialized as null")
             producer_id_filters = None
         else:
             producer_id_filters = []
@@ -51,6 +53,9 @@ class ListTransactionsRequest:
             duration_filter = -1
         if version >= 2:
             transactional_id_pattern, pos = read_cstring(buf, pos)
+            if transactional_id_pattern is None:
+                if not (version >= 2):
+                    raise DecodeError("non-nullable field TransactionalIdPattern was serialized as null")
         else:
             transactional_id_pattern = None
         if flex:
@@ -100,9 +105,13 @@ class _ListTransactionsResponse_TransactionState:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_ListTransactionsResponse_TransactionState, int]:
         flex = version >= 0
         transactional_id, pos = read_cstring(buf, pos)
+        if transactional_id is None:
+            raise DecodeError("non-nullable field TransactionalId was serialized as null")
         (producer_id,) = I64.unpack_from(buf, pos)
         pos += 8
         transaction_state, pos = read_cstring(buf, pos)
+        if transaction_state is None:
+            raise DecodeError("non-nullable field TransactionState was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(transactional_id=transactional_id, producer_id=producer_id, transaction_state=transaction_state), pos
@@ -139,6 +148,7 @@ class ListTransactionsResponse:
         pos += 2
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field UnknownStateFilters was serialized as null")
             unknown_state_filters = None
         else:
             unknown_state_filters = []
@@ -147,6 +157,7 @@ class ListTransactionsResponse:
                 unknown_state_filters.append(_e)
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field TransactionStates was serialized as null")
             transaction_states = None
         else:
             transaction_states = []

@@ -24,6 +24,9 @@ class _MetadataRequest_MetadataRequestTopic:
         else:
             topic_id = ZERO_UUID
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            if not (version >= 10):
+                raise DecodeError("non-nullable field Name was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(topic_id=topic_id, name=name), pos
@@ -56,6 +59,8 @@ class MetadataRequest:
         flex = version >= 9
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            if not (version >= 1):
+                raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -122,10 +127,15 @@ class _MetadataResponse_MetadataResponseBroker:
         (node_id,) = I32.unpack_from(buf, pos)
         pos += 4
         host, pos = (read_cstring if flex else read_string)(buf, pos)
+        if host is None:
+            raise DecodeError("non-nullable field Host was serialized as null")
         (port,) = I32.unpack_from(buf, pos)
         pos += 4
         if version >= 1:
             rack, pos = (read_cstring if flex else read_string)(buf, pos)
+            if rack is None:
+                if not (version >= 1):
+                    raise DecodeError("non-nullable field Rack was serialized as null")
         else:
             rack = None
         if flex:
@@ -169,6 +179,7 @@ class _MetadataResponse_MetadataResponsePartition:
             leader_epoch = -1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
             replica_nodes = None
         else:
             replica_nodes = []
@@ -178,6 +189,7 @@ class _MetadataResponse_MetadataResponsePartition:
                 replica_nodes.append(_e)
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field IsrNodes was serialized as null")
             isr_nodes = None
         else:
             isr_nodes = []
@@ -188,6 +200,7 @@ class _MetadataResponse_MetadataResponsePartition:
         if version >= 5:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
                 offline_replicas = None
             else:
                 offline_replicas = []
@@ -249,6 +262,9 @@ class _MetadataResponse_MetadataResponseTopic:
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            if not (version >= 12):
+                raise DecodeError("non-nullable field Name was serialized as null")
         if version >= 10:
             topic_id, pos = read_uuid(buf, pos)
         else:
@@ -260,6 +276,7 @@ class _MetadataResponse_MetadataResponseTopic:
             is_internal = False
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -325,6 +342,7 @@ class MetadataResponse:
             throttle_time_ms = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Brokers was serialized as null")
             brokers = None
         else:
             brokers = []
@@ -333,6 +351,9 @@ class MetadataResponse:
                 brokers.append(_e)
         if version >= 2:
             cluster_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if cluster_id is None:
+                if not (version >= 2):
+                    raise DecodeError("non-nullable field ClusterId was serialized as null")
         else:
             cluster_id = None
         if version >= 1:
@@ -342,6 +363,7 @@ class MetadataResponse:
             controller_id = -1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -16,7 +16,6 @@ class _OffsetCommitRequest_OffsetCommitRequestPartition:
     partition_index: int = 0
     committed_offset: int = 0
     committed_leader_epoch: int = -1
-    commit_timestamp: int = -1
     committed_metadata: str | None = ''
 
     @classmethod
@@ -31,11 +30,10 @@ class _OffsetCommitRequest_OffsetCommitRequestPartition:
             pos += 4
         else:
             committed_leader_epoch = -1
-        commit_timestamp = -1
         committed_metadata, pos = (read_cstring if flex else read_string)(buf, pos)
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(partition_index=partition_index, committed_offset=committed_offset, committed_leader_epoch=committed_leader_epoch, commit_timestamp=commit_timestamp, committed_metadata=committed_metadata), pos
+        return cls(partition_index=partition_index, committed_offset=committed_offset, committed_leader_epoch=committed_leader_epoch, committed_metadata=committed_metadata), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 8
@@ -59,6 +57,8 @@ class _OffsetCommitRequest_OffsetCommitRequestTopic:
         flex = version >= 8
         if version <= 9:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 10:
@@ -67,6 +67,7 @@ class _OffsetCommitRequest_OffsetCommitRequestTopic:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -115,11 +116,18 @@ class OffsetCommitRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[OffsetCommitRequest, int]:
         flex = version >= 8
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (generation_id_or_member_epoch,) = I32.unpack_from(buf, pos)
         pos += 4
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 7:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 7):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         if version <= 4:
@@ -129,6 +137,7 @@ class OffsetCommitRequest:
             retention_time_ms = -1
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -203,6 +212,8 @@ class _OffsetCommitResponse_OffsetCommitResponseTopic:
         flex = version >= 8
         if version <= 9:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 10:
@@ -211,6 +222,7 @@ class _OffsetCommitResponse_OffsetCommitResponseTopic:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -261,6 +273,7 @@ class OffsetCommitResponse:
             throttle_time_ms = 0
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

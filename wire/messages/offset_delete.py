@@ -33,8 +33,11 @@ class _OffsetDeleteRequest_OffsetDeleteRequestTopic:
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_OffsetDeleteRequest_OffsetDeleteRequestTopic, int]:
         name, pos = read_string(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -70,8 +73,11 @@ class OffsetDeleteRequest:
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[OffsetDeleteRequest, int]:
         group_id, pos = read_string(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -126,8 +132,11 @@ class _OffsetDeleteResponse_OffsetDeleteResponseTopic:
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_OffsetDeleteResponse_OffsetDeleteResponseTopic, int]:
         name, pos = read_string(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -169,6 +178,7 @@ class OffsetDeleteResponse:
         pos += 4
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -21,11 +21,14 @@ class _OffsetFetchRequest_OffsetFetchRequestTopic:
         flex = version >= 6
         if version <= 7:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version <= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
                 partition_indexes = None
             else:
                 partition_indexes = []
@@ -66,6 +69,8 @@ class _OffsetFetchRequest_OffsetFetchRequestTopics:
         flex = version >= 6
         if version >= 8 and version <= 9:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 10:
@@ -75,6 +80,7 @@ class _OffsetFetchRequest_OffsetFetchRequestTopics:
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
                 partition_indexes = None
             else:
                 partition_indexes = []
@@ -118,10 +124,15 @@ class _OffsetFetchRequest_OffsetFetchRequestGroup:
         flex = version >= 6
         if version >= 8:
             group_id, pos = read_cstring(buf, pos)
+            if group_id is None:
+                raise DecodeError("non-nullable field GroupId was serialized as null")
         else:
             group_id = ''
         if version >= 9:
             member_id, pos = read_cstring(buf, pos)
+            if member_id is None:
+                if not (version >= 9):
+                    raise DecodeError("non-nullable field MemberId was serialized as null")
         else:
             member_id = None
         if version >= 9:
@@ -132,6 +143,8 @@ class _OffsetFetchRequest_OffsetFetchRequestGroup:
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                if not (version >= 8):
+                    raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -185,11 +198,15 @@ class OffsetFetchRequest:
         flex = version >= 6
         if version <= 7:
             group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_id is None:
+                raise DecodeError("non-nullable field GroupId was serialized as null")
         else:
             group_id = ''
         if version <= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                if not (version >= 2 and version <= 7):
+                    raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -201,6 +218,7 @@ class OffsetFetchRequest:
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Groups was serialized as null")
                 groups = None
             else:
                 groups = []
@@ -281,6 +299,9 @@ class _OffsetFetchResponse_OffsetFetchResponsePartition:
             committed_leader_epoch = -1
         if version <= 7:
             metadata, pos = (read_cstring if flex else read_string)(buf, pos)
+            if metadata is None:
+                if not (version <= 7):
+                    raise DecodeError("non-nullable field Metadata was serialized as null")
         else:
             metadata = ''
         if version <= 7:
@@ -318,11 +339,14 @@ class _OffsetFetchResponse_OffsetFetchResponseTopic:
         flex = version >= 6
         if version <= 7:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version <= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Partitions was serialized as null")
                 partitions = None
             else:
                 partitions = []
@@ -379,6 +403,9 @@ class _OffsetFetchResponse_OffsetFetchResponsePartitions:
             committed_leader_epoch = -1
         if version >= 8:
             metadata, pos = read_cstring(buf, pos)
+            if metadata is None:
+                if not (version >= 8):
+                    raise DecodeError("non-nullable field Metadata was serialized as null")
         else:
             metadata = ''
         if version >= 8:
@@ -417,6 +444,8 @@ class _OffsetFetchResponse_OffsetFetchResponseTopics:
         flex = version >= 6
         if version >= 8 and version <= 9:
             name, pos = read_cstring(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 10:
@@ -426,6 +455,7 @@ class _OffsetFetchResponse_OffsetFetchResponseTopics:
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Partitions was serialized as null")
                 partitions = None
             else:
                 partitions = []
@@ -467,11 +497,14 @@ class _OffsetFetchResponse_OffsetFetchResponseGroup:
         flex = version >= 6
         if version >= 8:
             group_id, pos = read_cstring(buf, pos)
+            if group_id is None:
+                raise DecodeError("non-nullable field GroupId was serialized as null")
         else:
             group_id = ''
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -536,6 +569,7 @@ class OffsetFetchResponse:
         if version <= 7:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Topics was serialized as null")
                 topics = None
             else:
                 topics = []
@@ -552,6 +586,7 @@ class OffsetFetchResponse:
         if version >= 8:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Groups was serialized as null")
                 groups = None
             else:
                 groups = []

@@ -48,8 +48,11 @@ class _OffsetForLeaderEpochRequest_OffsetForLeaderTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_OffsetForLeaderEpochRequest_OffsetForLeaderTopic, int]:
         flex = version >= 4
         topic, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -97,6 +100,7 @@ class OffsetForLeaderEpochRequest:
             replica_id = -2
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -172,8 +176,11 @@ class _OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult, int]:
         flex = version >= 4
         topic, pos = (read_cstring if flex else read_string)(buf, pos)
+        if topic is None:
+            raise DecodeError("non-nullable field Topic was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -218,6 +225,7 @@ class OffsetForLeaderEpochResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -45,6 +45,8 @@ class _ProduceRequest_TopicProduceData:
         flex = version >= 9
         if version <= 12:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 13:
@@ -53,6 +55,7 @@ class _ProduceRequest_TopicProduceData:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionData was serialized as null")
             partition_data = None
         else:
             partition_data = []
@@ -100,6 +103,9 @@ class ProduceRequest:
         flex = version >= 9
         if version >= 3:
             transactional_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if transactional_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field TransactionalId was serialized as null")
         else:
             transactional_id = None
         (acks,) = I16.unpack_from(buf, pos)
@@ -108,6 +114,7 @@ class ProduceRequest:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field TopicData was serialized as null")
             topic_data = None
         else:
             topic_data = []
@@ -159,6 +166,9 @@ class _ProduceResponse_BatchIndexAndErrorMessage:
             batch_index = 0
         if version >= 8:
             batch_index_error_message, pos = (read_cstring if flex else read_string)(buf, pos)
+            if batch_index_error_message is None:
+                if not (version >= 8):
+                    raise DecodeError("non-nullable field BatchIndexErrorMessage was serialized as null")
         else:
             batch_index_error_message = None
         if flex:
@@ -240,6 +250,7 @@ class _ProduceResponse_PartitionProduceResponse:
         if version >= 8:
             _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field RecordErrors was serialized as null")
                 record_errors = None
             else:
                 record_errors = []
@@ -250,6 +261,9 @@ class _ProduceResponse_PartitionProduceResponse:
             record_errors = list()
         if version >= 8:
             error_message, pos = (read_cstring if flex else read_string)(buf, pos)
+            if error_message is None:
+                if not (version >= 8):
+                    raise DecodeError("non-nullable field ErrorMessage was serialized as null")
         else:
             error_message = None
         current_leader = _ProduceResponse_LeaderIdAndEpoch()
@@ -302,6 +316,8 @@ class _ProduceResponse_TopicProduceResponse:
         flex = version >= 9
         if version <= 12:
             name, pos = (read_cstring if flex else read_string)(buf, pos)
+            if name is None:
+                raise DecodeError("non-nullable field Name was serialized as null")
         else:
             name = ''
         if version >= 13:
@@ -310,6 +326,7 @@ class _ProduceResponse_TopicProduceResponse:
             topic_id = ZERO_UUID
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionResponses was serialized as null")
             partition_responses = None
         else:
             partition_responses = []
@@ -354,6 +371,8 @@ class _ProduceResponse_NodeEndpoint:
             node_id = 0
         if version >= 10:
             host, pos = read_cstring(buf, pos)
+            if host is None:
+                raise DecodeError("non-nullable field Host was serialized as null")
         else:
             host = ''
         if version >= 10:
@@ -363,6 +382,9 @@ class _ProduceResponse_NodeEndpoint:
             port = 0
         if version >= 10:
             rack, pos = read_cstring(buf, pos)
+            if rack is None:
+                if not (version >= 10):
+                    raise DecodeError("non-nullable field Rack was serialized as null")
         else:
             rack = None
         if flex:
@@ -405,6 +427,7 @@ class ProduceResponse:
         flex = version >= 9
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Responses was serialized as null")
             responses = None
         else:
             responses = []
@@ -424,6 +447,7 @@ class ProduceResponse:
                 _end, pos = pos, _span[0]
                 _n, pos = read_carray_len(buf, pos)
                 if _n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
                     node_endpoints = None
                 else:
                     node_endpoints = []

@@ -25,6 +25,8 @@ class SaslAuthenticateRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[SaslAuthenticateRequest, int]:
         flex = version >= 2
         auth_bytes, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if auth_bytes is None:
+            raise DecodeError("non-nullable field AuthBytes was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(auth_bytes=auth_bytes), pos
@@ -65,6 +67,8 @@ class SaslAuthenticateResponse:
         pos += 2
         error_message, pos = (read_cstring if flex else read_string)(buf, pos)
         auth_bytes, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if auth_bytes is None:
+            raise DecodeError("non-nullable field AuthBytes was serialized as null")
         if version >= 1:
             (session_lifetime_ms,) = I64.unpack_from(buf, pos)
             pos += 8

@@ -24,6 +24,8 @@ class SaslHandshakeRequest:
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[SaslHandshakeRequest, int]:
         mechanism, pos = read_string(buf, pos)
+        if mechanism is None:
+            raise DecodeError("non-nullable field Mechanism was serialized as null")
         return cls(mechanism=mechanism), pos
 
     def _encode(self, out: Writer, version: int) -> None:
@@ -56,6 +58,7 @@ class SaslHandshakeResponse:
         pos += 2
         _n, pos = read_array_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Mechanisms was serialized as null")
             mechanisms = None
         else:
             mechanisms = []

@@ -20,7 +20,11 @@ class _SyncGroupRequest_SyncGroupRequestAssignment:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_SyncGroupRequest_SyncGroupRequestAssignment, int]:
         flex = version >= 4
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         assignment, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if assignment is None:
+            raise DecodeError("non-nullable field Assignment was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(member_id=member_id, assignment=assignment), pos
@@ -54,23 +58,37 @@ class SyncGroupRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[SyncGroupRequest, int]:
         flex = version >= 4
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (generation_id,) = I32.unpack_from(buf, pos)
         pos += 4
         member_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if member_id is None:
+            raise DecodeError("non-nullable field MemberId was serialized as null")
         if version >= 3:
             group_instance_id, pos = (read_cstring if flex else read_string)(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         if version >= 5:
             protocol_type, pos = read_cstring(buf, pos)
+            if protocol_type is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field ProtocolType was serialized as null")
         else:
             protocol_type = None
         if version >= 5:
             protocol_name, pos = read_cstring(buf, pos)
+            if protocol_name is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field ProtocolName was serialized as null")
         else:
             protocol_name = None
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Assignments was serialized as null")
             assignments = None
         else:
             assignments = []
@@ -138,13 +156,21 @@ class SyncGroupResponse:
         pos += 2
         if version >= 5:
             protocol_type, pos = read_cstring(buf, pos)
+            if protocol_type is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field ProtocolType was serialized as null")
         else:
             protocol_type = None
         if version >= 5:
             protocol_name, pos = read_cstring(buf, pos)
+            if protocol_name is None:
+                if not (version >= 5):
+                    raise DecodeError("non-nullable field ProtocolName was serialized as null")
         else:
             protocol_name = None
         assignment, pos = (read_cbytes if flex else read_bytes)(buf, pos)
+        if assignment is None:
+            raise DecodeError("non-nullable field Assignment was serialized as null")
         if flex:
             pos = skip_tags(buf, pos)
         return cls(throttle_time_ms=throttle_time_ms, error_code=error_code, protocol_type=protocol_type, protocol_name=protocol_name, assignment=assignment), pos

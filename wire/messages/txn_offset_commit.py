@@ -55,8 +55,11 @@ class _TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic, int]:
         flex = version >= 3
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -104,7 +107,11 @@ class TxnOffsetCommitRequest:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[TxnOffsetCommitRequest, int]:
         flex = version >= 3
         transactional_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if transactional_id is None:
+            raise DecodeError("non-nullable field TransactionalId was serialized as null")
         group_id, pos = (read_cstring if flex else read_string)(buf, pos)
+        if group_id is None:
+            raise DecodeError("non-nullable field GroupId was serialized as null")
         (producer_id,) = I64.unpack_from(buf, pos)
         pos += 8
         (producer_epoch,) = I16.unpack_from(buf, pos)
@@ -116,14 +123,20 @@ class TxnOffsetCommitRequest:
             generation_id = -1
         if version >= 3:
             member_id, pos = read_cstring(buf, pos)
+            if member_id is None:
+                raise DecodeError("non-nullable field MemberId was serialized as null")
         else:
             member_id = ''
         if version >= 3:
             group_instance_id, pos = read_cstring(buf, pos)
+            if group_instance_id is None:
+                if not (version >= 3):
+                    raise DecodeError("non-nullable field GroupInstanceId was serialized as null")
         else:
             group_instance_id = None
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -199,8 +212,11 @@ class _TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic, int]:
         flex = version >= 3
         name, pos = (read_cstring if flex else read_string)(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -245,6 +261,7 @@ class TxnOffsetCommitResponse:
         pos += 4
         _n, pos = (read_carray_len if flex else read_array_len)(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []

@@ -22,6 +22,8 @@ class _UpdateFeaturesRequest_FeatureUpdateKey:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_UpdateFeaturesRequest_FeatureUpdateKey, int]:
         flex = version >= 0
         feature, pos = read_cstring(buf, pos)
+        if feature is None:
+            raise DecodeError("non-nullable field Feature was serialized as null")
         (max_version_level,) = I16.unpack_from(buf, pos)
         pos += 2
         if version <= 0:
@@ -70,6 +72,7 @@ class UpdateFeaturesRequest:
         pos += 4
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field FeatureUpdates was serialized as null")
             feature_updates = None
         else:
             feature_updates = []
@@ -120,6 +123,8 @@ class _UpdateFeaturesResponse_UpdatableFeatureResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_UpdateFeaturesResponse_UpdatableFeatureResult, int]:
         flex = version >= 0
         feature, pos = read_cstring(buf, pos)
+        if feature is None:
+            raise DecodeError("non-nullable field Feature was serialized as null")
         (error_code,) = I16.unpack_from(buf, pos)
         pos += 2
         error_message, pos = read_cstring(buf, pos)
@@ -161,6 +166,7 @@ class UpdateFeaturesResponse:
         if version <= 1:
             _n, pos = read_carray_len(buf, pos)
             if _n < 0:
+                raise DecodeError("non-nullable field Results was serialized as null")
                 results = None
             else:
                 results = []

@@ -20,8 +20,11 @@ class _WriteTxnMarkersRequest_WritableTxnMarkerTopic:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_WriteTxnMarkersRequest_WritableTxnMarkerTopic, int]:
         flex = version >= 1
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
             partition_indexes = None
         else:
             partition_indexes = []
@@ -54,7 +57,6 @@ class _WriteTxnMarkersRequest_WritableTxnMarker:
     transaction_result: bool = False
     topics: list[_WriteTxnMarkersRequest_WritableTxnMarkerTopic] = field(default_factory=list)
     coordinator_epoch: int = 0
-    transaction_version: int = 0
 
     @classmethod
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_WriteTxnMarkersRequest_WritableTxnMarker, int]:
@@ -67,6 +69,7 @@ class _WriteTxnMarkersRequest_WritableTxnMarker:
         pos += 1
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -75,14 +78,9 @@ class _WriteTxnMarkersRequest_WritableTxnMarker:
                 topics.append(_e)
         (coordinator_epoch,) = I32.unpack_from(buf, pos)
         pos += 4
-        if version >= 2:
-            (transaction_version,) = I8.unpack_from(buf, pos)
-            pos += 1
-        else:
-            transaction_version = 0
         if flex:
             pos = skip_tags(buf, pos)
-        return cls(producer_id=producer_id, producer_epoch=producer_epoch, transaction_result=transaction_result, topics=topics, coordinator_epoch=coordinator_epoch, transaction_version=transaction_version), pos
+        return cls(producer_id=producer_id, producer_epoch=producer_epoch, transaction_result=transaction_result, topics=topics, coordinator_epoch=coordinator_epoch), pos
 
     def _encode(self, out: Writer, version: int) -> None:
         flex = version >= 1
@@ -97,8 +95,6 @@ class _WriteTxnMarkersRequest_WritableTxnMarker:
             for _e in _a:
                 _e._encode(out, version)
         out += I32.pack(self.coordinator_epoch)
-        if version >= 2:
-            out += I8.pack(self.transaction_version)
         if flex:
             out.append(0)
 
@@ -107,7 +103,7 @@ class _WriteTxnMarkersRequest_WritableTxnMarker:
 class WriteTxnMarkersRequest:
     API_KEY: ClassVar[int] = 27
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 2
+    MAX_VERSION: ClassVar[int] = 1
     FLEXIBLE_FROM: ClassVar[int] = 1
 
     WritableTxnMarkerTopic = _WriteTxnMarkersRequest_WritableTxnMarkerTopic
@@ -120,6 +116,7 @@ class WriteTxnMarkersRequest:
         flex = version >= 1
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Markers was serialized as null")
             markers = None
         else:
             markers = []
@@ -185,8 +182,11 @@ class _WriteTxnMarkersResponse_WritableTxnMarkerTopicResult:
     def _decode(cls, buf: Any, pos: int, version: int) -> tuple[_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult, int]:
         flex = version >= 1
         name, pos = read_cstring(buf, pos)
+        if name is None:
+            raise DecodeError("non-nullable field Name was serialized as null")
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Partitions was serialized as null")
             partitions = None
         else:
             partitions = []
@@ -223,6 +223,7 @@ class _WriteTxnMarkersResponse_WritableTxnMarkerResult:
         pos += 8
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Topics was serialized as null")
             topics = None
         else:
             topics = []
@@ -251,7 +252,7 @@ class _WriteTxnMarkersResponse_WritableTxnMarkerResult:
 class WriteTxnMarkersResponse:
     API_KEY: ClassVar[int] = 27
     MIN_VERSION: ClassVar[int] = 1
-    MAX_VERSION: ClassVar[int] = 2
+    MAX_VERSION: ClassVar[int] = 1
     FLEXIBLE_FROM: ClassVar[int] = 1
 
     WritableTxnMarkerPartitionResult = _WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult
@@ -265,6 +266,7 @@ class WriteTxnMarkersResponse:
         flex = version >= 1
         _n, pos = read_carray_len(buf, pos)
         if _n < 0:
+            raise DecodeError("non-nullable field Markers was serialized as null")
             markers = None
         else:
             markers = []
