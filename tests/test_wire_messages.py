@@ -34,7 +34,15 @@ from hypothesis import strategies as st
 
 import wire.messages as msgs
 import wire.primitives as p
-from wire.gen import DATA_DEFINITIONS, PRIMS, Field, MessageGen, default_schema_dir, load_specs, strip_comments
+from wire.gen import (
+    DATA_DEFINITIONS,
+    PRIMS,
+    Field,
+    MessageGen,
+    default_schema_dir,
+    load_specs,
+    strip_comments,
+)
 
 # kafka-python 3.0 loads its definitions with a deprecated importlib.resources call.
 pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated. Use files:DeprecationWarning")
@@ -256,11 +264,11 @@ def kp_definition_differs() -> frozenset[str]:
 
     theirs = Path(kafka.__file__).parent / "protocol" / "schemas" / "resources"
     out = set()
-    for p in theirs.glob("*.json"):
-        mine = default_schema_dir() / p.name
+    for path in theirs.glob("*.json"):
+        mine = default_schema_dir() / path.name
         if not mine.exists():
             continue
-        a = json.loads(strip_comments(p.read_text()))
+        a = json.loads(strip_comments(path.read_text()))
         b = json.loads(strip_comments(mine.read_text()))
         common = lambda d: [(c["name"], _shape(c["fields"])) for c in d.get("commonStructs", [])]  # noqa: E731
         if (_shape(a.get("fields", [])), common(a)) != (_shape(b.get("fields", [])), common(b)):

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import zipfile
 import keyword
+import os
 import re
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
