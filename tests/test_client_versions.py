@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rawclient import RawClient
@@ -50,7 +51,7 @@ LIBRDKAFKA_FALLBACKS = ["0.10.0", "0.10.1", "0.10.2", "0.11.0", "1.0.0", "1.1.0"
                         "2.8.0", "3.0.0", "3.5.0", "3.9.0", "4.0.0", "4.1.0"]
 
 
-def _records(tag: str) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+def _records(tag: str) -> list[tuple[bytes, bytes, list[Any]]]:
     return [(f"k{i}".encode(), f"{tag}-v{i}".encode(), [("h1", f"a{i}".encode()), ("h2", f"b{i}".encode())])
             for i in range(N)]
 
@@ -62,7 +63,7 @@ def _topic(shared_broker, name: str) -> str:
     return topic
 
 
-def _check(got: list[tuple[int, bytes | None, bytes | None, list[tuple[str, bytes]]]], want) -> None:
+def _check(got: list[tuple[Any, Any, Any, list[Any]]], want: list[tuple[bytes, bytes, list[Any]]]) -> None:
     assert [g[0] for g in got] == list(range(N)), f"offsets {[g[0] for g in got]}"
     assert [(k, v, list(h)) for _, k, v, h in got] == [(k, v, list(h)) for k, v, h in want]
 
@@ -86,7 +87,7 @@ def test_kafka_python_pinned(shared_broker, api_version) -> None:
         producer.close(timeout=5)
     consumer = KafkaConsumer(bootstrap_servers=shared_broker.bootstrap, api_version=api_version,
                              enable_auto_commit=False, request_timeout_ms=15000)
-    got = []
+    got: list[tuple[Any, Any, Any, list[Any]]] = []
     try:
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
@@ -128,7 +129,7 @@ def test_confluent_pinned(shared_broker, conf) -> None:
     assert not errors, errors
     c = Consumer({**base, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False,
                   "error_cb": lambda e: errors.append(str(e))})
-    got = []
+    got: list[tuple[Any, Any, Any, list[Any]]] = []
     try:
         c.assign([TopicPartition(topic, 0, 0)])
         deadline = time.monotonic() + 30
