@@ -57,3 +57,4 @@ for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setu
   echo "install-deps: $setup"
   bash "$(dirname "$0")/../$setup"
 done
+python3 "$(dirname "$0")/../compat/kafka_ref/launcher.py" fetch  # reference Apache Kafka 4.1.1 + its CLI tools (compat/cli_compare.py), cached

@@ -11,6 +11,7 @@ pinned there) and cached, so only the first call needs the registry.
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import signal
 import socket
@@ -27,13 +28,15 @@ JARS = CACHE / "jars"
 
 
 def fetch_jars() -> Path:
+    # the marker holds the pom's digest: a dependency added to the pom fetches again
     marker = JARS / ".complete"
-    if marker.exists():
+    digest = hashlib.sha256((HERE / "pom.xml").read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text().strip() == digest:
         return JARS
     JARS.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
                     f"-DoutputDirectory={JARS}"], check=True)
-    marker.write_text("ok\n")
+    marker.write_text(digest + "\n")
     return JARS
 
 
