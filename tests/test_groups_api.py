@@ -240,7 +240,7 @@ def test_static_member_leaves_by_instance_id(rc):
     assert [m.error_code for m in resp.members] == [E.NONE, E.UNKNOWN_MEMBER_ID]
 
 
-@pytest.mark.parametrize("v", range(5))
+@pytest.mark.parametrize("v", range(7))
 def test_find_coordinator(rb, rc, v):
     host, port = rb.bootstrap.split(":")
     if v >= 4:
@@ -248,10 +248,10 @@ def test_find_coordinator(rb, rc, v):
         assert [(c.key, c.error_code, c.host, c.port) for c in resp.coordinators] == [
             ("a", 0, host, int(port)), ("b", 0, host, int(port))]
         resp = rc.request(FindCoordinatorRequest(key_type=1, coordinator_keys=["txn"]), v)
-        assert resp.coordinators[0].error_code == E.COORDINATOR_NOT_AVAILABLE
+        assert resp.coordinators[0].error_code == E.CLUSTER_AUTHORIZATION_FAILED  # no transactions: fail fast
         return
     resp = rc.request(FindCoordinatorRequest(key="a-group", key_type=0), v)
     assert (resp.error_code, resp.host, resp.port, resp.node_id) == (0, host, int(port), 1)
     if v >= 1:
-        assert rc.request(FindCoordinatorRequest(key="t", key_type=1), v).error_code == E.COORDINATOR_NOT_AVAILABLE
+        assert rc.request(FindCoordinatorRequest(key="t", key_type=1), v).error_code == E.CLUSTER_AUTHORIZATION_FAILED
         assert rc.request(FindCoordinatorRequest(key="t", key_type=5), v).error_code == E.INVALID_REQUEST

@@ -1,12 +1,29 @@
-"""FindCoordinator (key 10), v0-4.
+"""FindCoordinator (key 10), v0-6.
 
 Behaviour: this broker coordinates every group (key_type 0), so it answers with itself;
 the first lookup creates ``__consumer_offsets`` (as Kafka does on demand).
 v4+ looks up a batch of keys at once.
-Version notes: v1 key_type, throttle, error message · v3 flexible · v4 batched keys.
-Not implemented: transaction coordinators (key_type 1 → COORDINATOR_NOT_AVAILABLE: there are
-no transactions yet); share-group keys (key_type 2 → INVALID_REQUEST).
+Transaction coordinators (key_type 1): there are no transactions yet, so the answer is
+CLUSTER_AUTHORIZATION_FAILED with the message "kbroker does not support transactions yet",
+chosen because every transactional client treats it as fatal at this step and the Java
+producer and librdkafka show the message: Java's TransactionManager fails on any
+non-retriable error it has no special case for ("Could not find a coordinator ... due to
+unexpected error: <message>"), librdkafka fails fatally only on the two authorization errors
+(TRANSACTIONAL_ID_AUTHORIZATION_FAILED would hide the message in Java), kafka-python fails
+on it ("... unexpected error: ClusterAuthorizationFailedError").  So ``initTransactions()``
+fails at once with that reason instead of retrying COORDINATOR_NOT_AVAILABLE forever.
+Share-group keys (key_type 2, v6+): share groups are not enabled (as in a default Kafka 4.1
+node), so a well-formed "groupId:topicId:partition" key gets COORDINATOR_NOT_AVAILABLE and a
+malformed one, or key_type 2 below v6, INVALID_REQUEST, as Kafka answers; other key types
+INVALID_REQUEST.
+Version notes: v1 key_type, throttle, error message · v3 flexible · v4 batched keys ·
+v5 TRANSACTION_ABORTABLE may be answered (never here) · v6 share-group keys.
+Not implemented: transactions (see above), share groups.
 """
+
+import base64
+import binascii
+import uuid
 
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -14,7 +31,27 @@ from wire.errors import ErrorCode
 from wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from wire.messages.find_coordinator import _FindCoordinatorResponse_Coordinator as Coordinator
 
-GROUP, TRANSACTION = 0, 1
+GROUP, TRANSACTION, SHARE = 0, 1, 2
+NO_TRANSACTIONS = "kbroker does not support transactions yet"
+MALFORMED = ("This most likely occurs because of a request being malformed by the client library or the message "
+             "was sent to an incompatible broker. See the broker logs for more details.")
+
+
+def share_key_valid(key: str) -> bool:
+    """Kafka's share-partition key shape: "groupId:topicId:partition" (topic id in base64)."""
+    parts = key.split(":")
+    if len(parts) != 3 or not parts[0]:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        uuid.UUID(bytes=raw)
+        return int(parts[2]) >= 0
+    except (ValueError, binascii.Error):
+        return False
+
+
+def _error(key: str, code: int, message: str) -> Coordinator:
+    return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
 
 def _lookup(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
@@ -24,17 +61,20 @@ def _lookup(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
         adv = b.advertised
         return Coordinator(key=key, node_id=b.node_id, host=adv.host, port=adv.port, error_code=0)
     if key_type == TRANSACTION:
-        return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                           error_message="transactions are not supported by this broker")
-    return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=ErrorCode.INVALID_REQUEST,
-                       error_message=f"unsupported key type {key_type}")
+        return _error(key, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, NO_TRANSACTIONS)
+    if key_type == SHARE:
+        if ctx.api_version >= 6 and share_key_valid(key):
+            return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "")
+        return _error(key, ErrorCode.INVALID_REQUEST, "")
+    return _error(key, ErrorCode.INVALID_REQUEST, MALFORMED)
 
 
-@handler(FindCoordinatorRequest, versions=(0, 4))
+@handler(FindCoordinatorRequest, versions=(0, 6))
 async def find_coordinator(ctx: RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse:
     if ctx.api_version >= 4:
         return FindCoordinatorResponse(throttle_time_ms=0, coordinators=[
             _lookup(ctx, k, req.key_type) for k in req.coordinator_keys or []])
     c = _lookup(ctx, req.key, req.key_type)
-    return FindCoordinatorResponse(throttle_time_ms=0, error_code=c.error_code, error_message=c.error_message,
+    message = c.error_message if c.error_code else "NONE"  # Kafka's text for no error before v4
+    return FindCoordinatorResponse(throttle_time_ms=0, error_code=c.error_code, error_message=message,
                                    node_id=c.node_id, host=c.host, port=c.port)

@@ -1,4 +1,4 @@
-"""JoinGroup (key 11), v0-7.
+"""JoinGroup (key 11), v0-9.
 
 Behaviour: hands the request to the group coordinator, which parks it until the
 rebalance completes (all members rejoined, the rebalance timeout, or the initial
@@ -8,9 +8,13 @@ member supports that most members prefer).  A new member without an id gets one 
 MEMBER_ID_REQUIRED (v4+) and must join again with it; static members
 (group.instance.id, v5+) skip that step and may take over their old place.
 Version notes: v1 rebalance timeout (v0: the session timeout) · v2 throttle ·
-v4 MEMBER_ID_REQUIRED · v5 group.instance.id · v6 flexible · v7 protocol type in the answer.
+v4 MEMBER_ID_REQUIRED · v5 group.instance.id · v6 flexible · v7 protocol type in the answer ·
+v8 reason (logged) · v9 skip_assignment in the answer (always false: it is only set for a
+leader whose group the broker assigns, which classic groups never do).
 Not implemented: —
 """
+
+import logging
 
 from kbroker.context import RequestContext
 from kbroker.groups import client_host
@@ -18,13 +22,17 @@ from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
 
+log = logging.getLogger(__name__)
 
-@handler(JoinGroupRequest, versions=(0, 7))
+
+@handler(JoinGroupRequest, versions=(0, 9))
 async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupResponse:
     v = ctx.api_version
     if not req.group_id:
         return JoinGroupResponse(error_code=ErrorCode.INVALID_GROUP_ID, generation_id=-1, protocol_name="",
                                  leader="", member_id=req.member_id, members=[])
+    if v >= 8 and req.reason:
+        log.info("member %r joins group %r: %s", req.member_id, req.group_id, req.reason)
     r = await ctx.broker.groups.join_group(
         req.group_id, member_id=req.member_id, group_instance_id=req.group_instance_id,
         protocol_type=req.protocol_type, protocols=[(p.name, p.metadata) for p in req.protocols or []],

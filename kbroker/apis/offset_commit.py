@@ -1,4 +1,4 @@
-"""OffsetCommit (key 8), v2-8.
+"""OffsetCommit (key 8), v2-9.
 
 Behaviour: a member of the group commits with its generation and member id (checked:
 UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS while the group waits for
@@ -9,7 +9,9 @@ offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE, per partition; the rest are
 to ``__consumer_offsets`` as one batch before the answer, so an acknowledged commit
 survives a crash.  The metadata string and leader epoch are kept; null metadata is "".
 Version notes: v2-4 retention_time_ms · v3 throttle · v6 leader epoch · v7 group.instance.id ·
-v8 flexible.
+v8 flexible · v9 KIP-848 (for a classic group, which is every group here, the same as v8:
+generation_id_or_member_epoch is the generation), except that a generation for a group that
+does not exist gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION, as Kafka 4.1 answers.
 Not implemented: per-commit retention (retention_time_ms is ignored; offsets.retention.minutes
 applies), v0-1 (below Kafka 4's floor).
 """
@@ -24,7 +26,7 @@ from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitRespon
 from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitResponseTopic as TopicResp
 
 
-@handler(OffsetCommitRequest, versions=(2, 8))
+@handler(OffsetCommitRequest, versions=(2, 9))
 async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
     b = ctx.broker
     max_meta = b.config.get_int("offset.metadata.max.bytes")
@@ -45,6 +47,8 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
     if valid:
         error = await b.groups.commit_offsets(req.group_id, req.member_id, req.group_instance_id,
                                               req.generation_id_or_member_epoch, valid)
+        if error == ErrorCode.ILLEGAL_GENERATION and ctx.api_version >= 9 and b.groups.group(req.group_id) is None:
+            error = ErrorCode.GROUP_ID_NOT_FOUND  # Kafka 4's answer from v9 to a generation for no group
         errors.update(dict.fromkeys(valid, error))
     return OffsetCommitResponse(throttle_time_ms=0, topics=[
         TopicResp(name=t.name, partitions=[PartResp(partition_index=p.partition_index,

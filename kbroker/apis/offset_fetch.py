@@ -1,4 +1,4 @@
-"""OffsetFetch (key 9), v1-8.
+"""OffsetFetch (key 9), v1-9.
 
 Behaviour: the committed offset, leader epoch and metadata of each requested partition;
 a partition with no commit (or an unknown group or topic) gets offset -1 and no error.
@@ -6,7 +6,8 @@ Null topics (v2+) means every partition the group has committed.  v8 asks for se
 groups at once.  require_stable (v7+) never waits: commits are written before they are
 acknowledged and there are no transactional offsets, so nothing is ever pending.
 Version notes: v2 null topics, top-level error · v3 throttle · v5 leader epoch ·
-v6 flexible · v7 require_stable · v8 batched groups.
+v6 flexible · v7 require_stable · v8 batched groups · v9 member_id/member_epoch (KIP-848:
+validated only for consumer-protocol groups; every group here is classic, so they are ignored).
 Not implemented: —
 """
 
@@ -38,7 +39,7 @@ def _part(cls: Any, p: int, v: OffsetValue | None) -> Any:
                metadata=v.metadata, error_code=0)
 
 
-@handler(OffsetFetchRequest, versions=(1, 8))
+@handler(OffsetFetchRequest, versions=(1, 9))
 async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
     if ctx.api_version >= 8:
         groups = [R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=0, topics=[
