@@ -1,4 +1,4 @@
-"""Fetch (key 1), v4-12.
+"""Fetch (key 1), v4-18.
 
 Behaviour: for each requested partition, the segment bytes from the batch holding
 fetch_offset up to the high watermark (read_committed: the last stable offset, the
@@ -13,7 +13,16 @@ and returns exactly the requested partitions.
 Version notes: v4 isolation level, last stable offset, aborted txns · v5 log start offset ·
 v7 sessions · v9 current leader epoch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH against the
 partition's) · v11 rack, preferred replica · v12 flexible, last fetched epoch → diverging epoch when
-that epoch ends before the fetch offset (no records then).
+that epoch ends before the fetch offset (no records then) · v13 topics by topic id (KIP-516): each
+requested id is resolved to its topic; an unknown (or zero) id gets UNKNOWN_TOPIC_ID (100) on each of
+its partitions, the response's top-level error staying 0 as Kafka's does; response topics carry the
+id, not the name · v14 OFFSET_MOVED_TO_TIERED_STORAGE possible (never here: no tiered storage) ·
+v15 replica_id moves into the replica_state tagged field (consumers: -1) · v16 a partition answered
+FENCED_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER carries current_leader (this broker, its epoch) and the
+response lists this broker in node_endpoints (KIP-951) · v17 replica_directory_id (KIP-853), v18 the
+follower's high_watermark (KIP-1166): follower-only fields, read and ignored.
+Fetch sessions are declined at every version: the Java consumer (4.x) treats session id 0 as "no
+session" and sends full fetches (by topic id from v13).
 Not implemented: follower fetches (no replication), fetch sessions (declined, as allowed).
 """
 
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -30,6 +40,8 @@ from wire.errors import ErrorCode
 from wire.messages.fetch import FetchRequest, FetchResponse, _FetchRequest_FetchPartition
 from wire.messages.fetch import _FetchResponse_EpochEndOffset as EpochEndOffset
 from wire.messages.fetch import _FetchResponse_FetchableTopicResponse as TopicData
+from wire.messages.fetch import _FetchResponse_LeaderIdAndEpoch as LeaderIdAndEpoch
+from wire.messages.fetch import _FetchResponse_NodeEndpoint as NodeEndpoint
 from wire.messages.fetch import _FetchResponse_PartitionData as PartData
 
 
@@ -49,41 +61,70 @@ def _diverging(plog: PartitionLog, p: _FetchRequest_FetchPartition) -> EpochEndO
     return None
 
 
-def _collect(ctx: RequestContext, req: FetchRequest) -> tuple[list[TopicData], int, bool]:
-    """(topics, bytes of record data, whether any partition has an error)."""
+def _names(ctx: RequestContext, req: FetchRequest) -> list[str | None]:
+    """The topic name of each requested topic: by name up to v12, by topic id from v13 (None: unknown id)."""
+    if ctx.api_version < 13:
+        return [t.topic for t in req.topics]
+    by_id = {m.topic_id: m.name for m in ctx.broker.all_topics()}
+    return [by_id.get(t.topic_id) for t in req.topics]
+
+
+def _unknown(idx: int, code: int) -> PartData:
+    return PartData(partition_index=idx, error_code=code, high_watermark=-1, last_stable_offset=-1,
+                    log_start_offset=-1, aborted_transactions=[], records=b"")
+
+
+def _failed(idx: int, code: int, leader: LeaderIdAndEpoch) -> PartData:
+    """A partition whose read failed (epoch check, offset out of range): no offsets, as Kafka answers."""
+    return PartData(partition_index=idx, error_code=code, high_watermark=-1, last_stable_offset=-1,
+                    log_start_offset=-1, current_leader=leader, aborted_transactions=None, records=b"")
+
+
+def _grouped(entries: list[tuple[str, uuid.UUID, PartData]]) -> list[TopicData]:
+    """Consecutive partitions of one topic share a topic entry (as Kafka builds its response)."""
+    out: list[TopicData] = []
+    for name, tid, pd in entries:
+        if out and out[-1].topic == name and out[-1].topic_id == tid:
+            out[-1].partitions.append(pd)
+        else:
+            out.append(TopicData(topic=name, topic_id=tid, partitions=[pd]))
+    return out
+
+
+def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) -> tuple[list[TopicData], int, bool]:
+    """(topics, bytes of record data, whether any partition has an error).  Partitions of unknown
+    topics (names, or ids from v13) come after all the others, as in Kafka's response."""
     b = ctx.broker
+    v = ctx.api_version
     budget = req.max_bytes if req.max_bytes > 0 else 2**31 - 1
     total = 0
     any_error = False
-    out: list[TopicData] = []
-    for t in req.topics:
-        parts: list[PartData] = []
-        meta = b.topic(t.topic)
+    served: list[tuple[str, uuid.UUID, PartData]] = []
+    unknown: list[tuple[str, uuid.UUID, PartData]] = []
+    for t, name in zip(req.topics, names, strict=True):
+        if name is None:  # v13+: no topic has this id
+            unknown += [("", t.topic_id, _unknown(p.partition, ErrorCode.UNKNOWN_TOPIC_ID)) for p in t.partitions]
+            any_error = bool(t.partitions) or any_error
+            continue
+        meta = b.topic(name)
+        tid = meta.topic_id if meta is not None else t.topic_id
         for p in t.partitions:
             idx = p.partition
-            if meta is None or not 0 <= idx < meta.partitions:
-                parts.append(PartData(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                                      high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                                      records=b""))
-                any_error = True
-                continue
-            plog = b.get_log(t.topic, idx)
-            if plog is None:  # deleted, or the broker is shutting down, since the topic was looked up
-                parts.append(PartData(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                                      high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                                      records=b""))
+            plog = b.get_log(name, idx) if meta is not None and 0 <= idx < meta.partitions else None
+            if plog is None:  # unknown, or deleted / the broker shutting down since the topic was looked up
+                unknown.append((name, tid, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
                 any_error = True
                 continue
             hw = plog.log_end_offset
             err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
-            data: object = b""
             diverging = _diverging(plog, p) if not err else None
             if diverging is not None:
-                parts.append(PartData(partition_index=idx, error_code=0, high_watermark=hw,
-                                      last_stable_offset=hw, log_start_offset=plog.log_start_offset,
-                                      diverging_epoch=diverging, aborted_transactions=[], records=b""))
+                served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
+                                                   last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                                   diverging_epoch=diverging, aborted_transactions=[], records=b"")))
                 any_error = True
                 continue
+            data: object = b""
             if not err:
                 limit = min(p.partition_max_bytes, budget - total)
                 if limit > 0 or total == 0:
@@ -97,20 +138,35 @@ def _collect(ctx: RequestContext, req: FetchRequest) -> tuple[list[TopicData], i
                         total += sl.length
             if err:
                 any_error = True
-            parts.append(PartData(partition_index=idx, error_code=err, high_watermark=hw,
-                                  last_stable_offset=hw, log_start_offset=plog.log_start_offset,
-                                  aborted_transactions=None if err else [], records=data))
-        out.append(TopicData(topic=t.topic, partitions=parts))
-    return out, total, any_error
+                leader = LeaderIdAndEpoch()
+                if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER):
+                    leader = LeaderIdAndEpoch(leader_id=b.node_id, leader_epoch=plog.leader_epoch)
+                served.append((name, tid, _failed(idx, err, leader)))
+                continue
+            served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
+                                               last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                               aborted_transactions=[], records=data)))
+    return _grouped(served + unknown), total, any_error
 
 
-@handler(FetchRequest, versions=(4, 12))
+def _node_endpoints(ctx: RequestContext, topics: list[TopicData]) -> list[NodeEndpoint]:
+    """v16+: the leader of every partition answered with a current leader (KIP-951): this broker."""
+    b = ctx.broker
+    if ctx.api_version < 16 or not any(p.current_leader.leader_id >= 0 for t in topics for p in t.partitions):
+        return []
+    adv = b.advertised
+    return [NodeEndpoint(node_id=b.node_id, host=adv.host, port=adv.port, rack=None)]
+
+
+@handler(FetchRequest, versions=(4, 18))
 async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     if req.session_id != 0:
         return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0, responses=[])
-    topics, total, any_error = _collect(ctx, req)
+    names = _names(ctx, req)
+    topics, total, any_error = _collect(ctx, req, names)
     if total < req.min_bytes and req.max_wait_ms > 0 and not any_error and req.topics:
-        tps = [(t.topic, p.partition) for t in req.topics for p in t.partitions]
+        tps = [(n, p.partition) for t, n in zip(req.topics, names, strict=True)
+               if n is not None for p in t.partitions]
         deadline = time.monotonic() + req.max_wait_ms / 1000
         b = ctx.broker
         while total < req.min_bytes:
@@ -124,7 +180,8 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 break
             finally:
                 b.remove_waiter(tps, fut)
-            topics, total, any_error = _collect(ctx, req)
+            topics, total, any_error = _collect(ctx, req, names)
             if any_error:
                 break
-    return FetchResponse(throttle_time_ms=0, error_code=0, session_id=0, responses=topics)
+    return FetchResponse(throttle_time_ms=0, error_code=0, session_id=0, responses=topics,
+                         node_endpoints=_node_endpoints(ctx, topics))
