@@ -4,9 +4,11 @@ Behaviour: this broker is the whole cluster and its controller; it is never fenc
 Version notes: v1 endpoint type: brokers (1) are served; a controller endpoint (2) gets
 MISMATCHED_ENDPOINT_TYPE and any other value UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers ·
 v2 include_fenced_brokers / is_fenced (KIP-1073; nothing is ever fenced).
-Not implemented: cluster authorized operations (reported as unknown).
+Cluster authorized operations (include_cluster_authorized_operations): with no authorizer, every
+operation Kafka supports on the cluster (metadata.CLUSTER_OPERATIONS); -2147483648 when not asked for.
 """
 
+from kbroker.apis.metadata import CLUSTER_OPERATIONS, NOT_PROVIDED
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
@@ -27,5 +29,6 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
     return DescribeClusterResponse(
         throttle_time_ms=0, error_code=0, error_message=None, endpoint_type=BROKER, cluster_id=b.cluster_id,
         controller_id=b.node_id,
+        cluster_authorized_operations=CLUSTER_OPERATIONS if req.include_cluster_authorized_operations else NOT_PROVIDED,
         brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=b.node_id, host=adv.host, port=adv.port,
                                                                is_fenced=False)])

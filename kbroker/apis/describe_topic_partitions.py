@@ -10,9 +10,12 @@ Each partition: this broker leads it at the partition's leader epoch, is its onl
 replica; the eligible leader replica lists (KIP-966) are empty. The Java Admin (3.9, 4.x) uses this for
 describeTopics when the broker offers it, instead of Metadata.
 Version notes: v0 is the only version (flexible).
-Not implemented: authorized operations (reported as unknown).
+Authorized operations: every topic entry (unknown ones too) carries every operation Kafka supports on
+a topic (metadata.TOPIC_OPERATIONS), as a broker without an authorizer answers: the request has no
+flag for it (the Admin client drops them unless asked).
 """
 
+from kbroker.apis.metadata import TOPIC_OPERATIONS
 from kbroker.broker import INTERNAL_TOPICS
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -42,7 +45,8 @@ async def describe_topic_partitions(ctx: RequestContext,
         names = sorted({t.name for t in req.topics if t.name >= start_topic})
         if cursor is not None and cursor.topic_name not in names:
             return Resp(throttle_time_ms=0, topics=[
-                Topic(error_code=ErrorCode.INVALID_REQUEST, name=t.name, partitions=[]) for t in req.topics])
+                Topic(error_code=ErrorCode.INVALID_REQUEST, name=t.name, partitions=[],
+                      topic_authorized_operations=TOPIC_OPERATIONS) for t in req.topics])
     else:
         names = sorted(t.name for t in b.all_topics() if t.name >= start_topic)
     remaining = min(MAX_PARTITIONS, req.response_partition_limit)
@@ -57,7 +61,8 @@ async def describe_topic_partitions(ctx: RequestContext,
                 break
             continue
         if meta is None:
-            topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name, partitions=[]))
+            topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name, partitions=[],
+                                topic_authorized_operations=TOPIC_OPERATIONS))
             continue
         start = first if name == start_topic else 0
         end = min(meta.partitions, start + remaining)
@@ -69,7 +74,7 @@ async def describe_topic_partitions(ctx: RequestContext,
                                         replica_nodes=[b.node_id], isr_nodes=[b.node_id],
                                         eligible_leader_replicas=[], last_known_elr=[], offline_replicas=[]))
         topics.append(Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
-                            partitions=partitions))
+                            partitions=partitions, topic_authorized_operations=TOPIC_OPERATIONS))
         remaining -= len(partitions)
         if end < meta.partitions:
             next_cursor = Resp.Cursor(topic_name=name, partition_index=end)

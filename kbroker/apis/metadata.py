@@ -1,4 +1,4 @@
-"""Metadata (key 3), v0-12.
+"""Metadata (key 3), v0-13.
 
 Behaviour: one broker, the leader (and only replica) of every partition.  v0: an
 empty topic list means all topics; v1+: null means all, empty means none.  Unknown
@@ -7,8 +7,13 @@ topics are created when auto.create.topics.enable is true and the request allows
 LEADER_NOT_AVAILABLE, as Kafka's does, and the client asks again.
 Version notes: v1 controller/rack/is_internal · v2 cluster_id · v5 offline replicas ·
 v7 leader epoch · v8-10 authorized operations · v9 flexible · v10 topic ids · v12 lookup by id
-(a non-zero topic id is used whatever the name says: the Java Admin sends "" with it).
-Not implemented: authorized operations (reported as unknown).
+(a non-zero topic id is used whatever the name says: the Java Admin sends "" with it) · v13 top-level
+error_code (KIP-1102; 0 here: a single broker never asks the client to re-bootstrap).
+Authorized operations: with no authorizer, as Kafka answers, every operation a resource supports —
+topics (v8+, include_topic_authorized_operations, on every topic entry): READ WRITE CREATE DELETE ALTER
+DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS; the cluster (v8-10, include_cluster_authorized_operations):
+CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE, as AclOperation
+bit sets; when not asked for, -2147483648 ("not provided").
 """
 
 from kbroker.broker import INTERNAL_TOPICS, topic_name_error
@@ -19,6 +24,21 @@ from wire.messages.metadata import MetadataRequest, MetadataResponse
 from wire.messages.metadata import _MetadataResponse_MetadataResponsePartition as Partition
 from wire.messages.metadata import _MetadataResponse_MetadataResponseTopic as Topic
 from wire.primitives import ZERO_UUID
+
+# Kafka's AclOperation codes and the operations it lists as supported per resource type
+# (what a broker without an authorizer reports), as bit sets (bit n = operation code n).
+READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, CLUSTER_ACTION = 3, 4, 5, 6, 7, 8, 9
+DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE = 10, 11, 12
+NOT_PROVIDED = -2147483648
+
+
+def bitset(*codes: int) -> int:
+    return sum(1 << c for c in set(codes))
+
+
+TOPIC_OPERATIONS = bitset(READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS)  # 3576
+CLUSTER_OPERATIONS = bitset(CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+                            IDEMPOTENT_WRITE)  # 8096
 
 
 def topic_entry(ctx: RequestContext, name: str) -> Topic:
@@ -37,7 +57,7 @@ def topic_entry(ctx: RequestContext, name: str) -> Topic:
                  partitions=partitions)
 
 
-@handler(MetadataRequest, versions=(0, 12))
+@handler(MetadataRequest, versions=(0, 13))
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
     b = ctx.broker
     v = ctx.api_version
@@ -67,10 +87,15 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                                         topic_id=created.topic_id))
                     continue
             topics.append(topic_entry(ctx, name))
+    if v >= 8 and req.include_topic_authorized_operations:
+        for t in topics:
+            t.topic_authorized_operations = TOPIC_OPERATIONS
     adv = b.advertised
     return MetadataResponse(
         brokers=[MetadataResponse.MetadataResponseBroker(node_id=b.node_id, host=adv.host, port=adv.port)],
-        cluster_id=b.cluster_id, controller_id=b.node_id, topics=topics)
+        cluster_id=b.cluster_id, controller_id=b.node_id, topics=topics, error_code=0,
+        cluster_authorized_operations=CLUSTER_OPERATIONS if 8 <= v <= 10 and req.include_cluster_authorized_operations
+        else NOT_PROVIDED)
 
 
-__all__ = ["metadata", "ZERO_UUID"]
+__all__ = ["metadata", "ZERO_UUID", "TOPIC_OPERATIONS", "CLUSTER_OPERATIONS", "NOT_PROVIDED"]
