@@ -7,12 +7,15 @@ reference Kafka 4.1.1 broker gives it (probed with the same requests); and the g
 from __future__ import annotations
 
 import base64
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from brokerproc import BrokerProcess
 from confluent_kafka import ConsumerGroupType
 from confluent_kafka.admin import AdminClient
+from conftest import IN_CI, require_tool
 from kafka.admin import KafkaAdminClient
 from rawclient import RawClient
 from test_groups_support import GROUP_OVERRIDES
@@ -30,6 +33,7 @@ from wire.messages.offset_commit import OffsetCommitRequest
 from wire.messages.offset_fetch import OffsetFetchRequest
 from wire.messages.sync_group import SyncGroupRequest
 
+ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "versions-topic"
 SUB = encode_subscription([TOPIC])
 
@@ -202,3 +206,29 @@ def test_admin_clients_show_classic(rb, rc) -> None:
     filtered = ck.list_consumer_groups(types={ConsumerGroupType.CLASSIC}, request_timeout=30).result()
     assert {"admin-classic", "admin-offsets-only"} <= {g.group_id for g in filtered.valid}
     assert ck.list_consumer_groups(types={ConsumerGroupType.CONSUMER}, request_timeout=30).result().valid == []
+
+
+def test_kafka_consumer_groups_list_type_shows_classic(rb, rc) -> None:
+    """`kafka-consumer-groups --list --type` (Kafka 4.1.1's tool, from the reference broker's jars)."""
+    java = require_tool("java")
+    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
+    if not (jars / ".complete").exists():
+        if IN_CI:
+            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
+        pytest.skip(f"the reference Kafka jars are not fetched ({jars}: compat/kafka_ref/launcher.py fetch)")
+    join_stable(rc, "cli-classic")
+    assert commit(rc, "cli-offsets-only", -1, "", 9) == E.NONE
+
+    def tool(*args: str) -> dict[str, str]:
+        proc = subprocess.run([java, "-cp", f"{jars}/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                               "--bootstrap-server", rb.bootstrap, "--list", *args],
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        lines = [line.split() for line in proc.stdout.splitlines() if line.strip()]
+        assert lines[0] == ["GROUP", "TYPE"], proc.stdout
+        return dict(line for line in lines[1:] if len(line) == 2)
+
+    listed = tool("--type")
+    assert listed["cli-classic"] == listed["cli-offsets-only"] == "Classic", listed
+    assert {"cli-classic", "cli-offsets-only"} <= set(tool("--type", "classic"))
+    assert tool("--type", "consumer") == {}
