@@ -98,6 +98,26 @@ def test_every_version(broker) -> None:
                 assert (resp.error_code, resp.session_id) == (0, 0), v
 
 
+def test_duplicates_and_out_of_range(broker) -> None:
+    """What Kafka 4.1.1 answers (captured from the reference broker): a partition asked for twice is
+    answered once, at its first place, for its last fetch offset; OFFSET_OUT_OF_RANGE carries no
+    offsets and a null aborted list; unknown topics/partitions come last, with an empty aborted list."""
+    with RawClient.connect(broker.bootstrap) as c:
+        c.create_topic("dup", 8)
+        c.produce("dup", 0, build_batch([(b"k", b"v", None, 1)]))
+        tid = topic_id(c, "dup")
+        for v in (4, 12, 13, 18):
+            ghost = uuid.uuid4()
+            req = request(v, [("ghost", ghost, [0]), ("dup", tid, [0, 8, 0])])
+            req.topics[1].partitions[2].fetch_offset = 99
+            resp = c.request(req, v)
+            got = [[(p.partition_index, p.error_code, p.high_watermark, p.last_stable_offset, p.log_start_offset,
+                     p.aborted_transactions, len(p.records)) for p in t.partitions] for t in resp.responses]
+            ghost_err = UNKNOWN_TOPIC if v < 13 else UNKNOWN_TOPIC_ID
+            assert got == [[(0, 1, -1, -1, -1, None, 0)], [(0, ghost_err, -1, -1, -1, [], 0)],
+                           [(8, UNKNOWN_TOPIC, -1, -1, -1, [], 0)]], v
+
+
 def test_replica_state_is_read_from_v15(broker) -> None:
     """v15 moved replica_id into the replica_state tagged field: a v15+ request carrying only it (no
     v4-14 replica_id on the wire) is decoded and served like a consumer's."""

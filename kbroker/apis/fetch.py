@@ -43,6 +43,7 @@ from wire.messages.fetch import _FetchResponse_FetchableTopicResponse as TopicDa
 from wire.messages.fetch import _FetchResponse_LeaderIdAndEpoch as LeaderIdAndEpoch
 from wire.messages.fetch import _FetchResponse_NodeEndpoint as NodeEndpoint
 from wire.messages.fetch import _FetchResponse_PartitionData as PartData
+from wire.primitives import ZERO_UUID
 
 
 def _epoch_error(current: int, requested: int) -> int:
@@ -91,6 +92,17 @@ def _grouped(entries: list[tuple[str, uuid.UUID, PartData]]) -> list[TopicData]:
     return out
 
 
+def _wanted(req: FetchRequest,
+            names: list[str | None]) -> dict[tuple[str | None, uuid.UUID, int], _FetchRequest_FetchPartition]:
+    """The requested partitions in request order; a partition asked for twice is fetched once, at its
+    first place, with its last parameters (Kafka keys a fetch by topic partition)."""
+    out: dict[tuple[str | None, uuid.UUID, int], _FetchRequest_FetchPartition] = {}
+    for t, name in zip(req.topics, names, strict=True):
+        for p in t.partitions:
+            out[(name, t.topic_id if name is None else ZERO_UUID, p.partition)] = p
+    return out
+
+
 def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) -> tuple[list[TopicData], int, bool]:
     """(topics, bytes of record data, whether any partition has an error).  Partitions of unknown
     topics (names, or ids from v13) come after all the others, as in Kafka's response."""
@@ -101,51 +113,49 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
     any_error = False
     served: list[tuple[str, uuid.UUID, PartData]] = []
     unknown: list[tuple[str, uuid.UUID, PartData]] = []
-    for t, name in zip(req.topics, names, strict=True):
+    for (name, tid_asked, idx), p in _wanted(req, names).items():
         if name is None:  # v13+: no topic has this id
-            unknown += [("", t.topic_id, _unknown(p.partition, ErrorCode.UNKNOWN_TOPIC_ID)) for p in t.partitions]
-            any_error = bool(t.partitions) or any_error
+            unknown.append(("", tid_asked, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_ID)))
+            any_error = True
             continue
         meta = b.topic(name)
-        tid = meta.topic_id if meta is not None else t.topic_id
-        for p in t.partitions:
-            idx = p.partition
-            plog = b.get_log(name, idx) if meta is not None and 0 <= idx < meta.partitions else None
-            if plog is None:  # unknown, or deleted / the broker shutting down since the topic was looked up
-                unknown.append((name, tid, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
-                any_error = True
-                continue
-            hw = plog.log_end_offset
-            err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
-            diverging = _diverging(plog, p) if not err else None
-            if diverging is not None:
-                served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
-                                                   last_stable_offset=hw, log_start_offset=plog.log_start_offset,
-                                                   diverging_epoch=diverging, aborted_transactions=[], records=b"")))
-                any_error = True
-                continue
-            data: object = b""
-            if not err:
-                limit = min(p.partition_max_bytes, budget - total)
-                if limit > 0 or total == 0:
-                    try:
-                        sl = plog.read(p.fetch_offset, max(limit, 1), hw)
-                    except OffsetOutOfRange:
-                        err = ErrorCode.OFFSET_OUT_OF_RANGE
-                        sl = None
-                    if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit):
-                        data = sl
-                        total += sl.length
-            if err:
-                any_error = True
-                leader = LeaderIdAndEpoch()
-                if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER):
-                    leader = LeaderIdAndEpoch(leader_id=b.node_id, leader_epoch=plog.leader_epoch)
-                served.append((name, tid, _failed(idx, err, leader)))
-                continue
+        tid = meta.topic_id if meta is not None else tid_asked
+        plog = b.get_log(name, idx) if meta is not None and 0 <= idx < meta.partitions else None
+        if plog is None:  # unknown, or deleted / the broker shutting down since the topic was looked up
+            unknown.append((name, tid, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
+            any_error = True
+            continue
+        hw = plog.log_end_offset
+        err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
+        diverging = _diverging(plog, p) if not err else None
+        if diverging is not None:
             served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
                                                last_stable_offset=hw, log_start_offset=plog.log_start_offset,
-                                               aborted_transactions=[], records=data)))
+                                               diverging_epoch=diverging, aborted_transactions=[], records=b"")))
+            any_error = True
+            continue
+        data: object = b""
+        if not err:
+            limit = min(p.partition_max_bytes, budget - total)
+            if limit > 0 or total == 0:
+                try:
+                    sl = plog.read(p.fetch_offset, max(limit, 1), hw)
+                except OffsetOutOfRange:
+                    err = ErrorCode.OFFSET_OUT_OF_RANGE
+                    sl = None
+                if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit):
+                    data = sl
+                    total += sl.length
+        if err:
+            any_error = True
+            leader = LeaderIdAndEpoch()
+            if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER):
+                leader = LeaderIdAndEpoch(leader_id=b.node_id, leader_epoch=plog.leader_epoch)
+            served.append((name, tid, _failed(idx, err, leader)))
+            continue
+        served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
+                                           last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                           aborted_transactions=[], records=data)))
     return _grouped(served + unknown), total, any_error
 
 
