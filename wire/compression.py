@@ -18,7 +18,16 @@
                decompression falls back to a streaming decoder when the size is unknown.
 
 Errors: an unknown codec raises UnsupportedCompressionError; undecodable or truncated input raises
-DecompressionError (both ValueError). ``decompress`` accepts any buffer (bytes, bytearray,
+DecompressionError (both ValueError); output beyond ``limit`` raises DecompressionLimitError (a
+DecompressionError).
+
+Bounded decompression (compression bombs): ``decompress(codec, data, limit=n)`` never holds more
+than ``n`` bytes of output plus one codec step. Every codec is decoded incrementally: gzip through
+zlib.decompressobj with max_length, lz4 through LZ4FrameDecompressor with max_length, zstd through a
+decompressobj fed a few hundred input bytes at a time (a zstd block expands at most 128 KiB, so each
+step is bounded), snappy by reading each block's declared length (xerial, or the one raw block) and
+refusing the payload before anything is allocated when the sum passes the limit. So a tiny forged
+payload that claims gigabytes costs at most ``limit`` bytes and is refused as soon as it passes it. ``decompress`` accepts any buffer (bytes, bytearray,
 memoryview) and returns a bytes-like object to be read, not kept mutable: bytes, except for snappy,
 which is decompressed straight into a preallocated bytearray to spare a copy.
 
@@ -45,6 +54,7 @@ __all__ = [
     "CODEC_NAMES",
     "UnsupportedCompressionError",
     "DecompressionError",
+    "DecompressionLimitError",
     "compress",
     "decompress",
     "XERIAL_MAGIC",
@@ -81,6 +91,16 @@ class UnsupportedCompressionError(ValueError):
 class DecompressionError(ValueError):
     """Compressed data that the codec cannot decode (corrupt, truncated or of the wrong format)."""
 
+
+class DecompressionLimitError(DecompressionError):
+    """The data decompresses to more than the caller's limit (decoding stopped there)."""
+
+
+# Output produced per codec step: bounds what one call to a streaming decoder may allocate.
+_STEP = 1 << 20
+# zstd input fed per step: a zstd block (3-byte header) expands to at most 128 KiB, so 256 input
+# bytes produce at most ~11 MiB.
+_ZSTD_STEP_IN = 256
 
 _local = threading.local()
 
@@ -125,11 +145,16 @@ def compress(codec: int, data, level: int | None = None) -> bytes:
     raise UnsupportedCompressionError(f"unknown compression codec {codec}")
 
 
-def decompress(codec: int, data) -> bytes | bytearray:
-    """Decompress ``data`` (any buffer) written with ``codec``."""
+def decompress(codec: int, data, limit: int | None = None) -> bytes | bytearray:
+    """Decompress ``data`` (any buffer) written with ``codec``; with ``limit``, output beyond
+    ``limit`` bytes raises DecompressionLimitError without ever holding much more than that."""
     if codec == NONE:
+        if limit is not None and len(data) > limit:
+            raise DecompressionLimitError(f"{len(data)} bytes exceed the limit of {limit}")
         return bytes(data)
     try:
+        if limit is not None:
+            return _bounded(codec, data, limit)
         if codec == GZIP:
             return _gzip_decompress(data)
         if codec == SNAPPY:
@@ -198,10 +223,22 @@ def _snappy_raw_len(block: memoryview) -> int:
 def _xerial_decompress(mv: memoryview) -> bytearray:
     # Two passes: find the blocks and their decompressed sizes, then decompress each one straight
     # into its place in a single output buffer.
+    blocks = _xerial_blocks(mv)
+    total = sum(size for _, size in blocks)
+    out = bytearray(total)
+    with memoryview(out) as dst:
+        at = 0
+        for block, size in blocks:
+            cramjam.snappy.decompress_raw_into(block, dst[at : at + size])
+            at += size
+    return out
+
+
+def _xerial_blocks(mv: memoryview) -> list[tuple[memoryview, int]]:
+    """The xerial blocks of ``mv`` with each one's declared (and plausible) decompressed size."""
     n = len(mv)
     pos = _XERIAL_HEADER.size
     blocks: list[tuple[memoryview, int]] = []
-    total = 0
     while pos < n:
         if n - pos < 4:
             raise DecompressionError("snappy: truncated xerial block length")
@@ -212,15 +249,8 @@ def _xerial_decompress(mv: memoryview) -> bytearray:
         block = mv[pos : pos + length]
         size = _snappy_raw_len(block)
         blocks.append((block, size))
-        total += size
         pos += length
-    out = bytearray(total)
-    with memoryview(out) as dst:
-        at = 0
-        for block, size in blocks:
-            cramjam.snappy.decompress_raw_into(block, dst[at : at + size])
-            at += size
-    return out
+    return blocks
 
 
 # -- lz4 ----------------------------------------------------------------------------------------
@@ -261,3 +291,92 @@ def _zstd_decompress(data) -> bytes:
             raise DecompressionError("zstd: truncated frame")
         rest = dobj.unused_data
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+# -- bounded (streaming) decompression ----------------------------------------------------------
+
+
+class _Sink:
+    """Output collected under a hard limit."""
+
+    __slots__ = ("out", "limit", "name")
+
+    def __init__(self, limit: int, name: str) -> None:
+        self.out = bytearray()
+        self.limit = limit
+        self.name = name
+
+    def add(self, chunk) -> None:
+        if len(self.out) + len(chunk) > self.limit:
+            raise DecompressionLimitError(
+                f"{self.name}: data decompresses to more than the limit of {self.limit} bytes")
+        self.out += chunk
+
+
+def _bounded(codec: int, data, limit: int) -> bytes | bytearray:
+    if codec == SNAPPY:
+        with memoryview(data) as mv:
+            if len(mv) >= _XERIAL_HEADER.size and mv[:8] == XERIAL_MAGIC:
+                total = sum(size for _, size in _xerial_blocks(mv))
+            else:
+                total = _snappy_raw_len(mv)
+            if total > limit:
+                raise DecompressionLimitError(
+                    f"snappy: blocks declare {total} bytes decompressed, more than the limit of {limit}")
+        return _snappy_decompress(data)
+    if codec not in (GZIP, LZ4, ZSTD):
+        raise UnsupportedCompressionError(f"unknown compression codec {codec}")
+    sink = _Sink(limit, CODEC_NAMES[codec])
+    with memoryview(data) as mv:
+        if codec == GZIP:
+            _gzip_stream(mv, sink)
+        elif codec == LZ4:
+            _lz4_stream(mv, sink)
+        else:
+            _zstd_stream(mv, sink)
+    return sink.out
+
+
+def _gzip_stream(mv: memoryview, sink: _Sink) -> None:
+    rest: bytes | memoryview = mv
+    while len(rest):
+        d = zlib.decompressobj(wbits=47)
+        tail = rest
+        while True:
+            chunk = d.decompress(tail, _STEP)
+            sink.add(chunk)
+            if d.eof:
+                rest = d.unused_data
+                break
+            tail = d.unconsumed_tail
+            if not chunk and not tail:
+                raise DecompressionError("gzip: truncated stream")
+
+
+def _lz4_stream(mv: memoryview, sink: _Sink) -> None:
+    rest: bytes | memoryview = mv
+    while len(rest):
+        d = lz4.frame.LZ4FrameDecompressor()
+        chunk = d.decompress(rest, _STEP)
+        sink.add(chunk)
+        while not d.eof:
+            if d.needs_input:
+                raise DecompressionError("lz4: truncated frame")
+            chunk = d.decompress(b"", _STEP)
+            sink.add(chunk)
+        rest = d.unused_data or b""
+
+
+def _zstd_stream(mv: memoryview, sink: _Sink) -> None:
+    dctx = _zstd_decompressor()
+    pos = 0
+    n = len(mv)
+    while pos < n:
+        dobj = dctx.decompressobj()
+        while pos < n and not dobj.eof:
+            step = mv[pos : pos + _ZSTD_STEP_IN]
+            pos += len(step)
+            sink.add(dobj.decompress(step))
+        if not dobj.eof:
+            raise DecompressionError("zstd: truncated frame")
+        pos -= len(dobj.unused_data)  # the next frame starts inside the last step

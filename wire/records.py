@@ -51,7 +51,13 @@ from dataclasses import dataclass
 
 import crc32c as _crc32c_mod
 
-from wire.compression import DecompressionError, UnsupportedCompressionError, compress, decompress
+from wire.compression import (
+    DecompressionError,
+    DecompressionLimitError,
+    UnsupportedCompressionError,
+    compress,
+    decompress,
+)
 
 __all__ = [
     "HEADER_SIZE",
@@ -366,27 +372,31 @@ def _write_nullable(out: bytearray, data) -> None:
         out += data
 
 
-def _records_data(buf, pos: int, header: BatchHeader):
-    """The record bytes of the batch at ``pos``, decompressed (a private copy, not a view of buf)."""
+def _records_data(buf, pos: int, header: BatchHeader, limit: int | None = None):
+    """The record bytes of the batch at ``pos``, decompressed (a private copy, not a view of buf).
+    With ``limit``, records that decompress to more than ``limit`` bytes raise InvalidRecordError
+    (decompression stops there: a compression bomb costs at most ``limit`` bytes)."""
     if header.batch_length < _MIN_BATCH_LENGTH or len(buf) - pos < header.total_size:
         raise CorruptRecordError(f"no whole batch at {pos}")
     with memoryview(buf) as mv, mv[pos + HEADER_SIZE : pos + header.total_size] as body:
         if not header.compression:
             return bytes(body)
         try:
-            return decompress(header.compression, body)
+            return decompress(header.compression, body, limit)
+        except DecompressionLimitError as exc:
+            raise InvalidRecordError(f"batch at {pos}: {exc}") from exc
         except (DecompressionError, UnsupportedCompressionError) as exc:
             raise CorruptRecordError(f"batch at {pos}: {exc}") from exc
 
 
-def iter_records(buf, pos: int = 0) -> Iterator[Record]:
+def iter_records(buf, pos: int = 0, limit: int | None = None) -> Iterator[Record]:
     """Decode the records of the batch at ``pos`` (decompressing as needed). CRC is not checked.
 
     Raises CorruptRecordError on any inconsistency: lengths that overrun their record or batch,
     a record count that does not match the data, bytes left over after the last record.
     """
     header = BatchHeader(buf, pos)
-    return _iter_records(_records_data(buf, pos, header), header)
+    return _iter_records(_records_data(buf, pos, header, limit), header)
 
 
 def _iter_records(data, header: BatchHeader) -> Iterator[Record]:
@@ -451,10 +461,10 @@ def _iter_records(data, header: BatchHeader) -> Iterator[Record]:
         raise CorruptRecordError(f"{n - pos} bytes after the last of {header.record_count} records")
 
 
-def decode_batch(buf, pos: int = 0) -> tuple[BatchHeader, list[Record]]:
-    """The header and all records of the batch at ``pos``."""
+def decode_batch(buf, pos: int = 0, limit: int | None = None) -> tuple[BatchHeader, list[Record]]:
+    """The header and all records of the batch at ``pos`` (``limit`` as for iter_records)."""
     header = BatchHeader(buf, pos)
-    return header, list(_iter_records(_records_data(buf, pos, header), header))
+    return header, list(_iter_records(_records_data(buf, pos, header, limit), header))
 
 
 def _fields(record) -> tuple:
@@ -469,6 +479,7 @@ def build_batch(
     *,
     base_offset: int = 0,
     compression: int = 0,
+    compression_level: int | None = None,
     producer_id: int = -1,
     producer_epoch: int = -1,
     base_sequence: int = -1,
@@ -479,7 +490,8 @@ def build_batch(
 ) -> bytes:
     """Encode one v2 batch. Each record is an object with key, value, headers, timestamp attributes
     (a ``Record`` works) or a ``(key, value, headers, timestamp)`` tuple; headers is a sequence of
-    ``(str | bytes, bytes | None)`` or None, timestamp None means -1 (no timestamp)."""
+    ``(str | bytes, bytes | None)`` or None, timestamp None means -1 (no timestamp).
+    ``compression_level`` is the codec's level (its default when None)."""
     items = [_fields(r) for r in records]
     if not items:
         raise ValueError("a record batch needs at least one record")
@@ -501,7 +513,7 @@ def build_batch(
             _write_nullable(rec, hvalue)
         write_varint(body, len(rec))
         body += rec
-    payload = compress(compression, body) if compression else body
+    payload = compress(compression, body, compression_level) if compression else body
     attributes = compression
     if log_append_time:
         attributes |= TIMESTAMP_TYPE_BIT

@@ -13,25 +13,40 @@ new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch
 INVALID_PRODUCER_EPOCH; never UNKNOWN_SERVER_ERROR.
 Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible.
 Topics with a compression.type other than producer get their batches recompressed
-(kbroker.recompression).
+(kbroker.recompression), at the topic's compression.<codec>.level.
+v8 record errors: keyless records on a compacted topic fail the batch with INVALID_RECORD,
+``record_errors`` naming each such record's index in the batch and ``error_message`` a summary, as
+Kafka's validator answers; nothing is appended.
+Compression bombs: where the broker must look inside a compressed batch (compacted key check,
+recompression) decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD
+beyond it) and runs in a worker thread (two at most, so two bombs cannot hold more than twice the
+bound), so one producer cannot stall the event loop; batches that need no look inside take the
+fast path untouched (no decoding at all).
 Not implemented: transactional produce (INVALID_TXN_STATE).
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from kbroker.broker import now_ms
 from kbroker.context import RequestContext
-from kbroker.recompression import recompress
+from kbroker.recompression import LEVEL_CONFIGS, TARGETS, decompressed_limit, recompress
 from kbroker.registry import CloseConnection, handler
 from storage.errors import StorageError
 from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence
 from wire import records
 from wire.errors import ErrorCode
 from wire.messages.produce import ProduceRequest, ProduceResponse
+from wire.messages.produce import _ProduceResponse_BatchIndexAndErrorMessage as RecordError
 from wire.messages.produce import _ProduceResponse_PartitionProduceResponse as PartResp
 from wire.messages.produce import _ProduceResponse_TopicProduceResponse as TopicResp
 
 ZSTD = 4
+# Decoding of compressed batches (compacted key checks, recompression) runs here, off the loop.
+_DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="produce-decode")
+_SHOWN_RECORD_ERRORS = 3
 
 
 def _error(index: int, code: int, message: str | None = None) -> PartResp:
@@ -53,7 +68,6 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
         return (ErrorCode.INVALID_RECORD, f"Produce requests with version {ctx.api_version} are only allowed "
                 "to contain exactly one record batch per partition", [])
     max_bytes = int(b.topic_config(topic, "max.message.bytes"))
-    compact = "compact" in b.topic_config(topic, "cleanup.policy")
     now = now_ms()
     ts_type = b.topic_config(topic, "message.timestamp.type")
     before = int(b.topic_config(topic, "message.timestamp.before.max.ms"))
@@ -71,12 +85,6 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
         if ts_type == "CreateTime":
             if h.max_timestamp > now + after or (h.base_timestamp >= 0 and h.base_timestamp < now - before):
                 return ErrorCode.INVALID_TIMESTAMP, "timestamp outside the allowed range", []
-        if compact:
-            try:
-                if any(r.key is None for r in records.iter_records(data, pos)):
-                    return ErrorCode.INVALID_RECORD, "compacted topic cannot accept a record without a key", []
-            except (ValueError, records.CorruptRecordError) as e:
-                return ErrorCode.CORRUPT_MESSAGE, str(e), []
         pos += h.total_size
     if ts_type == "LogAppendTime":
         pos = 0
@@ -86,7 +94,46 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
     return ErrorCode.NONE, None, headers
 
 
-def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None) -> PartResp:
+def _level(ctx: RequestContext, topic: str, compression_type: str) -> int | None:
+    """The topic's level for the codec it recompresses to (None: the codec's Kafka default, also
+    while kbroker.topic_config does not know the compression.<codec>.level configs)."""
+    key = LEVEL_CONFIGS.get(TARGETS.get(compression_type, -1))
+    if key is None:
+        return None
+    try:
+        return int(ctx.broker.topic_config(topic, key))
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _inspect(data: memoryview, headers: list, tp: str, compact: bool, compression_type: str,
+             limit: int, level: int | None) -> tuple[int, str | None, list, memoryview | bytearray]:
+    """Look inside the batches (compacted key check) and recompress them: (error code, message,
+    record errors, the bytes to store). Pure (no broker state): may run in a worker thread."""
+    try:
+        if compact:
+            pos = 0
+            errors = []
+            for h in headers:
+                for i, r in enumerate(records.iter_records(data, pos, limit)):
+                    if r.key is None:
+                        errors.append(RecordError(batch_index=i, batch_index_error_message=(
+                            f"Compacted topic cannot accept a record without a key in topic partition {tp}.")))
+                pos += h.total_size
+            if errors:
+                shown = "; ".join(f"record {e.batch_index}: {e.batch_index_error_message}"
+                                  for e in errors[:_SHOWN_RECORD_ERRORS])
+                return (ErrorCode.INVALID_RECORD, f"{len(errors)} record(s) rejected in {tp} "
+                        f"(showing at most {_SHOWN_RECORD_ERRORS}): {shown}", errors, data)
+        stored = recompress(data, compression_type, limit=limit, level=level)
+    except records.InvalidRecordError as e:
+        return ErrorCode.INVALID_RECORD, str(e), [], data
+    except (ValueError, records.CorruptRecordError) as e:
+        return ErrorCode.CORRUPT_MESSAGE, str(e), [], data
+    return ErrorCode.NONE, None, [], stored
+
+
+async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None) -> PartResp:
     b = ctx.broker
     meta = b.topic(topic)
     if meta is None or not 0 <= index < meta.partitions:
@@ -99,10 +146,26 @@ def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memory
     plog = b.get_log(topic, index)
     if plog is None:
         return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    try:
-        stored = recompress(data, b.topic_config(topic, "compression.type"))
-    except (ValueError, records.CorruptRecordError) as e:
-        return _error(index, ErrorCode.CORRUPT_MESSAGE, str(e))
+    compact = "compact" in b.topic_config(topic, "cleanup.policy")
+    compression_type = b.topic_config(topic, "compression.type")
+    recompressing = compression_type in TARGETS and any(
+        h.compression != TARGETS[compression_type] for h in headers)
+    if compact or recompressing:
+        args = (data, headers, f"{topic}-{index}", compact, compression_type,
+                decompressed_limit(int(b.topic_config(topic, "max.message.bytes"))),
+                _level(ctx, topic, compression_type))
+        if any(h.compression for h in headers):  # decompression: off the event loop
+            code, msg, errors, stored = await asyncio.get_running_loop().run_in_executor(_DECODER, _inspect, *args)
+        else:
+            code, msg, errors, stored = _inspect(*args)
+        if code:
+            r = _error(index, code, msg)
+            r.record_errors = errors
+            return r
+        if b.get_log(topic, index) is not plog:  # deleted (or recreated) while decoding
+            return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    else:
+        stored = data
     now = now_ms()
     try:
         info = plog.append(stored, now)
@@ -138,7 +201,7 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
             elif req.transactional_id is not None:
                 parts.append(_error(p.index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported yet"))
             else:
-                r = _produce_partition(ctx, t.name, p.index, p.records)
+                r = await _produce_partition(ctx, t.name, p.index, p.records)
                 parts.append(r)
                 if r.error_code == 0:
                     plog = ctx.broker.get_log(t.name, p.index)
