@@ -1,4 +1,4 @@
-"""Produce (key 0), v0-9 advertised; v0-2 are rejected at request time (connection
+"""Produce (key 0), v0-13 advertised (Kafka 4.1.1's range); v0-2 are rejected at request time (connection
 closed), as Kafka 4 does: they predate message format v2.
 
 Behaviour: per partition, exactly one batch (more → INVALID_RECORD, as Kafka answers v3+),
@@ -11,7 +11,14 @@ Idempotent batches are checked by the partition log against the producer's last 
 (storage.producer_state): a duplicate is answered NONE with its original offset, a gap or a
 new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch
 INVALID_PRODUCER_EPOCH; never UNKNOWN_SERVER_ERROR.
-Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible.
+Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible
+· v10 current_leader / node_endpoints tagged fields (only sent with NOT_LEADER_OR_FOLLOWER, which a
+single broker that leads every partition never answers, so they stay absent) · v11 no change (the
+client may use the leader it learned from those fields) · v12 KIP-890 part 2, implicit add of the
+partition to the producer's transaction (transactional produce keeps today's answer below;
+non-transactional produce unchanged) · v13 topics by topic_id (KIP-516): the topic is resolved by
+id, an unknown id answers UNKNOWN_TOPIC_ID on each of its partitions, the response carries topic_id
+instead of the name.
 Topics with a compression.type other than producer get their batches recompressed
 (kbroker.recompression), at the topic's compression.<codec>.level.
 v8 record errors: keyless records on a compacted topic fail the batch with INVALID_RECORD,
@@ -186,27 +193,31 @@ async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: 
                     log_start_offset=info.log_start_offset)
 
 
-@handler(ProduceRequest, versions=(0, 9))
+@handler(ProduceRequest, versions=(0, 13))
 async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
     if ctx.api_version < 3:
         raise CloseConnection(f"Produce v{ctx.api_version} is not supported (message format v2 needs v3+)")
     acks = req.acks
     topics: list[TopicResp] = []
     need_flush = False
+    by_id = {m.topic_id: m.name for m in ctx.broker.all_topics()} if ctx.api_version >= 13 else {}
     for t in req.topic_data or []:
         parts = []
+        name = by_id.get(t.topic_id) if ctx.api_version >= 13 else t.name
         for p in t.partition_data or []:
             if acks not in (0, 1, -1):
                 parts.append(_error(p.index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif name is None:
+                parts.append(_error(p.index, ErrorCode.UNKNOWN_TOPIC_ID))
             elif req.transactional_id is not None:
                 parts.append(_error(p.index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported yet"))
             else:
-                r = await _produce_partition(ctx, t.name, p.index, p.records)
+                r = await _produce_partition(ctx, name, p.index, p.records)
                 parts.append(r)
                 if r.error_code == 0:
-                    plog = ctx.broker.get_log(t.name, p.index)
+                    plog = ctx.broker.get_log(name, p.index)
                     need_flush = need_flush or (plog is not None and plog.needs_flush(now_ms()))
-        topics.append(TopicResp(name=t.name, partition_responses=parts))
+        topics.append(TopicResp(name=t.name, topic_id=t.topic_id, partition_responses=parts))
     if need_flush:
         await ctx.broker.flush_soon()
     if acks == 0:

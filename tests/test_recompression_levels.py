@@ -1,0 +1,35 @@
+"""Recompression uses the topic's compression.<codec>.level (kbroker.recompression): gzip level 1 and
+9 store different sizes for compressible data, and the default levels are Kafka's."""
+
+from __future__ import annotations
+
+import random
+
+from kbroker.recompression import DEFAULT_LEVELS, recompress
+from wire import records
+
+
+def _batch() -> bytes:
+    rng = random.Random(7)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"kafka", b"broker", b"record", b"batch"]
+    values = [b" ".join(rng.choice(words) for _ in range(400)) for _ in range(50)]
+    return records.build_batch([(b"k%d" % i, v, None, 1_700_000_000_000) for i, v in enumerate(values)])
+
+
+def test_gzip_levels_give_different_sizes_and_the_same_records():
+    src = bytearray(_batch())
+    fast = recompress(src, "gzip", level=1)
+    best = recompress(src, "gzip", level=9)
+    assert len(best) < len(fast) < len(src)
+    want = [(r.key, r.value) for r in records.decode_batch(src)[1]]
+    for out in (fast, best):
+        h, got = records.decode_batch(out)
+        assert h.compression == 1 and [(r.key, r.value) for r in got] == want
+        assert records.validate_batches(out)
+
+
+def test_default_levels_are_kafkas():
+    src = bytearray(_batch())
+    assert DEFAULT_LEVELS == {1: 6, 3: 9, 4: 3}
+    assert recompress(src, "zstd") == recompress(src, "zstd", level=3)
+    assert recompress(src, "gzip") == recompress(src, "gzip", level=6)
