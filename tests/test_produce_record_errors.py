@@ -75,3 +75,22 @@ def test_kafka_python_send_of_a_keyless_record_fails(shared_broker):
         assert p.send("rec-errors-kp", key=b"k", value=b"v", partition=0).get(timeout=30).offset == 0
     finally:
         p.close(5)
+
+
+@pytest.mark.parametrize("compression", [0, 4])
+def test_raw_record_errors_list_each_record_with_a_future_timestamp(shared_broker, compression):
+    import time
+
+    topic = f"rec-errors-ts-{compression}"
+    now = int(time.time() * 1000)
+    future = now + 86_400_000
+    with RawClient.connect(shared_broker.bootstrap) as c:
+        c.create_topic(topic, configs={"message.timestamp.after.max.ms": "3600000"})
+        batch = records.build_batch([(b"a", b"v", None, now), (b"b", b"v", None, future),
+                                     (b"c", b"v", None, now), (b"d", b"v", None, future)], compression=compression)
+        r = c.produce(topic, 0, batch)
+        assert r.error_code == ErrorCode.INVALID_TIMESTAMP
+        assert [e.batch_index for e in r.record_errors] == [1, 3]
+        assert all(str(future) in (e.batch_index_error_message or "") for e in r.record_errors)
+        assert r.error_message
+        assert c.fetch(topic, 0, 0).high_watermark == 0

@@ -23,7 +23,8 @@ Topics with a compression.type other than producer get their batches recompresse
 (kbroker.recompression), at the topic's compression.<codec>.level.
 v8 record errors: keyless records on a compacted topic fail the batch with INVALID_RECORD,
 ``record_errors`` naming each such record's index in the batch and ``error_message`` a summary, as
-Kafka's validator answers; nothing is appended.
+Kafka's validator answers; nothing is appended. Likewise CreateTime records outside
+message.timestamp.before/after.max.ms get INVALID_TIMESTAMP with each such record in record_errors.
 Compression bombs: where the broker must look inside a compressed batch (compacted key check,
 recompression) decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD
 beyond it) and runs in a worker thread (two at most, so two bombs cannot hold more than twice the
@@ -91,7 +92,9 @@ def _validate(ctx: RequestContext, topic: str, data: memoryview) -> tuple[int, s
             return ErrorCode.INVALID_RECORD, f"producer {h.producer_id} sent sequence {h.base_sequence}", []
         if ts_type == "CreateTime":
             if h.max_timestamp > now + after or (h.base_timestamp >= 0 and h.base_timestamp < now - before):
-                return ErrorCode.INVALID_TIMESTAMP, "timestamp outside the allowed range", []
+                # headers returned: the caller lists the offending records (record_errors)
+                return (ErrorCode.INVALID_TIMESTAMP, f"One or more records have a timestamp outside "
+                        f"[{now - before}, {now + after}] (message.timestamp.before/after.max.ms)", headers)
         pos += h.total_size
     if ts_type == "LogAppendTime":
         pos = 0
@@ -111,6 +114,22 @@ def _level(ctx: RequestContext, topic: str, compression_type: str) -> int | None
         return int(ctx.broker.topic_config(topic, key))
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def _timestamp_errors(data: memoryview, headers: list, lo: int, hi: int, limit: int) -> list:
+    """The records whose CreateTime lies outside [lo, hi] (may run in a worker thread)."""
+    errors = []
+    pos = 0
+    try:
+        for h in headers:
+            for i, r in enumerate(records.iter_records(data, pos, limit)):
+                if r.timestamp > hi or (0 <= r.timestamp < lo):
+                    errors.append(RecordError(batch_index=i, batch_index_error_message=(
+                        f"Timestamp {r.timestamp} of record {i} is out of range; it should be within [{lo}, {hi}]")))
+            pos += h.total_size
+    except (ValueError, records.CorruptRecordError):
+        return []  # the batch-level answer stands
+    return errors
 
 
 def _inspect(data: memoryview, headers: list, tp: str, compact: bool, compression_type: str,
@@ -148,6 +167,18 @@ async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: 
     if data is None or len(data) == 0:
         return _error(index, ErrorCode.INVALID_RECORD, "no record batch")
     code, msg, headers = _validate(ctx, topic, data)
+    if code == ErrorCode.INVALID_TIMESTAMP and headers:
+        now = now_ms()
+        ts_args = (data, headers, now - int(b.topic_config(topic, "message.timestamp.before.max.ms")),
+                   now + int(b.topic_config(topic, "message.timestamp.after.max.ms")),
+                   decompressed_limit(int(b.topic_config(topic, "max.message.bytes"))))
+        if any(h.compression for h in headers):
+            errors = await asyncio.get_running_loop().run_in_executor(_DECODER, _timestamp_errors, *ts_args)
+        else:
+            errors = _timestamp_errors(*ts_args)
+        r = _error(index, code, msg)
+        r.record_errors = errors
+        return r
     if code:
         return _error(index, code, msg)
     plog = b.get_log(topic, index)
