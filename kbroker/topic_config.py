@@ -19,6 +19,7 @@ resource "", DYNAMIC_DEFAULT_BROKER_CONFIG), replaced with tmp → fsync → ren
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +36,26 @@ class TopicConfigDef:
     type: str  # BOOLEAN STRING INT SHORT LONG DOUBLE LIST CLASS PASSWORD
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
+    special: str | None = None  # "gzip_level", "throttled_replicas", "remote_storage"
 
 
 _DEFS = [
     TopicConfigDef("cleanup.policy", "log.cleanup.policy", "delete", "LIST", ("delete", "compact")),
+    TopicConfigDef("compression.gzip.level", "compression.gzip.level", "-1", "INT", special="gzip_level"),
+    TopicConfigDef("compression.lz4.level", "compression.lz4.level", "9", "INT", minimum=1, maximum=17),
     TopicConfigDef("compression.type", "compression.type", "producer", "STRING",
                    ("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")),
+    TopicConfigDef("compression.zstd.level", "compression.zstd.level", "3", "INT", minimum=-131072, maximum=22),
     TopicConfigDef("delete.retention.ms", "log.cleaner.delete.retention.ms", "86400000", "LONG", minimum=0),
     TopicConfigDef("file.delete.delay.ms", "log.segment.delete.delay.ms", "60000", "LONG", minimum=0),
     TopicConfigDef("flush.messages", "log.flush.interval.messages", "9223372036854775807", "LONG", minimum=1),
     TopicConfigDef("flush.ms", "log.flush.interval.ms", "9223372036854775807", "LONG", minimum=0),
+    TopicConfigDef("follower.replication.throttled.replicas", None, "", "LIST", special="throttled_replicas"),
     TopicConfigDef("index.interval.bytes", "log.index.interval.bytes", "4096", "INT", minimum=0),
+    TopicConfigDef("leader.replication.throttled.replicas", None, "", "LIST", special="throttled_replicas"),
+    TopicConfigDef("local.retention.bytes", "log.local.retention.bytes", "-2", "LONG", minimum=-2),
+    TopicConfigDef("local.retention.ms", "log.local.retention.ms", "-2", "LONG", minimum=-2),
     TopicConfigDef("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "9223372036854775807",
                    "LONG", minimum=1),
     TopicConfigDef("max.message.bytes", "message.max.bytes", "1048588", "INT", minimum=0),
@@ -55,13 +65,19 @@ _DEFS = [
                    "9223372036854775807", "LONG", minimum=0),
     TopicConfigDef("message.timestamp.type", "log.message.timestamp.type", "CreateTime", "STRING",
                    ("CreateTime", "LogAppendTime")),
-    TopicConfigDef("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5", "DOUBLE", minimum=0),
+    TopicConfigDef("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5", "DOUBLE", minimum=0,
+                   maximum=1.0),
     TopicConfigDef("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", "0", "LONG", minimum=0),
     TopicConfigDef("min.insync.replicas", "min.insync.replicas", "1", "INT", minimum=1),
+    TopicConfigDef("preallocate", "log.preallocate", "false", "BOOLEAN"),
+    TopicConfigDef("remote.log.copy.disable", None, "false", "BOOLEAN"),
+    TopicConfigDef("remote.log.delete.on.disable", None, "false", "BOOLEAN"),
+    TopicConfigDef("remote.storage.enable", None, "false", "BOOLEAN", special="remote_storage"),
     TopicConfigDef("retention.bytes", "log.retention.bytes", "-1", "LONG"),
     TopicConfigDef("retention.ms", "log.retention.ms", "604800000", "LONG", minimum=-1),
     TopicConfigDef("segment.bytes", "log.segment.bytes", "1073741824", "INT", minimum=14),
     TopicConfigDef("segment.index.bytes", "log.index.size.max.bytes", "10485760", "INT", minimum=4),
+    TopicConfigDef("segment.jitter.ms", "log.roll.jitter.ms", "0", "LONG", minimum=0),
     TopicConfigDef("segment.ms", "log.roll.ms", "604800000", "LONG", minimum=1),
     TopicConfigDef("unclean.leader.election.enable", "unclean.leader.election.enable", "false", "BOOLEAN"),
 ]
@@ -78,7 +94,54 @@ _EXTRA_DYNAMIC = [
     TopicConfigDef("log.cleaner.io.buffer.size", None, "524288", "INT", minimum=0),
     TopicConfigDef("log.cleaner.io.max.bytes.per.second", None, "1.7976931348623157E308", "DOUBLE"),
     TopicConfigDef("log.cleaner.backoff.ms", None, "15000", "LONG", minimum=0),
+    TopicConfigDef("log.roll.jitter.hours", None, "0", "INT", minimum=0),
+    # Kafka's other dynamic broker configs (DynamicBrokerConfig): accepted, persisted and reported;
+    # kbroker has no mechanism behind most of them (one network loop, no replication).
+    TopicConfigDef("background.threads", None, "10", "INT", minimum=1),
+    TopicConfigDef("num.io.threads", None, "8", "INT", minimum=1),
+    TopicConfigDef("num.network.threads", None, "3", "INT", minimum=1),
+    TopicConfigDef("num.replica.fetchers", None, "1", "INT"),
+    TopicConfigDef("num.recovery.threads.per.data.dir", None, "2", "INT", minimum=1),
+    TopicConfigDef("max.connections", None, "2147483647", "INT", minimum=0),
+    TopicConfigDef("max.connections.per.ip", None, "2147483647", "INT", minimum=0),
+    TopicConfigDef("max.connections.per.ip.overrides", None, "", "STRING"),
+    TopicConfigDef("max.connection.creation.rate", None, "2147483647", "INT", minimum=0),
+    TopicConfigDef("producer.id.expiration.ms", None, "86400000", "INT", minimum=1),
+    TopicConfigDef("leader.replication.throttled.rate", None, "9223372036854775807", "LONG", minimum=0),
+    TopicConfigDef("follower.replication.throttled.rate", None, "9223372036854775807", "LONG", minimum=0),
+    TopicConfigDef("replica.alter.log.dirs.io.max.bytes.per.second", None, "9223372036854775807", "LONG",
+                   minimum=0),
+    TopicConfigDef("transaction.partition.verification.enable", None, "true", "BOOLEAN"),
+    TopicConfigDef("metric.reporters", None, "", "LIST"),
+    TopicConfigDef("listeners", None, "PLAINTEXT://:9092", "STRING"),
+    TopicConfigDef("advertised.listeners", None, "", "STRING"),
+    TopicConfigDef("listener.security.protocol.map", None,
+                   "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", "STRING"),
+    TopicConfigDef("sasl.enabled.mechanisms", None, "GSSAPI", "LIST"),
+    TopicConfigDef("sasl.jaas.config", None, "", "PASSWORD"),
+    TopicConfigDef("sasl.kerberos.service.name", None, "", "STRING"),
+    TopicConfigDef("sasl.mechanism.inter.broker.protocol", None, "GSSAPI", "STRING"),
+    TopicConfigDef("ssl.keystore.type", None, "JKS", "STRING"),
+    TopicConfigDef("ssl.keystore.location", None, "", "STRING"),
+    TopicConfigDef("ssl.keystore.password", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.key.password", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.keystore.key", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.keystore.certificate.chain", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.truststore.type", None, "JKS", "STRING"),
+    TopicConfigDef("ssl.truststore.location", None, "", "STRING"),
+    TopicConfigDef("ssl.truststore.password", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.truststore.certificates", None, "", "PASSWORD"),
+    TopicConfigDef("ssl.protocol", None, "TLSv1.3", "STRING"),
+    TopicConfigDef("ssl.enabled.protocols", None, "TLSv1.2,TLSv1.3", "LIST"),
+    TopicConfigDef("ssl.cipher.suites", None, "", "LIST"),
+    TopicConfigDef("ssl.client.auth", None, "none", "STRING", ("required", "requested", "none")),
+    TopicConfigDef("ssl.endpoint.identification.algorithm", None, "https", "STRING"),
+    TopicConfigDef("remote.log.manager.copier.thread.pool.size", None, "10", "INT", minimum=1),
+    TopicConfigDef("remote.log.manager.expiration.thread.pool.size", None, "10", "INT", minimum=1),
+    TopicConfigDef("remote.log.reader.threads", None, "10", "INT", minimum=1),
+    TopicConfigDef("remote.fetch.max.wait.ms", None, "500", "INT", minimum=1),
 ]
+SENSITIVE = {d.name for d in _EXTRA_DYNAMIC if d.type == "PASSWORD"}
 DYNAMIC_BROKER_CONFIGS: dict[str, TopicConfigDef] = {
     **{d.synonym: TopicConfigDef(d.synonym, None, d.default, d.type, d.choices, d.minimum)
        for d in _DEFS if d.synonym and d.synonym != "min.insync.replicas"},
@@ -88,6 +151,7 @@ DYNAMIC_BROKER_CONFIGS: dict[str, TopicConfigDef] = {
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
     "segment.ms": ("log.roll.ms", "log.roll.hours"),
+    "segment.jitter.ms": ("log.roll.jitter.ms", "log.roll.jitter.hours"),
 }
 DYNAMIC_FILE = "dynamic-broker-configs.json"
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -127,9 +191,18 @@ def validate_all(configs: Mapping[str, str]) -> str | None:
     return None
 
 
+_REPLICA = re.compile(r"\s*\d+\s*:\s*\d+\s*")
+
+
 def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
     if value is None:
         return None
+    if d.special == "throttled_replicas":
+        items = [v for v in value.split(",")] if value.strip() else []
+        if value.strip() == "*" or all(_REPLICA.fullmatch(v) for v in items):
+            return None
+        return (f"Invalid value {value} for configuration {name}: {name} must be the literal '*' or a list "
+                "of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...")
     if d.type == "LIST" and d.choices:
         items = [v.strip() for v in value.split(",") if v.strip()]
         bad = [v for v in items if v not in d.choices]
@@ -143,6 +216,12 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
             n = int(value)
         except ValueError:
             return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
+        if (d.type == "INT" and not -(2**31) <= n < 2**31) or not -(2**63) <= n < 2**63:
+            return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
+        if d.special == "gzip_level" and not (n == -1 or 1 <= n <= 9):
+            return f"Invalid value {value} for configuration {name}: Value must be between 1 and 9, or -1"
+        if d.maximum is not None and n > d.maximum:
+            return f"Invalid value {value} for configuration {name}: Value must be no more than {int(d.maximum)}"
         if d.minimum is not None and n < d.minimum:
             return f"Invalid value {value} for configuration {name}: Value must be at least {int(d.minimum)}"
         if (d.type == "INT" and not -(2**31) <= n < 2**31) or not -(2**63) <= n < 2**63:
@@ -152,10 +231,15 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
             x = float(value)
         except ValueError:
             return f"Invalid value {value} for configuration {name}: Not a number of type DOUBLE"
+        if d.maximum is not None and x > d.maximum:
+            return f"Invalid value {value} for configuration {name}: Value must be no more than {d.maximum}"
         if d.minimum is not None and x < d.minimum:
             return f"Invalid value {value} for configuration {name}: Value must be at least {d.minimum}"
     if d.type == "BOOLEAN" and value.lower() not in ("true", "false"):
         return f"Invalid value {value} for configuration {name}: Expected value to be either true or false"
+    if d.special == "remote_storage" and value.lower() == "true":
+        return ("Tiered Storage functionality is disabled in the broker. Topic cannot be configured with "
+                "remote log storage (kbroker has no tiered storage).")
     return None
 
 
@@ -169,6 +253,9 @@ def broker_default(config: BrokerConfig, d: TopicConfigDef) -> tuple[str, bool]:
         if config.is_set("log.retention.hours"):
             return str(config.get_int("log.retention.hours") * 3600_000), True
         return d.default, False
+    if d.name == "segment.jitter.ms" and not config.is_set("log.roll.jitter.ms") \
+            and config.is_set("log.roll.jitter.hours"):
+        return str(config.get_int("log.roll.jitter.hours") * 3600_000), True
     if d.name == "segment.ms" and (config.is_set("log.roll.ms") or config.is_set("log.roll.hours")):
         return str(config.segment_ms), True
     if d.synonym and config.is_set(d.synonym):

@@ -115,6 +115,8 @@ class LogConfig:
     segment_index_bytes: int = 10485760
     flush_interval_messages: int | None = None
     flush_interval_ms: int | None = None
+    segment_jitter_ms: int = 0
+    preallocate: bool = False
 
     def __post_init__(self) -> None:
         _check("segment_bytes", self.segment_bytes, 14, _INT_MAX)  # Kafka's minimum, and u32 positions

@@ -54,6 +54,8 @@ _LOG_CONFIG_FIELDS = {
     "segment.index.bytes": "segment_index_bytes",
     "flush.messages": "flush_interval_messages",
     "flush.ms": "flush_interval_ms",
+    "segment.jitter.ms": "segment_jitter_ms",
+    "preallocate": "preallocate",
 }
 
 
@@ -88,6 +90,9 @@ def log_config_for(default: LogConfig, configs: Mapping[str, str | None]) -> Log
     for key, name in _LOG_CONFIG_FIELDS.items():
         raw = configs.get(key)
         if raw is None:
+            continue
+        if name == "preallocate":
+            changes[name] = str(raw).strip().lower() == "true"  # type: ignore[assignment]
             continue
         try:
             value: int | None = int(str(raw).strip())

@@ -70,7 +70,10 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
                     ) -> list[Entry]:
     cfg = ctx.broker.config
     out = []
-    for name, (default, typ, doc) in BROKER_DEFAULTS.items():
+    table = dict(BROKER_DEFAULTS)
+    for name, d in topic_config.DYNAMIC_BROKER_CONFIGS.items():
+        table.setdefault(name, (d.default or None, d.type, "Dynamic broker config (accepted; see README)."))
+    for name, (default, typ, doc) in table.items():
         if keys is not None and name not in keys:
             continue
         if cluster_default:
@@ -79,9 +82,12 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
             chain = [Synonym(name=name, value=cfg.dynamic_default[name], source=DYNAMIC_DEFAULT)]
         else:
             chain = _layers(cfg, name) + [Synonym(name=name, value=default, source=DEFAULT)]
+        sensitive = name in topic_config.SENSITIVE
+        if sensitive:
+            chain = [Synonym(name=c.name, value=None, source=c.source) for c in chain]
         top = chain[0]
         out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS,
-                         config_source=top.source, is_sensitive=False,
+                         config_source=top.source, is_sensitive=sensitive,
                          synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2),
                          documentation=doc if ctx.api_version >= 3 else None))
     return out
