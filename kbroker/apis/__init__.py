@@ -11,6 +11,7 @@ from kbroker.apis import (  # noqa: F401
     describe_cluster,
     describe_configs,
     describe_groups,
+    describe_log_dirs,
     describe_topic_partitions,
     fetch,
     find_coordinator,
