@@ -24,7 +24,7 @@ a worker thread (kbroker.apis.produce), never on the event loop.
 
 from __future__ import annotations
 
-from wire.records import build_batch, decode_batch, iter_batches
+from wire.records import build_batch, iter_batches, stream_records
 
 __all__ = ["TARGETS", "DEFAULT_LEVELS", "decompressed_limit", "recompress"]
 
@@ -63,7 +63,8 @@ def recompress(data: memoryview | bytearray, compression_type: str, *, limit: in
         if h.compression == target or h.is_control:
             out += data[pos : pos + h.total_size]
             continue
-        _, records = decode_batch(data, pos, limit)
+        # decoded while decompressing: the records, not also the whole decompressed blob
+        records = list(stream_records(data, pos, limit or _LIMIT_CEILING))
         out += build_batch(
             records,
             compression=target,

@@ -134,3 +134,24 @@ def test_a_batch_just_under_the_bound_is_accepted_on_recompression(broker_factor
         assert r.error_code == 0, r
         got = records.decode_batch(c.fetch("t", 0, 0, max_bytes=16 << 20).records)[1]
         assert len(got) == 8 and got[0].value == bytes(VALUE)
+
+
+@pytest.mark.parametrize("codec", [0, 1, 2, 3, 4])
+def test_stream_records_matches_iter_records_and_stops_at_the_limit(codec):
+    import random
+
+    rng = random.Random(codec)
+    recs = [(None if i % 5 == 0 else b"k%d" % i, bytes(rng.randrange(256) for _ in range(rng.randint(0, 3000))),
+             [("h", b"x"), ("n", None)] if i % 3 == 0 else None, 1_700_000_000_000 + i) for i in range(300)]
+    batch = records.build_batch(recs, compression=codec)
+    assert list(records.stream_records(batch)) == list(records.iter_records(batch))
+    size = sum(len(r[1]) for r in recs)
+    with pytest.raises(records.InvalidRecordError, match="limit"):
+        list(records.stream_records(batch, 0, limit=size // 2))
+    if codec:  # an uncompressed batch is bounded by max.message.bytes already
+        with pytest.raises(records.InvalidRecordError, match="limit"):
+            records.decode_batch(batch, 0, limit=size // 2)
+    wrong = bytearray(batch)
+    struct.pack_into(">i", wrong, 57, 299)  # one record fewer than the data holds
+    with pytest.raises(records.CorruptRecordError):
+        list(records.stream_records(wrong))

@@ -40,6 +40,7 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 
 import cramjam
 import lz4.frame
@@ -57,6 +58,7 @@ __all__ = [
     "DecompressionLimitError",
     "compress",
     "decompress",
+    "decompress_chunks",
     "XERIAL_MAGIC",
 ]
 
@@ -296,25 +298,42 @@ def _zstd_decompress(data) -> bytes:
 # -- bounded (streaming) decompression ----------------------------------------------------------
 
 
-class _Sink:
-    """Output collected under a hard limit."""
-
-    __slots__ = ("out", "limit", "name")
-
-    def __init__(self, limit: int, name: str) -> None:
-        self.out = bytearray()
-        self.limit = limit
-        self.name = name
-
-    def add(self, chunk) -> None:
-        if len(self.out) + len(chunk) > self.limit:
-            raise DecompressionLimitError(
-                f"{self.name}: data decompresses to more than the limit of {self.limit} bytes")
-        self.out += chunk
+def decompress_chunks(codec: int, data, limit: int) -> Iterator[bytes | bytearray | memoryview]:
+    """Decompress ``data`` incrementally: yields the output in pieces of at most a few MiB (one
+    snappy block, one codec step), raising DecompressionLimitError as soon as the total passes
+    ``limit`` and DecompressionError for undecodable or truncated input."""
+    if codec == NONE:
+        if len(data) > limit:
+            raise DecompressionLimitError(f"{len(data)} bytes exceed the limit of {limit}")
+        yield memoryview(data)
+        return
+    pieces: Iterator[bytes | bytearray]
+    if codec == SNAPPY:
+        pieces = _snappy_chunks(data, limit)
+    elif codec == GZIP:
+        pieces = _gzip_chunks(data)
+    elif codec == LZ4:
+        pieces = _lz4_chunks(data)
+    elif codec == ZSTD:
+        pieces = _zstd_chunks(data)
+    else:
+        raise UnsupportedCompressionError(f"unknown compression codec {codec}")
+    total = 0
+    try:
+        for piece in pieces:
+            total += len(piece)
+            if total > limit:
+                raise DecompressionLimitError(
+                    f"{CODEC_NAMES[codec]}: data decompresses to more than the limit of {limit} bytes")
+            yield piece
+    except DecompressionError:
+        raise
+    except (zlib.error, cramjam.DecompressionError, RuntimeError, zstandard.ZstdError) as exc:
+        raise DecompressionError(f"{CODEC_NAMES[codec]}: {exc}") from exc
 
 
 def _bounded(codec: int, data, limit: int) -> bytes | bytearray:
-    if codec == SNAPPY:
+    if codec == SNAPPY:  # sizes are declared up front: one allocation, refused before it if too big
         with memoryview(data) as mv:
             if len(mv) >= _XERIAL_HEADER.size and mv[:8] == XERIAL_MAGIC:
                 total = sum(size for _, size in _xerial_blocks(mv))
@@ -324,27 +343,38 @@ def _bounded(codec: int, data, limit: int) -> bytes | bytearray:
                 raise DecompressionLimitError(
                     f"snappy: blocks declare {total} bytes decompressed, more than the limit of {limit}")
         return _snappy_decompress(data)
-    if codec not in (GZIP, LZ4, ZSTD):
-        raise UnsupportedCompressionError(f"unknown compression codec {codec}")
-    sink = _Sink(limit, CODEC_NAMES[codec])
-    with memoryview(data) as mv:
-        if codec == GZIP:
-            _gzip_stream(mv, sink)
-        elif codec == LZ4:
-            _lz4_stream(mv, sink)
-        else:
-            _zstd_stream(mv, sink)
-    return sink.out
+    out = bytearray()
+    for piece in decompress_chunks(codec, data, limit):
+        out += piece
+    return out
 
 
-def _gzip_stream(mv: memoryview, sink: _Sink) -> None:
-    rest: bytes | memoryview = mv
+def _snappy_chunks(data, limit: int) -> Iterator[bytearray]:
+    mv = memoryview(data)
+    if len(mv) >= _XERIAL_HEADER.size and mv[:8] == XERIAL_MAGIC:
+        blocks = _xerial_blocks(mv)
+    else:
+        blocks = [(mv, _snappy_raw_len(mv))]
+    total = 0
+    for block, size in blocks:  # each block's declared size is checked before it is decoded
+        total += size
+        if total > limit:
+            raise DecompressionLimitError(
+                f"snappy: blocks declare more than the limit of {limit} bytes decompressed")
+        out = bytearray(size)
+        cramjam.snappy.decompress_raw_into(block, out)
+        yield out
+
+
+def _gzip_chunks(data) -> Iterator[bytes]:
+    rest: bytes | memoryview = memoryview(data)
     while len(rest):
         d = zlib.decompressobj(wbits=47)
         tail = rest
         while True:
             chunk = d.decompress(tail, _STEP)
-            sink.add(chunk)
+            if chunk:
+                yield chunk
             if d.eof:
                 rest = d.unused_data
                 break
@@ -353,22 +383,25 @@ def _gzip_stream(mv: memoryview, sink: _Sink) -> None:
                 raise DecompressionError("gzip: truncated stream")
 
 
-def _lz4_stream(mv: memoryview, sink: _Sink) -> None:
-    rest: bytes | memoryview = mv
+def _lz4_chunks(data) -> Iterator[bytes]:
+    rest: bytes | memoryview = memoryview(data)
     while len(rest):
         d = lz4.frame.LZ4FrameDecompressor()
         chunk = d.decompress(rest, _STEP)
-        sink.add(chunk)
+        if chunk:
+            yield chunk
         while not d.eof:
             if d.needs_input:
                 raise DecompressionError("lz4: truncated frame")
             chunk = d.decompress(b"", _STEP)
-            sink.add(chunk)
+            if chunk:
+                yield chunk
         rest = d.unused_data or b""
 
 
-def _zstd_stream(mv: memoryview, sink: _Sink) -> None:
+def _zstd_chunks(data) -> Iterator[bytes]:
     dctx = _zstd_decompressor()
+    mv = memoryview(data)
     pos = 0
     n = len(mv)
     while pos < n:
@@ -376,7 +409,9 @@ def _zstd_stream(mv: memoryview, sink: _Sink) -> None:
         while pos < n and not dobj.eof:
             step = mv[pos : pos + _ZSTD_STEP_IN]
             pos += len(step)
-            sink.add(dobj.decompress(step))
+            chunk = dobj.decompress(step)
+            if chunk:
+                yield chunk
         if not dobj.eof:
             raise DecompressionError("zstd: truncated frame")
         pos -= len(dobj.unused_data)  # the next frame starts inside the last step

@@ -57,6 +57,7 @@ from wire.compression import (
     UnsupportedCompressionError,
     compress,
     decompress,
+    decompress_chunks,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "validate_batches",
     "Record",
     "iter_records",
+    "stream_records",
     "decode_batch",
     "build_batch",
 ]
@@ -459,6 +461,120 @@ def _iter_records(data, header: BatchHeader) -> Iterator[Record]:
         raise CorruptRecordError("record data ends early") from None
     if pos != n:
         raise CorruptRecordError(f"{n - pos} bytes after the last of {header.record_count} records")
+
+
+class _ChunkReader:
+    """Bytes pulled on demand from an iterator of decompressed chunks; consumed bytes are dropped,
+    so it holds about one record plus one chunk."""
+
+    __slots__ = ("chunks", "buf", "pos")
+
+    def __init__(self, chunks: Iterator) -> None:
+        self.chunks = chunks
+        self.buf = bytearray()
+        self.pos = 0
+
+    def _fill(self, n: int) -> bool:
+        while len(self.buf) - self.pos < n:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return False
+            if self.pos:
+                del self.buf[: self.pos]
+                self.pos = 0
+            self.buf += chunk
+        return True
+
+    def varint(self) -> int:
+        value = shift = 0
+        while True:
+            if not self._fill(1):
+                raise CorruptRecordError("record data ends early")
+            b = self.buf[self.pos]
+            self.pos += 1
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                return (value >> 1) ^ -(value & 1)
+            shift += 7
+            if shift > 63:
+                raise CorruptRecordError("varint longer than 10 bytes")
+
+    def take(self, n: int) -> bytes:
+        if not self._fill(n):
+            raise CorruptRecordError("record data ends early")
+        out = bytes(self.buf[self.pos : self.pos + n])
+        self.pos += n
+        return out
+
+    def at_end(self) -> bool:
+        return not self._fill(1)
+
+
+def stream_records(buf, pos: int = 0, limit: int = 1 << 30) -> Iterator[Record]:
+    """The records of the batch at ``pos``, decoded while decompressing: holds about one record and
+    one codec step at a time, never the whole decompressed batch. Decompressing past ``limit``
+    bytes raises InvalidRecordError; inconsistencies raise CorruptRecordError as iter_records does."""
+    header = BatchHeader(buf, pos)
+    if header.batch_length < _MIN_BATCH_LENGTH or len(buf) - pos < header.total_size:
+        raise CorruptRecordError(f"no whole batch at {pos}")
+    append_time = header.max_timestamp if header.log_append_time else None
+    with memoryview(buf) as mv:
+        body = mv[pos + HEADER_SIZE : pos + header.total_size]
+        try:
+            reader = _ChunkReader(decompress_chunks(header.compression, body, limit))
+            for _ in range(header.record_count):
+                length = reader.varint()
+                if length <= 0:
+                    raise CorruptRecordError(f"record length {length} in the batch at {pos}")
+                data = reader.take(length)
+                yield _parse_record(data, header.base_offset, header.base_timestamp, append_time)
+            if not reader.at_end():
+                raise CorruptRecordError(f"bytes after the last of {header.record_count} records")
+        except DecompressionLimitError as exc:
+            raise InvalidRecordError(f"batch at {pos}: {exc}") from exc
+        except (DecompressionError, UnsupportedCompressionError) as exc:
+            raise CorruptRecordError(f"batch at {pos}: {exc}") from exc
+        finally:
+            body.release()
+
+
+def _parse_record(data: bytes, base_offset: int, base_timestamp: int, append_time: int | None) -> Record:
+    """One record from its bytes (after the length varint)."""
+    read = _read_varint
+    end = len(data)
+    try:
+        attributes = data[0]
+        ts_delta, p = read(data, 1)
+        offset_delta, p = read(data, p)
+        size, p = read(data, p)
+        key = None if size < 0 else data[p : p + size]
+        p += max(size, 0)
+        size, p = read(data, p)
+        value = None if size < 0 else data[p : p + size]
+        p += max(size, 0)
+        count, p = read(data, p)
+        items: list[tuple[str, bytes | None]] = []
+        for _ in range(count):
+            size, p = read(data, p)
+            if size < 0:
+                raise CorruptRecordError("null header key")
+            hkey = data[p : p + size].decode("utf-8", "surrogateescape")
+            p += size
+            size, p = read(data, p)
+            items.append((hkey, None if size < 0 else data[p : p + size]))
+            p += max(size, 0)
+    except IndexError:
+        raise CorruptRecordError("record data ends early") from None
+    if p != end:
+        raise CorruptRecordError(f"record ends at {p}, its length says {end}")
+    return Record(
+        base_offset + offset_delta,
+        base_timestamp + ts_delta if append_time is None else append_time,
+        key,
+        value,
+        tuple(items),
+        attributes - 256 if attributes > 127 else attributes,
+    )
 
 
 def decode_batch(buf, pos: int = 0, limit: int | None = None) -> tuple[BatchHeader, list[Record]]:

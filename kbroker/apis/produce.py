@@ -26,8 +26,9 @@ v8 record errors: keyless records on a compacted topic fail the batch with INVAL
 Kafka's validator answers; nothing is appended. Likewise CreateTime records outside
 message.timestamp.before/after.max.ms get INVALID_TIMESTAMP with each such record in record_errors.
 Compression bombs: where the broker must look inside a compressed batch (compacted key check,
-recompression) decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD
-beyond it) and runs in a worker thread (two at most, so two bombs cannot hold more than twice the
+recompression, per-record timestamp errors) records are decoded while decompressing
+(wire.records.stream_records: about one record and one codec step in memory for the key check),
+decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD beyond it) and runs in a worker thread (two at most, so two bombs cannot hold more than twice the
 bound), so one producer cannot stall the event loop; batches that need no look inside take the
 fast path untouched (no decoding at all).
 Not implemented: transactional produce (INVALID_TXN_STATE).
@@ -122,7 +123,7 @@ def _timestamp_errors(data: memoryview, headers: list, lo: int, hi: int, limit: 
     pos = 0
     try:
         for h in headers:
-            for i, r in enumerate(records.iter_records(data, pos, limit)):
+            for i, r in enumerate(records.stream_records(data, pos, limit)):
                 if r.timestamp > hi or (0 <= r.timestamp < lo):
                     errors.append(RecordError(batch_index=i, batch_index_error_message=(
                         f"Timestamp {r.timestamp} of record {i} is out of range; it should be within [{lo}, {hi}]")))
@@ -141,7 +142,7 @@ def _inspect(data: memoryview, headers: list, tp: str, compact: bool, compressio
             pos = 0
             errors = []
             for h in headers:
-                for i, r in enumerate(records.iter_records(data, pos, limit)):
+                for i, r in enumerate(records.stream_records(data, pos, limit)):
                     if r.key is None:
                         errors.append(RecordError(batch_index=i, batch_index_error_message=(
                             f"Compacted topic cannot accept a record without a key in topic partition {tp}.")))
