@@ -33,3 +33,22 @@ def test_default_levels_are_kafkas():
     assert DEFAULT_LEVELS == {1: 6, 3: 9, 4: 3}
     assert recompress(src, "zstd") == recompress(src, "zstd", level=3)
     assert recompress(src, "gzip") == recompress(src, "gzip", level=6)
+
+
+def test_broker_recompresses_at_the_topics_gzip_level(shared_broker):
+    from rawclient import RawClient
+
+    batch = _batch()
+    sizes = {}
+    with RawClient.connect(shared_broker.bootstrap) as c:
+        for level in ("1", "9", "-1"):
+            topic = f"gzip-level-{level}"
+            c.create_topic(topic, configs={"compression.type": "gzip", "compression.gzip.level": level})
+            r = c.produce(topic, 0, batch)
+            assert r.error_code == 0, r
+            stored = bytes(c.fetch(topic, 0, 0).records)
+            h, got = records.decode_batch(stored)
+            assert h.compression == 1 and len(got) == 50
+            sizes[level] = len(stored)
+    assert sizes["9"] < sizes["1"], sizes
+    assert sizes["-1"] == len(recompress(bytearray(batch), "gzip", level=6)), sizes
