@@ -5,7 +5,8 @@ Behaviour: per partition, exactly one batch (more → INVALID_RECORD, as Kafka a
 validated without decoding records (size, CRC, magic 2, offset delta vs record count, no
 control batches), then only the base
 offset is rewritten and the bytes are appended.  Records are decoded only where the
-topic needs it: keys on a compacted topic.  acks=0 gets no response, and any error
+topic needs it: keys on a compacted topic, recompression, records to name in an INVALID_TIMESTAMP
+answer.  acks=0 gets no response, and any error
 with acks=0 closes the connection (Kafka's way of telling such a producer).
 Idempotent batches are checked by the partition log against the producer's last five
 (storage.producer_state): a duplicate is answered NONE with its original offset, a gap or a
@@ -28,8 +29,9 @@ message.timestamp.before/after.max.ms get INVALID_TIMESTAMP with each such recor
 Compression bombs: where the broker must look inside a compressed batch (compacted key check,
 recompression, per-record timestamp errors) records are decoded while decompressing
 (wire.records.stream_records: about one record and one codec step in memory for the key check),
-decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD beyond it) and runs in a worker thread (two at most, so two bombs cannot hold more than twice the
-bound), so one producer cannot stall the event loop; batches that need no look inside take the
+decompression is bounded (kbroker.recompression.decompressed_limit; INVALID_RECORD beyond it)
+and runs in a worker thread (two at most, so two bombs cannot hold more than twice the bound), so
+one producer cannot stall the event loop; batches that need no look inside take the
 fast path untouched (no decoding at all).
 Not implemented: transactional produce (INVALID_TXN_STATE).
 """
