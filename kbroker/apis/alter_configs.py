@@ -10,6 +10,7 @@ log.cleaner.*), else INVALID_REQUEST, as Kafka answers for broker resources; per
 the data directory.  validate_only checks without changing anything.  A resource named
 twice → INVALID_REQUEST for both; duplicate keys or null values → INVALID_REQUEST.
 Version notes: v1 same as v0 · v2 flexible.
+Broker loggers (type 8) → INVALID_REQUEST (only IncrementalAlterConfigs changes them, as in Kafka).
 Not implemented: alter-config policies (create.topic.policy / alter.config.policy).
 """
 
@@ -17,15 +18,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kbroker import topic_config
+from kbroker import logger_config, topic_config
 from kbroker.context import RequestContext
+from kbroker.logger_config import LoggerConfigError
 from kbroker.registry import handler
 from kbroker.topic_config import ConfigChangeError, Op
 from storage.errors import StorageError
 from wire.errors import ErrorCode
 from wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
 
-TOPIC, BROKER = 2, 4
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 
 
 def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
@@ -58,8 +60,19 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
                     cfg.dynamic_default = new
                 b.broker_configs_changed()
             return ErrorCode.NONE, None
+        if rtype == BROKER_LOGGER:
+            if replace:
+                return ErrorCode.INVALID_REQUEST, ("AlterConfigs does not support the BROKER_LOGGER resource type; "
+                                                   "use IncrementalAlterConfigs")
+            if not name:
+                return ErrorCode.INVALID_REQUEST, "Broker id must not be empty"
+            if name != str(b.node_id):
+                return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {b.node_id} but received {name}"
+            topic_config.check_request_shape(ops)
+            logger_config.apply(ops, validate_only)
+            return ErrorCode.NONE, None
         return ErrorCode.INVALID_REQUEST, f"Unknown resource type {rtype}"
-    except ConfigChangeError as e:
+    except (ConfigChangeError, LoggerConfigError) as e:
         return e.code, e.message
     except (OSError, StorageError) as e:
         return ErrorCode.KAFKA_STORAGE_ERROR if isinstance(e, OSError) else ErrorCode.INVALID_CONFIG, str(e)

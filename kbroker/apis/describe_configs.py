@@ -9,10 +9,11 @@ segment.ms: log.roll.ms, .hours).  Broker "<node id>" lists every broker config 
 layering, read-only unless AlterConfigs may change it; broker "" (the cluster default) lists
 the dynamic cluster-default configs only, as Kafka does.
 Version notes: v1 synonyms, config_source · v3 config type and documentation · v4 flexible.
-Not implemented: broker-logger resources (type 8) → INVALID_REQUEST.
+Broker loggers (type 8, resource name = this broker's id): kbroker's Python loggers with their
+levels in Kafka's names (kbroker.logger_config), source DYNAMIC_BROKER_LOGGER_CONFIG.
 """
 
-from kbroker import topic_config
+from kbroker import logger_config, topic_config
 from kbroker.config import BROKER_DEFAULTS, BrokerConfig
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -26,7 +27,8 @@ from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConf
 from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsResult as Result
 from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsSynonym as Synonym
 
-TOPIC, BROKER = 2, 4
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+DYNAMIC_BROKER_LOGGER = 6
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
 TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
          "PASSWORD": 9}
@@ -111,6 +113,19 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
                           resource_name=r.resource_name)
         return Result(error_code=0, error_message=None, resource_type=BROKER, resource_name=r.resource_name,
                       configs=_broker_entries(ctx, keys, synonyms, r.resource_name == ""))
+    if r.resource_type == BROKER_LOGGER:
+        if not r.resource_name:
+            return Result(error_code=ErrorCode.INVALID_REQUEST, error_message="Broker id must not be empty",
+                          resource_type=BROKER_LOGGER, resource_name=r.resource_name)
+        if r.resource_name != str(b.node_id):
+            return Result(error_code=ErrorCode.INVALID_REQUEST,
+                          error_message=f"Unexpected broker id, expected {b.node_id} but received {r.resource_name}",
+                          resource_type=BROKER_LOGGER, resource_name=r.resource_name)
+        entries = [Entry(name=name, value=level, read_only=False, config_source=DYNAMIC_BROKER_LOGGER,
+                         is_sensitive=False, synonyms=[], config_type=TYPES["STRING"], documentation=None)
+                   for name, level in logger_config.levels().items() if keys is None or name in keys]
+        return Result(error_code=0, error_message=None, resource_type=BROKER_LOGGER, resource_name=r.resource_name,
+                      configs=entries)
     return Result(error_code=ErrorCode.INVALID_REQUEST, error_message=f"unsupported resource type {r.resource_type}",
                   resource_type=r.resource_type, resource_name=r.resource_name)
 

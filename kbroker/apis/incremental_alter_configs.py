@@ -8,7 +8,9 @@ max.compaction.lag.ms → INVALID_CONFIG), persisted and applied at once, like A
 (see alter_configs for topics vs broker resources and their errors).  validate_only checks
 without changing anything.
 Version notes: v1 flexible.
-Not implemented: broker-logger resources (type 8) → INVALID_REQUEST.
+Broker loggers (type 8, name = this broker's id): SET a level (TRACE DEBUG INFO WARN ERROR FATAL
+OFF) on root or any kbroker/storage/wire logger, DELETE back to the root's level
+(kbroker.logger_config; Kafka's errors for unknown loggers, bad levels, APPEND/SUBTRACT).
 """
 
 from __future__ import annotations
