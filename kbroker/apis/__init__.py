@@ -20,6 +20,7 @@ from kbroker.apis import (  # noqa: F401
     init_producer_id,
     join_group,
     leave_group,
+    list_config_resources,
     list_groups,
     list_offsets,
     metadata,

@@ -10,6 +10,8 @@ log.cleaner.*), else INVALID_REQUEST, as Kafka answers for broker resources; per
 the data directory.  validate_only checks without changing anything.  A resource named
 twice → INVALID_REQUEST for both; duplicate keys or null values → INVALID_REQUEST.
 Version notes: v1 same as v0 · v2 flexible.
+Groups (type 32): Kafka 4.1.1's group configs, validated against the broker's group.* bounds
+(INVALID_CONFIG), persisted (kbroker.group_config).
 Broker loggers (type 8) → INVALID_REQUEST (only IncrementalAlterConfigs changes them, as in Kafka).
 Not implemented: alter-config policies (create.topic.policy / alter.config.policy).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kbroker import logger_config, topic_config
+from kbroker import group_config, logger_config, topic_config
 from kbroker.context import RequestContext
 from kbroker.logger_config import LoggerConfigError
 from kbroker.registry import handler
@@ -27,7 +29,7 @@ from storage.errors import StorageError
 from wire.errors import ErrorCode
 from wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
 
-TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 
 
 def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
@@ -59,6 +61,14 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
                 else:
                     cfg.dynamic_default = new
                 b.broker_configs_changed()
+            return ErrorCode.NONE, None
+        if rtype == GROUP:
+            if not name:
+                return ErrorCode.INVALID_REQUEST, "Group name must not be empty"
+            store = group_config.store_of(b)
+            new = store.plan(b.config, name, ops, replace)
+            if not validate_only:
+                store.set(name, new)
             return ErrorCode.NONE, None
         if rtype == BROKER_LOGGER:
             if replace:

@@ -9,11 +9,13 @@ segment.ms: log.roll.ms, .hours).  Broker "<node id>" lists every broker config 
 layering, read-only unless AlterConfigs may change it; broker "" (the cluster default) lists
 the dynamic cluster-default configs only, as Kafka does.
 Version notes: v1 synonyms, config_source · v3 config type and documentation · v4 flexible.
+Groups (type 32): Kafka 4.1.1's group configs (kbroker.group_config), a group's own value with source
+GROUP_CONFIG, else the broker's group.* config, else Kafka's default; any group name (it need not exist).
 Broker loggers (type 8, resource name = this broker's id): kbroker's Python loggers with their
 levels in Kafka's names (kbroker.logger_config), source DYNAMIC_BROKER_LOGGER_CONFIG.
 """
 
-from kbroker import logger_config, topic_config
+from kbroker import group_config, logger_config, topic_config
 from kbroker.config import BROKER_DEFAULTS, BrokerConfig
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -27,8 +29,8 @@ from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConf
 from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsResult as Result
 from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConfigsSynonym as Synonym
 
-TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
-DYNAMIC_BROKER_LOGGER = 6
+TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
+DYNAMIC_BROKER_LOGGER, DYNAMIC_GROUP = 6, 8
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
 TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
          "PASSWORD": 9}
@@ -113,6 +115,26 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
                           resource_name=r.resource_name)
         return Result(error_code=0, error_message=None, resource_type=BROKER, resource_name=r.resource_name,
                       configs=_broker_entries(ctx, keys, synonyms, r.resource_name == ""))
+    if r.resource_type == GROUP:
+        if not r.resource_name:
+            return Result(error_code=ErrorCode.INVALID_REQUEST, error_message="Group name must not be empty",
+                          resource_type=GROUP, resource_name=r.resource_name)
+        overrides = group_config.store_of(b).get(r.resource_name)
+        entries = []
+        for d in group_config.GROUP_CONFIGS.values():
+            if keys is not None and d.name not in keys:
+                continue
+            chain = []
+            if d.name in overrides:
+                chain.append(Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_GROUP))
+            chain += _layers(b.config, d.synonym)
+            chain.append(Synonym(name=d.synonym, value=d.default, source=DEFAULT))
+            entries.append(Entry(name=d.name, value=chain[0].value, read_only=False,
+                                 config_source=chain[0].source, is_sensitive=False,
+                                 synonyms=chain if synonyms else [], config_type=TYPES[d.type],
+                                 documentation=None))
+        return Result(error_code=0, error_message=None, resource_type=GROUP, resource_name=r.resource_name,
+                      configs=entries)
     if r.resource_type == BROKER_LOGGER:
         if not r.resource_name:
             return Result(error_code=ErrorCode.INVALID_REQUEST, error_message="Broker id must not be empty",
