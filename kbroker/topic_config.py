@@ -201,7 +201,8 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
         items = [v for v in value.split(",")] if value.strip() else []
         if value.strip() == "*" or all(_REPLICA.fullmatch(v) for v in items):
             return None
-        return (f"Invalid value {value} for configuration {name}: {name} must be the literal '*' or a list "
+        shown = "[" + ", ".join(v.strip() for v in value.split(",")) + "]"
+        return (f"Invalid value {shown} for configuration {name}: {name} must be the literal '*' or a list "
                 "of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...")
     if d.type == "LIST" and d.choices:
         items = [v.strip() for v in value.split(",") if v.strip()]
@@ -219,7 +220,7 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
         if (d.type == "INT" and not -(2**31) <= n < 2**31) or not -(2**63) <= n < 2**63:
             return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
         if d.special == "gzip_level" and not (n == -1 or 1 <= n <= 9):
-            return f"Invalid value {value} for configuration {name}: Value must be between 1 and 9, or -1"
+            return f"Invalid value {value} for configuration {name}: Value must be between 1 and 9 or equal to -1"
         if d.maximum is not None and n > d.maximum:
             return f"Invalid value {value} for configuration {name}: Value must be no more than {int(d.maximum)}"
         if d.minimum is not None and n < d.minimum:
@@ -239,7 +240,7 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
         return f"Invalid value {value} for configuration {name}: Expected value to be either true or false"
     if d.special == "remote_storage" and value.lower() == "true":
         return ("Tiered Storage functionality is disabled in the broker. Topic cannot be configured with "
-                "remote log storage (kbroker has no tiered storage).")
+                "remote log storage.")
     return None
 
 

@@ -97,8 +97,7 @@ def test_confluent_sources_synonyms_and_broker_resources(broker) -> None:
     e = topic["retention.ms"]
     assert (e.value, e.source) == ("120000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
     assert [(s.name, s.value, s.source) for s in e.synonyms.values()] == [
-        ("retention.ms", "120000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value),
-        ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG.value)]
+        ("retention.ms", "120000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value)]  # no DEFAULT: log.retention.ms has none
     e = topic["retention.bytes"]
     assert (e.value, e.source) == ("6000000", ConfigSource.DYNAMIC_BROKER_CONFIG.value)
     # the whole chain (confluent-kafka keys synonyms by name, so read it raw)

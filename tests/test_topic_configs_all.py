@@ -5,10 +5,16 @@ remote.storage.enable=true); dynamic broker configs and sensitive ones."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, NewTopic
 from confluent_kafka.admin import ConfigResource as CResource
+from conftest import IN_CI, require_tool
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Kafka 4.1.1's topic configs (TopicConfig / LogConfig) with their defaults.
 KAFKA_41_TOPIC_DEFAULTS = {
@@ -73,7 +79,7 @@ def test_new_topic_configs_accepted_on_create_and_alter(broker) -> None:
 
 
 @pytest.mark.parametrize("name,value,fragment", [
-    ("compression.gzip.level", "0", "between 1 and 9"),
+    ("compression.gzip.level", "0", "between 1 and 9 or equal to -1"),
     ("compression.gzip.level", "10", "between 1 and 9"),
     ("compression.lz4.level", "18", "no more than 17"),
     ("compression.lz4.level", "0", "at least 1"),
@@ -119,3 +125,58 @@ def test_dynamic_broker_configs_accepted_and_sensitive_hidden(broker) -> None:
     with pytest.raises(KafkaException) as e:
         incremental(a, "broker", "1", {"log.dirs": "/tmp/x"})
     assert e.value.args[0].name() == "INVALID_REQUEST"
+
+
+# `kafka-configs --describe --all` of a fresh topic on Kafka 4.1.1 (reference broker), except
+# min.insync.replicas, which Kafka's KRaft bootstrap also sets as a cluster default.
+KAFKA_41_DESCRIBE_ALL = [
+    'All configs for topic t1 are:',
+    '  cleanup.policy=delete sensitive=false synonyms={DEFAULT_CONFIG:log.cleanup.policy=delete}',
+    '  compression.gzip.level=-1 sensitive=false synonyms={DEFAULT_CONFIG:compression.gzip.level=-1}',
+    '  compression.lz4.level=9 sensitive=false synonyms={DEFAULT_CONFIG:compression.lz4.level=9}',
+    '  compression.type=producer sensitive=false synonyms={DEFAULT_CONFIG:compression.type=producer}',
+    '  compression.zstd.level=3 sensitive=false synonyms={DEFAULT_CONFIG:compression.zstd.level=3}',
+    '  delete.retention.ms=86400000 sensitive=false synonyms={DEFAULT_CONFIG:log.cleaner.delete.retention.ms=86400000}',
+    '  file.delete.delay.ms=60000 sensitive=false synonyms={DEFAULT_CONFIG:log.segment.delete.delay.ms=60000}',
+    '  flush.messages=9223372036854775807 sensitive=false synonyms={DEFAULT_CONFIG:log.flush.interval.messages=9223372036854775807}',
+    '  flush.ms=9223372036854775807 sensitive=false synonyms={}',
+    '  follower.replication.throttled.replicas= sensitive=false synonyms={}',
+    '  index.interval.bytes=4096 sensitive=false synonyms={DEFAULT_CONFIG:log.index.interval.bytes=4096}',
+    '  leader.replication.throttled.replicas= sensitive=false synonyms={}',
+    '  local.retention.bytes=-2 sensitive=false synonyms={DEFAULT_CONFIG:log.local.retention.bytes=-2}',
+    '  local.retention.ms=-2 sensitive=false synonyms={DEFAULT_CONFIG:log.local.retention.ms=-2}',
+    '  max.compaction.lag.ms=9223372036854775807 sensitive=false synonyms={DEFAULT_CONFIG:log.cleaner.max.compaction.lag.ms=9223372036854775807}',
+    '  max.message.bytes=1048588 sensitive=false synonyms={DEFAULT_CONFIG:message.max.bytes=1048588}',
+    '  message.timestamp.after.max.ms=3600000 sensitive=false synonyms={DEFAULT_CONFIG:log.message.timestamp.after.max.ms=3600000}',
+    '  message.timestamp.before.max.ms=9223372036854775807 sensitive=false synonyms={DEFAULT_CONFIG:log.message.timestamp.before.max.ms=9223372036854775807}',
+    '  message.timestamp.type=CreateTime sensitive=false synonyms={DEFAULT_CONFIG:log.message.timestamp.type=CreateTime}',
+    '  min.cleanable.dirty.ratio=0.5 sensitive=false synonyms={DEFAULT_CONFIG:log.cleaner.min.cleanable.ratio=0.5}',
+    '  min.compaction.lag.ms=0 sensitive=false synonyms={DEFAULT_CONFIG:log.cleaner.min.compaction.lag.ms=0}',
+    '  min.insync.replicas=1 sensitive=false synonyms={DEFAULT_CONFIG:min.insync.replicas=1}',
+    '  preallocate=false sensitive=false synonyms={DEFAULT_CONFIG:log.preallocate=false}',
+    '  remote.log.copy.disable=false sensitive=false synonyms={}',
+    '  remote.log.delete.on.disable=false sensitive=false synonyms={}',
+    '  remote.storage.enable=false sensitive=false synonyms={}',
+    '  retention.bytes=-1 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.bytes=-1}',
+    '  retention.ms=604800000 sensitive=false synonyms={}',
+    '  segment.bytes=1073741824 sensitive=false synonyms={DEFAULT_CONFIG:log.segment.bytes=1073741824}',
+    '  segment.index.bytes=10485760 sensitive=false synonyms={DEFAULT_CONFIG:log.index.size.max.bytes=10485760}',
+    '  segment.jitter.ms=0 sensitive=false synonyms={}',
+    '  segment.ms=604800000 sensitive=false synonyms={}',
+    '  unclean.leader.election.enable=false sensitive=false synonyms={DEFAULT_CONFIG:unclean.leader.election.enable=false}',
+]
+
+
+def test_kafka_configs_describe_all_matches_kafka(broker) -> None:
+    java = require_tool("java")
+    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
+    if not (jars / ".complete").exists():
+        if IN_CI:
+            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
+        pytest.skip(f"the reference Kafka jars are not fetched ({jars})")
+    create(admin(broker), "t1", {})
+    p = subprocess.run([java, "-cp", f"{jars}/*", "kafka.admin.ConfigCommand", "--bootstrap-server", broker.bootstrap,
+                        "--entity-type", "topics", "--entity-name", "t1", "--describe", "--all"],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.splitlines() == KAFKA_41_DESCRIBE_ALL

@@ -59,11 +59,15 @@ def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[st
         names = topic_config.synonyms_of(d)
         for name in names:
             chain += _layers(cfg, name)
-        default_name = names[-1] if names else d.name
-        default = BROKER_DEFAULTS.get(default_name, (None,))[0] or d.default
-        chain.append(Synonym(name=default_name, value=default, source=DEFAULT))
+        # Kafka lists a DEFAULT_CONFIG synonym only for the first broker synonym, and only when that
+        # one has a default (log.retention.ms, log.roll.ms, log.flush.interval.ms,
+        # log.roll.jitter.ms have none); a config with no broker synonym has none either.
+        if names:
+            default = BROKER_DEFAULTS[names[0]][0] if names[0] in BROKER_DEFAULTS else d.default
+            if default is not None:
+                chain.append(Synonym(name=names[0], value=default, source=DEFAULT))
         value = topic_config.effective(cfg, overrides, d.name)
-        source = chain[0].source
+        source = chain[0].source if chain else DEFAULT
         out.append(Entry(name=d.name, value=value, read_only=False, config_source=source,
                          is_sensitive=False,
                          synonyms=chain if synonyms else [], config_type=TYPES[d.type], documentation=None))
