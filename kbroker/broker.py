@@ -30,6 +30,29 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def raise_fd_limit() -> None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit, as servers do (a broker holds files per partition)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
+            target = hard
+            if target == resource.RLIM_INFINITY:
+                target = 1 << 20  # Linux's usual nr_open
+            if soft == resource.RLIM_INFINITY or soft >= target:
+                log.info("open file limit %s", soft)
+                return
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            log.info("raised the open file limit from %d to %d", soft, target)
+        else:
+            log.info("open file limit %d (the hard limit)", soft)
+    except (OSError, ValueError) as exc:
+        log.warning("could not raise the open file limit: %s", exc)
+
+
 def _flush_each(logs: list[PartitionLog]) -> None:
     for lg in logs:
         lg.flush()
@@ -49,6 +72,7 @@ def topic_name_error(name: str) -> str | None:
 
 class Broker:
     def __init__(self, config: BrokerConfig) -> None:
+        raise_fd_limit()
         self.config = config
         self.node_id = config.node_id
         self.advertised = config.advertised
@@ -217,9 +241,13 @@ class Broker:
         self.cleaner.start()
 
     async def stop(self) -> None:
-        await self.groups.stop()
-        await self.cleaner.stop()
-        await self.retention.stop()
+        """Stop everything; a failed checkpoint write (a full disk, say) is logged, never raised:
+        the logs are recovered from their files at the next start."""
+        for name, part in (("groups", self.groups), ("cleaner", self.cleaner), ("retention", self.retention)):
+            try:
+                await part.stop()
+            except Exception:
+                log.exception("stopping the %s failed; continuing the shutdown", name)
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         if self._flush_task is not None:
@@ -242,4 +270,7 @@ class Broker:
                 if not fut.done():
                     fut.set_result(None)
         self.waiters.clear()
-        self.logs.close_all(clean=True)
+        try:
+            self.logs.close_all(clean=True)
+        except Exception:
+            log.exception("closing the logs failed")

@@ -246,7 +246,39 @@ class Connection(asyncio.Protocol):
         self._write(bytes(out[start:]))
 
 
+_ACCEPT_LOG_INTERVAL = 10.0  # seconds between two reports of failing accepts
+
+
+class _AcceptErrorLimiter:
+    """asyncio reports every failed accept() (EMFILE, ENFILE, ENOBUFS ...) with a traceback; it already
+    pauses accepting for a second after each. Log such failures once per interval, with a count and
+    without the traceback, and pass every other report on to the previous handler."""
+
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+        self.suppressed = 0
+        self.last = -_ACCEPT_LOG_INTERVAL
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and "accept" in str(context.get("message", "")):
+            now = loop.time()
+            if now - self.last >= _ACCEPT_LOG_INTERVAL:
+                more = f" ({self.suppressed} more since the last report)" if self.suppressed else ""
+                log.error("cannot accept connections: %s%s; retrying", exc, more)
+                self.last, self.suppressed = now, 0
+            else:
+                self.suppressed += 1
+            return
+        if self.previous is not None:
+            self.previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+
 async def start_server(broker: Any, host: str, port: int) -> asyncio.Server:
     loop = asyncio.get_running_loop()
+    if not isinstance(loop.get_exception_handler(), _AcceptErrorLimiter):
+        loop.set_exception_handler(_AcceptErrorLimiter(loop.get_exception_handler()))
     return await loop.create_server(lambda: Connection(broker), host, port, reuse_address=True,
                                     backlog=1024)

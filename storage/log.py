@@ -62,7 +62,9 @@ syncing a segment it retires. ``maintenance`` serialises retention and cleaning 
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import shutil
 import threading
 from bisect import bisect_right
@@ -84,6 +86,8 @@ from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMeta, ProducerState
 from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
 from .segment import MAX_RELATIVE_OFFSET, Segment
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "LogConfig",
@@ -107,7 +111,10 @@ class StaleSegments(Exception):
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     """Per-log settings, named after Kafka's topic configs (``segment.bytes`` → ``segment_bytes``).
-    ``None`` for a flush interval means never (Kafka's Long.MAX_VALUE default)."""
+    ``None`` for a flush interval means never (Kafka's Long.MAX_VALUE default).
+    ``segment_jitter_ms`` takes a random amount in [0, jitter) off ``segment_ms`` for each segment's
+    time-based roll. ``preallocate`` is accepted and has no effect: segment files grow as written
+    (a preallocated zero tail would have to be told apart from data at every recovery)."""
 
     segment_bytes: int = 1073741824
     segment_ms: int = 604800000
@@ -125,6 +132,7 @@ class LogConfig:
         _check("segment_index_bytes", self.segment_index_bytes, 12, _INT_MAX)  # room for one entry
         if self.flush_interval_messages is not None:
             _check("flush_interval_messages", self.flush_interval_messages, 1, 2**63 - 1)
+        _check("segment_jitter_ms", self.segment_jitter_ms, 0, 2**63 - 1)
         if self.flush_interval_ms is not None:
             _check("flush_interval_ms", self.flush_interval_ms, 0, 2**63 - 1)
 
@@ -161,6 +169,7 @@ class PartitionLog:
     def __init__(self, directory: Path, config: LogConfig | None = None) -> None:
         self.directory = Path(directory)
         self._config = config if config is not None else LogConfig()
+        self._roll_jitter: tuple[tuple[int, int], int] = ((-1, 0), 0)  # (segment base, jitter) -> amount
         self._lock = threading.Lock()  # segment list and counters (appending thread vs flusher)
         self._flush_lock = threading.Lock()  # one flush at a time; close waits for it
         self._closed = False
@@ -286,10 +295,23 @@ class PartitionLog:
         config = self._config
         return (
             segment.size + size > config.segment_bytes
-            or (segment.rolling_base_ms is not None and now_ms - segment.rolling_base_ms > config.segment_ms)
+            or (
+                segment.rolling_base_ms is not None
+                and now_ms - segment.rolling_base_ms > config.segment_ms - self._jitter_for(segment)
+            )
             or segment.is_full(config.segment_index_bytes)
             or last_offset - segment.base_offset > MAX_RELATIVE_OFFSET
         )
+
+    def _jitter_for(self, segment: Segment) -> int:
+        """segment.jitter.ms: a random amount in [0, jitter) taken off segment.ms, chosen once per segment."""
+        jitter = min(self._config.segment_jitter_ms, self._config.segment_ms)
+        if jitter <= 0:
+            return 0
+        key = (segment.base_offset, jitter)
+        if self._roll_jitter[0] != key:
+            self._roll_jitter = (key, random.randrange(jitter))
+        return self._roll_jitter[1]
 
     def _roll(self) -> Segment:
         old = self._segments[-1]
@@ -543,26 +565,32 @@ class PartitionLog:
             self._closed = True
             try:
                 if clean:
-                    self.producer_state.write_snapshot(self.log_end_offset)
-                    self._segments[-1].seal()
-                    for segment in self._segments:
-                        if segment.dirty:
-                            segment.flush()
-                            segment.dirty = False
-                    fd = os.open(
-                        self.directory / CLEAN_SHUTDOWN_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644
-                    )
-                    try:
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
-                    fsync_dir(self.directory)
+                    self._close_clean()
+            except OSError as exc:
+                # A full disk (or any write failure) at shutdown: the marker is not written, so the
+                # next start recovers this log from its files; nothing acknowledged depends on it.
+                _log.warning("closing %s: could not write its checkpoints (%s); it will be recovered "
+                             "at the next start", self.directory.name, exc)
             finally:
                 for segment in self._segments:
                     segment.close()
                 for _, segment in self._retired:
                     segment.close()
                 self._retired.clear()
+
+    def _close_clean(self) -> None:
+        self.producer_state.write_snapshot(self.log_end_offset)
+        self._segments[-1].seal()
+        for segment in self._segments:
+            if segment.dirty:
+                segment.flush()
+                segment.dirty = False
+        fd = os.open(self.directory / CLEAN_SHUTDOWN_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(self.directory)
 
     def delete(self) -> None:
         """Close the log and remove its directory."""

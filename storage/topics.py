@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ from .checkpoint import write_atomic
 from .errors import InvalidConfig, InvalidPartitions, InvalidTopic, TopicAlreadyExists, UnknownTopic
 from .log import LogConfig, PartitionLog
 from .recovery import fsync_dir
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["TopicMeta", "TopicStore", "LogManager", "log_config_for", "validate_topic_name"]
 
@@ -193,6 +196,10 @@ class TopicStore:
         self._save(meta)
         return meta
 
+    def forget(self, name: str) -> None:
+        """Drop a topic from memory only (its file could not be removed)."""
+        self._topics.pop(name, None)
+
     def set_configs(self, name: str, configs: Mapping[str, str]) -> TopicMeta:
         """Replace the topic's whole config dict."""
         meta = dataclasses.replace(self._require(name), configs=dict(configs))
@@ -275,15 +282,44 @@ class LogManager:
         validate_topic_name(name)
         config = self._log_config(configs or {})  # reject bad configs before saving
         meta = self.topics.create(name, partitions, configs)
-        self._open_new(name, range(partitions), config)
+        try:
+            self._open_new(name, range(partitions), config)
+        except BaseException:
+            # All or nothing: a failure halfway (EMFILE, ENOSPC ...) leaves no half-made topic.
+            self._undo_open(name, range(partitions))
+            try:
+                self.topics.delete(name)
+            except OSError:
+                self.topics.forget(name)
+            raise
         return meta
 
     def add_partitions(self, name: str, new_total: int) -> TopicMeta:
         old = self.topics.get(name)
-        meta = self.topics.add_partitions(name, new_total)
         assert old is not None
-        self._open_new(name, range(old.partitions, new_total), self.config_for(meta))
-        return meta
+        config = self.config_for(old)
+        added = range(old.partitions, new_total)
+        _check_partitions(new_total)
+        try:
+            self._open_new(name, added, config)
+        except BaseException:
+            self._undo_open(name, added)
+            raise
+        try:
+            return self.topics.add_partitions(name, new_total)
+        except BaseException:
+            self._undo_open(name, added)
+            raise
+
+    def _undo_open(self, name: str, partitions: range) -> None:
+        for partition in partitions:
+            log = self._logs.pop((name, partition), None)
+            if log is not None:
+                try:
+                    log.close(clean=False)
+                except OSError:
+                    pass
+            shutil.rmtree(self._path(name, partition), ignore_errors=True)
 
     def alter_topic_configs(self, name: str, configs: Mapping[str, str]) -> TopicMeta:
         """Replace a topic's configs; log settings apply to its open logs from the next append."""
@@ -303,8 +339,11 @@ class LogManager:
         return meta
 
     def close_all(self, clean: bool = True) -> None:
-        for log in self._logs.values():
-            log.close(clean)
+        for key, log in self._logs.items():
+            try:
+                log.close(clean)
+            except Exception:  # one log's failure must not keep the others from closing
+                _log.exception("closing %s-%d failed", *key)
         self._logs.clear()
 
     def logs_needing_flush(self, now_ms: int) -> list[PartitionLog]:

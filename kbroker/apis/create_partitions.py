@@ -1,13 +1,18 @@
 """CreatePartitions (key 37), v0-3.
 
 Behaviour: raises a topic's partition count; new partitions start empty at offset 0.
-A count that is not larger → INVALID_PARTITIONS; assignments must name this broker.
+A count that is not larger, or above 100,000 → INVALID_PARTITIONS; a storage failure
+(EMFILE, ENOSPC ...) is undone and answers KAFKA_STORAGE_ERROR; assignments must name this broker.
 Version notes: v2 flexible.
 Not implemented: —
 """
 
+import logging
+
+from kbroker.apis.create_topics import MAX_PARTITIONS
 from kbroker.context import RequestContext
 from kbroker.registry import handler
+from storage import InvalidPartitions
 from wire.errors import ErrorCode
 from wire.messages.create_partitions import (
     CreatePartitionsRequest,
@@ -15,6 +20,8 @@ from wire.messages.create_partitions import (
     _CreatePartitionsRequest_CreatePartitionsTopic,
 )
 from wire.messages.create_partitions import _CreatePartitionsResponse_CreatePartitionsTopicResult as Result
+
+log = logging.getLogger(__name__)
 
 
 def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool) -> Result:
@@ -27,6 +34,9 @@ def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic,
         return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
                       error_message=f"Topic currently has {meta.partitions} partitions, which is higher than or "
                                     f"equal to the requested {t.count}.")
+    if t.count > MAX_PARTITIONS:
+        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
+                      error_message=f"Number of partitions {t.count} is above the limit of {MAX_PARTITIONS}.")
     if t.assignments is not None:
         if len(t.assignments) != t.count - meta.partitions:
             return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
@@ -35,7 +45,15 @@ def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic,
             return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                           error_message=f"Only broker {b.node_id} exists.")
     if not validate_only:
-        b.logs.add_partitions(t.name, t.count)
+        try:
+            b.logs.add_partitions(t.name, t.count)
+        except InvalidPartitions as exc:
+            return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS, error_message=str(exc))
+        except OSError as exc:
+            # The new partitions' logs are removed again; the topic keeps its old count.
+            log.warning("adding partitions to %r failed: %s", t.name, exc)
+            return Result(name=t.name, error_code=ErrorCode.KAFKA_STORAGE_ERROR,
+                          error_message=f"Could not create partitions of '{t.name}': {exc}")
     return Result(name=t.name, error_code=0, error_message=None)
 
 

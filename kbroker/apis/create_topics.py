@@ -3,16 +3,20 @@
 Behaviour: validates the name, partition count (-1 = num.partitions), replication
 factor (-1 or 1: there is one broker), manual assignments (every replica must be this
 broker) and configs (Kafka's names and value checks → INVALID_CONFIG); validate_only
-checks without creating.
+checks without creating. More than 100,000 partitions → INVALID_PARTITIONS; a creation
+that fails in storage (EMFILE, ENOSPC ...) is undone and answers KAFKA_STORAGE_ERROR.
 Version notes: v4 defaults for partitions/replication (-1) · v5 flexible, returns partitions,
 replication factor and configs · v7 topic id.
 Not implemented: —
 """
 
+import logging
+
 from kbroker import topic_config
 from kbroker.broker import INTERNAL_TOPICS, topic_name_error
 from kbroker.context import RequestContext
 from kbroker.registry import handler
+from storage import InvalidConfig, InvalidPartitions
 from wire.errors import ErrorCode
 from wire.messages.create_topics import (
     CreateTopicsRequest,
@@ -23,6 +27,9 @@ from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicConf
 from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicResult as Result
 
 DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, STATIC_BROKER_CONFIG = 1, 5, 4
+MAX_PARTITIONS = 100_000  # the storage layer's bound (partition numbers of at most 5 digits)
+
+log = logging.getLogger(__name__)
 
 
 def _fail(name: str, code: int, msg: str) -> Result:
@@ -61,6 +68,9 @@ def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validat
             return _fail(name, ErrorCode.INVALID_REPLICATION_FACTOR,
                          f"Unable to replicate the partition {rf} time(s): The target replication factor of {rf} "
                          "cannot be reached because only 1 broker(s) are registered.")
+    if partitions > MAX_PARTITIONS:
+        return _fail(name, ErrorCode.INVALID_PARTITIONS,
+                     f"Number of partitions {partitions} is above the limit of {MAX_PARTITIONS}.")
     configs: dict[str, str] = {}
     for c in t.configs:
         msg = topic_config.validate(c.name, c.value)
@@ -72,7 +82,16 @@ def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validat
         pass  # created like any other; the group coordinator owns its layout
     topic_id = None
     if not validate_only:
-        topic_id = b.create_topic(name, partitions, configs).topic_id
+        try:
+            topic_id = b.create_topic(name, partitions, configs).topic_id
+        except InvalidPartitions as exc:
+            return _fail(name, ErrorCode.INVALID_PARTITIONS, str(exc))
+        except InvalidConfig as exc:
+            return _fail(name, ErrorCode.INVALID_CONFIG, str(exc))
+        except OSError as exc:
+            # Nothing of the topic is kept (the log manager undoes a half-made creation).
+            log.warning("creating topic %r failed: %s", name, exc)
+            return _fail(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Could not create topic '{name}': {exc}")
     out_configs = []
     for d in topic_config.TOPIC_CONFIGS.values():
         if d.name in configs:
