@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbroker.config import BrokerConfig
+from kbroker.config import BROKER_DEFAULTS, BrokerConfig
 from storage.checkpoint import write_atomic
 
 
@@ -331,19 +331,54 @@ def plan_topic_change(current: Mapping[str, str], ops: Iterable[Op], replace: bo
     return new
 
 
-def plan_broker_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False) -> dict[str, str]:
+THREAD_COUNTS = ("background.threads", "num.io.threads", "num.network.threads", "num.replica.fetchers",
+                 "num.recovery.threads.per.data.dir", "log.cleaner.threads")
+
+
+def is_sensitive(name: str) -> bool:
+    """Kafka hides PASSWORD configs, listener-prefixed ones among them, and configs it does not know."""
+    base = name.split(".", 3)[3] if name.startswith("listener.name.") and name.count(".") >= 3 else name
+    if base in SENSITIVE or base.endswith(".sasl.jaas.config"):
+        return True
+    return name not in DYNAMIC_BROKER_CONFIGS and name not in BROKER_DEFAULTS and not name.startswith("listener.name.")
+
+
+def plan_broker_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False,
+                       config: BrokerConfig | None = None) -> dict[str, str]:
     """A broker resource's new dynamic configs (same rules; a config that cannot change at runtime or
-    a bad value is INVALID_REQUEST, as Kafka answers for broker resources)."""
+    a bad value is INVALID_REQUEST, as Kafka answers for broker resources).  Like Kafka, a name it
+    does not know is accepted and kept (reported as sensitive); a security config must carry a
+    listener prefix (``listener.name.<listener>.ssl.keystore.password``); a thread count may change
+    to between half and double its current value."""
     ops = list(ops)
     check_request_shape(ops)
-    fixed = sorted(n for n, _, _ in ops if n not in DYNAMIC_BROKER_CONFIGS)
+    names = [n for n, _, _ in ops]
+    fixed = sorted(n for n in names if n in BROKER_DEFAULTS and n not in DYNAMIC_BROKER_CONFIGS)
     if fixed:
         raise ConfigChangeError(INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})")
+    security = [n for n in names if n.startswith(("ssl.", "sasl.")) and n in DYNAMIC_BROKER_CONFIGS]
+    if security:
+        raise ConfigChangeError(INVALID_REQUEST, "These security configs can be dynamically updated only "
+                                f"per-listener using the listener prefix: HashSet({', '.join(security)})")
     new = _apply({} if replace else current, ops, DYNAMIC_BROKER_CONFIGS, {})
     for name, value in new.items():
-        msg = _check(DYNAMIC_BROKER_CONFIGS[name], name, value)
+        d = DYNAMIC_BROKER_CONFIGS.get(name)
+        msg = _check(d, name, value) if d else None
         if msg:
             raise ConfigChangeError(INVALID_REQUEST, msg)
+    if config is not None:
+        for key, op, raw in ops:
+            if key in THREAD_COUNTS and op == SET and raw is not None:
+                name, value = key, raw
+                now = int(config.get(name) or DYNAMIC_BROKER_CONFIGS[name].default)
+                n = int(value)
+                bound = ("value should be at least half the current value" if n < now / 2 else
+                         "value should not be greater than double the current value" if n > now * 2 else None)
+                if bound:
+                    raise ConfigChangeError(INVALID_REQUEST, "Invalid value org.apache.kafka.common.config."
+                                            f"ConfigException: Dynamic thread count update validation failed for "
+                                            f"{name}={value}, {bound} {now} for configuration Invalid dynamic "
+                                            "configuration")
     return new
 
 

@@ -107,24 +107,29 @@ def test_bad_values_are_invalid_config(broker, name: str, value: str, fragment: 
 
 def test_dynamic_broker_configs_accepted_and_sensitive_hidden(broker) -> None:
     a = admin(broker)
-    incremental(a, "broker", "1", {"background.threads": "4", "num.io.threads": "3",
-                                   "max.connections.per.ip": "100", "ssl.keystore.password": "s3cret"})
-    assert describe(a, "broker", "1")["num.io.threads"].value == "3"
+    incremental(a, "broker", "1", {"background.threads": "6", "num.io.threads": "5",
+                                   "max.connections.per.ip": "100",
+                                   "listener.name.plaintext.ssl.keystore.password": "s3cret",
+                                   "no.such.config": "1"})
+    assert describe(a, "broker", "1")["num.io.threads"].value == "5"
     incremental(a, "broker", "1", {"num.network.threads": "2", "compression.zstd.level": "5"})
     got = describe(a, "broker", "1")
-    assert got["background.threads"].value == "4" and not got["background.threads"].is_read_only
+    assert got["background.threads"].value == "6" and not got["background.threads"].is_read_only
     assert got["num.network.threads"].value == "2"
-    pw = got["ssl.keystore.password"]
-    assert pw.value is None and pw.is_sensitive
+    for hidden in ("listener.name.plaintext.ssl.keystore.password", "no.such.config"):  # as Kafka hides them
+        assert got[hidden].value is None and got[hidden].is_sensitive, got[hidden]
     a2 = admin(broker)
     create(a2, "inherits-level", {})
     assert describe(a2, "topic", "inherits-level")["compression.zstd.level"].value == "5"
-    with pytest.raises(KafkaException) as e:
-        incremental(a, "broker", "1", {"no.such.config": "1"})
-    assert e.value.args[0].name() == "INVALID_REQUEST"
-    with pytest.raises(KafkaException) as e:
-        incremental(a, "broker", "1", {"log.dirs": "/tmp/x"})
-    assert e.value.args[0].name() == "INVALID_REQUEST"
+    for bad, fragment in [({"log.dirs": "/tmp/x"}, "Cannot update these configs dynamically: Set(log.dirs)"),
+                          ({"ssl.keystore.password": "x"}, "only per-listener using the listener prefix"),
+                          ({"background.threads": "2"}, "at least half the current value 6"),
+                          ({"background.threads": "13"}, "not be greater than double the current value 6"),
+                          ({"num.io.threads": "0"}, "Value must be at least 1")]:
+        with pytest.raises(KafkaException) as e:
+            incremental(a, "broker", "1", bad)
+        err = e.value.args[0]
+        assert err.name() == "INVALID_REQUEST" and fragment in err.str(), err
 
 
 # `kafka-configs --describe --all` of a fresh topic on Kafka 4.1.1 (reference broker), except

@@ -54,7 +54,7 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
                 if node != b.node_id:
                     return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {b.node_id}, but received {name}"
             cfg = b.config
-            new = topic_config.plan_broker_change(cfg.dynamic if name else cfg.dynamic_default, ops, replace)
+            new = topic_config.plan_broker_change(cfg.dynamic if name else cfg.dynamic_default, ops, replace, cfg)
             if not validate_only:
                 if name:
                     cfg.dynamic = new

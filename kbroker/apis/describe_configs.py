@@ -81,6 +81,9 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
     table = dict(BROKER_DEFAULTS)
     for name, d in topic_config.DYNAMIC_BROKER_CONFIGS.items():
         table.setdefault(name, (d.default or None, d.type, "Dynamic broker config (accepted; see README)."))
+    extra = {n for n in [*cfg.dynamic, *cfg.dynamic_default] if n not in table}  # unknown or listener-prefixed
+    for name in sorted(extra):
+        table[name] = (None, "PASSWORD" if topic_config.is_sensitive(name) else "STRING", "")
     for name, (default, typ, doc) in table.items():
         if keys is not None and name not in keys:
             continue
@@ -89,12 +92,14 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
                 continue
             chain = [Synonym(name=name, value=cfg.dynamic_default[name], source=DYNAMIC_DEFAULT)]
         else:
-            chain = _layers(cfg, name) + [Synonym(name=name, value=default, source=DEFAULT)]
-        sensitive = name in topic_config.SENSITIVE
+            chain = _layers(cfg, name) + ([] if name in extra else [Synonym(name=name, value=default, source=DEFAULT)])
+            if not chain:
+                continue
+        sensitive = topic_config.is_sensitive(name)
         if sensitive:
             chain = [Synonym(name=c.name, value=None, source=c.source) for c in chain]
         top = chain[0]
-        out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS,
+        out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS and name not in extra,
                          config_source=top.source, is_sensitive=sensitive,
                          synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2),
                          documentation=doc if ctx.api_version >= 3 else None))
