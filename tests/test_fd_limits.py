@@ -56,3 +56,38 @@ def test_creation_beyond_the_fd_limit_leaves_no_topic(broker_factory):
     assert TOPIC not in topics and "fits" in topics
     log = b.log()
     assert "Traceback" not in log, log
+
+
+def test_accept_without_descriptors_is_logged_once_and_recovers(broker_factory):
+    import socket
+    import time
+
+    from rawclient import ConnectionClosed, RawClient
+
+    b = broker_factory()
+    assert b.proc is not None
+    _prlimit(b.proc.pid, 64)
+    socks = []
+    try:
+        for _ in range(120):  # more connections than the broker has descriptors left
+            socks.append(socket.create_connection(("127.0.0.1", b.port), timeout=5))
+        deadline = time.monotonic() + 30
+        while "cannot accept connections" not in b.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "cannot accept connections" in b.log()
+    finally:
+        for s in socks:
+            s.close()
+    # Descriptors are free again: a new connection is served (asyncio re-arms the listener).
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with RawClient.connect(b.bootstrap, timeout=5) as c:
+                assert c.api_versions().error_code == 0
+            break
+        except (OSError, ConnectionClosed, AssertionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    log = b.log()
+    assert "Traceback" not in log and "out of system resource" not in log, log
