@@ -81,6 +81,7 @@ def test_list_config_resources(broker) -> None:
     code, res = listed(rc, 1, [])
     assert code == 0
     assert {(2, "lcr-topic"), (4, "1"), (8, "1"), (32, "lcr-group")} <= set(res)
+    assert [t for t, _ in res] == sorted((t for t, _ in res), key=[32, 16, 8, 4, 2].index)  # Kafka's order
     assert listed(rc, 1, [32]) == (0, [(32, "lcr-group")])
     assert listed(rc, 1, [2])[1] == [(2, "lcr-topic")]
     assert listed(rc, 1, [1])[0] == E.UNSUPPORTED_VERSION

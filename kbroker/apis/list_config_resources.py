@@ -5,7 +5,8 @@ renamed) lists client-metrics resources only, and kbroker has none, so the list 
 ``resource_types``; empty means every type kbroker serves: topics (2, every topic), this broker
 (4) and its loggers (8, resource name = the broker id), client metrics (16, none) and groups (32,
 every group that exists or has configs).  A type outside these → UNSUPPORTED_VERSION, as Kafka
-answers.  Resources are listed type by type, names sorted.
+answers.  Resources are listed type by type in Kafka's order (groups, client metrics, broker
+loggers, brokers, topics), names sorted.
 Version notes: v1 resource_types and resource_type in each listed resource.
 """
 
@@ -32,7 +33,7 @@ async def list_config_resources(ctx: RequestContext, req: ListConfigResourcesReq
         return ListConfigResourcesResponse(throttle_time_ms=0, error_code=ErrorCode.UNSUPPORTED_VERSION,
                                            config_resources=[])
     out: list[Resource] = []
-    for t in SUPPORTED:
+    for t in (GROUP, CLIENT_METRICS, BROKER_LOGGER, BROKER, TOPIC):  # the order Kafka 4.1.1 answers in
         if t not in types:
             continue
         if t == TOPIC:
