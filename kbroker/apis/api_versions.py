@@ -4,7 +4,9 @@ Behaviour: the advertised ranges come from the handler registry that dispatches,
 nothing is advertised that is not served.  An unknown request version is answered by
 the connection loop (v0 format, UNSUPPORTED_VERSION) before this handler is reached.
 Feature levels (v3+): the ones a single Kafka 4.1.1 node reports (kbroker/features.py),
-so `kafka-features describe` and clients that read them see the release's levels.
+so `kafka-features describe` and clients that read them see the release's levels.  Below v4
+a supported feature whose minimum is 0 is left out, as Kafka does: clients before 3.9 (e.g.
+kafka-clients 3.4, Spark 3.5's) refuse a range starting at 0 and their Admin thread dies.
 Version notes: v1 throttle_time_ms · v3 flexible body (header stays v0), client software name
 and version (checked as Kafka does: INVALID_REQUEST),
 supported/finalized features · v4 (no change in the body).
@@ -35,7 +37,8 @@ async def api_versions(ctx: RequestContext, req: ApiVersionsRequest) -> ApiVersi
                   for k, lo, hi in supported_versions()],
         throttle_time_ms=0,
         supported_features=[ApiVersionsResponse.SupportedFeatureKey(name=n, min_version=lo, max_version=hi)
-                            for n, (lo, hi) in features.SUPPORTED.items()],
+                            for n, (lo, hi) in features.SUPPORTED.items()
+                            if lo >= 1 or ctx.api_version >= 4],
         finalized_features_epoch=features.FINALIZED_EPOCH,
         finalized_features=[ApiVersionsResponse.FinalizedFeatureKey(name=n, min_version_level=v,
                                                                     max_version_level=v)
