@@ -108,7 +108,8 @@ def test_kafka_configs_groups(broker) -> None:
     p = tool("--entity-name", "cg", "--describe")
     assert p.stdout.splitlines() == [
         "Dynamic configs for group cg are:",
+        # as the reference Kafka 4.1.1 prints it: a group's own value has no other synonym
         "  consumer.session.timeout.ms=50000 sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:"
-        "consumer.session.timeout.ms=50000, DEFAULT_CONFIG:group.consumer.session.timeout.ms=45000}"], p.stdout
+        "consumer.session.timeout.ms=50000}"], p.stdout
     p = tool("--describe")
     assert "Dynamic configs for group cg are:" in p.stdout, p.stdout + p.stderr

@@ -133,11 +133,11 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
         for d in group_config.GROUP_CONFIGS.values():
             if keys is not None and d.name not in keys:
                 continue
-            chain = []
-            if d.name in overrides:
-                chain.append(Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_GROUP))
-            chain += _layers(b.config, d.synonym)
-            chain.append(Synonym(name=d.synonym, value=d.default, source=DEFAULT))
+            if d.name in overrides:  # Kafka lists only the group's own value then
+                chain = [Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_GROUP)]
+            else:
+                chain = _layers(b.config, d.synonym)
+                chain.append(Synonym(name=d.synonym, value=d.default, source=DEFAULT))
             entries.append(Entry(name=d.name, value=chain[0].value, read_only=False,
                                  config_source=chain[0].source, is_sensitive=False,
                                  synonyms=chain if synonyms else [], config_type=TYPES[d.type],
