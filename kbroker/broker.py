@@ -17,6 +17,7 @@ from kbroker.config import BrokerConfig
 from kbroker.groups.coordinator import GroupCoordinator
 from kbroker.producers import ProducerIdAllocator
 from kbroker.retention_service import RetentionService
+from storage.handles import handles
 from storage.log import LogConfig, PartitionLog
 from storage.topics import LogManager, TopicMeta
 
@@ -73,6 +74,8 @@ def topic_name_error(name: str) -> str | None:
 class Broker:
     def __init__(self, config: BrokerConfig) -> None:
         raise_fd_limit()
+        handles.reset_budget()  # segment files share half the (raised) limit: storage.handles
+        log.info("segment file descriptor budget %d", handles.budget)
         self.config = config
         self.node_id = config.node_id
         self.advertised = config.advertised

@@ -223,7 +223,11 @@ class Connection(asyncio.Protocol):
             mv = memoryview(out)
             for pos, sl in out.inserts:
                 parts.append(mv[start:pos])
-                data = os.pread(sl.fd, sl.length, sl.position)
+                try:
+                    with sl.use() as fd:  # pinned for this read (storage.handles)
+                        data = os.pread(fd, sl.length, sl.position)
+                except OSError as exc:
+                    raise CloseConnection(f"segment closed while a fetch response was built: {exc}") from None
                 if len(data) != sl.length:  # the file changed under us: pad so the frame stays whole
                     data = data + bytes(sl.length - len(data))
                 parts.append(data)
@@ -238,11 +242,17 @@ class Connection(asyncio.Protocol):
             start = pos
             if self.closed:
                 return
-            if sl.segment.fd != sl.fd:
+            try:
+                use = sl.use()
+                fd = use.__enter__()  # pinned across the sendfile's awaits (storage.handles)
+            except OSError:
                 # The segment was closed (topic deleted) while earlier parts were sent: the
                 # frame cannot be completed, so the connection must go.
-                raise CloseConnection("segment closed while a fetch response was being sent")
-            await loop.sendfile(self.transport, _FdFile(sl.fd), sl.position, sl.length)  # type: ignore[arg-type]
+                raise CloseConnection("segment closed while a fetch response was being sent") from None
+            try:
+                await loop.sendfile(self.transport, _FdFile(fd), sl.position, sl.length)  # type: ignore[arg-type]
+            finally:
+                use.__exit__(None, None, None)
         self._write(bytes(out[start:]))
 
 

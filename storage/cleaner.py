@@ -288,7 +288,7 @@ def _batches(segment: Segment, chunk: int) -> Iterator[tuple[bytes, int, BatchHe
     """Every batch of a closed segment as (buffer, position in it, header), read in chunks."""
     pos, size = 0, segment.size
     while pos < size:
-        buf = os.pread(segment.fd, min(chunk, size - pos), pos)
+        buf = segment.pread(pos, min(chunk, size - pos))
         used = 0
         for p, header in iter_batches(buf):
             yield buf, p, header
@@ -299,7 +299,7 @@ def _batches(segment: Segment, chunk: int) -> Iterator[tuple[bytes, int, BatchHe
             header = BatchHeader(buf)
             if header.batch_length < _EMPTY_BATCH_LENGTH or header.total_size > size - pos:
                 raise CorruptRecordError(f"{segment.log_path}: bad batch at position {pos}")
-            buf = os.pread(segment.fd, header.total_size, pos)
+            buf = segment.pread(pos, header.total_size)
             yield buf, 0, header
             used = header.total_size
         pos += used

@@ -24,9 +24,9 @@ Files are plain append-only files written with ``os.write`` (no preallocation, n
 be trimmed at shutdown, a torn tail is detected by a size that is not a multiple of the entry size,
 and ``segment.index.bytes`` is enforced as a roll trigger (``is_full``) instead of a file size. The
 entries are read into two ``array`` columns on first use (8 bytes of memory per entry, ~0.2 % of the
-log at the default interval) so lookups are a ``bisect`` with no system call. Only the active
-segment keeps its index files open; the others ``release`` theirs, so an inactive segment costs one
-file descriptor (its ``.log``).
+log at the default interval) so lookups are a ``bisect`` with no system call. Descriptors come
+from the process-wide handle cache (``storage.handles``): opened on use, closed by the cache when
+idle; an inactive segment ``release``s its index files at once (they are read once, on first lookup).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from pathlib import Path
+
+from .handles import FileHandle
 
 __all__ = ["OffsetIndex", "TimeIndex", "IndexCorrupt"]
 
@@ -51,42 +53,61 @@ class _Index:
     _ENTRY: struct.Struct
     _TYPES: tuple[str, str]
 
-    __slots__ = ("path", "_fd", "_a", "_b", "_loaded", "_deferred")
+    __slots__ = ("_file", "_a", "_b", "_loaded", "_deferred", "_idle")
 
     def __init__(self, path: Path, create: bool) -> None:
-        self.path = path
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if create else 0)
-        self._fd = os.open(path, flags, 0o644)
+        flags = os.O_RDWR | os.O_APPEND
+        if create:
+            self._file = FileHandle.create(path, flags | os.O_CREAT | os.O_TRUNC)
+        else:  # opened through the handle cache on first use
+            self._file = FileHandle(path, flags)
         self._a = array(self._TYPES[0])
         self._b = array(self._TYPES[1])
         self._loaded = create
         self._deferred = False
+        self._idle = False  # released: not written any more, give the descriptor back after each use
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    @path.setter
+    def path(self, value: Path) -> None:
+        self._file.path = value
 
     # -- reading ----------------------------------------------------------------------------------
 
     def file_size(self) -> int:
-        return os.fstat(self._fd).st_size if self._fd >= 0 else os.stat(self.path).st_size
+        if self._file.closed or (self._idle and self._file.fd < 0):
+            return os.stat(self.path).st_size
+        with self._file.use() as fd:
+            return os.fstat(fd).st_size
 
     def _pread(self, length: int, offset: int) -> bytes:
-        if self._fd >= 0:
-            return os.pread(self._fd, length, offset)
-        fd = os.open(self.path, os.O_RDONLY)  # released index: open just for this read
+        if not self._file.closed:
+            try:
+                with self._file.use() as fd:
+                    return os.pread(fd, length, offset)
+            finally:
+                if self._idle:
+                    self._file.release()
+        fd = os.open(self.path, os.O_RDONLY)  # closed index: open just for this read
         try:
             return os.pread(fd, length, offset)
         finally:
             os.close(fd)
 
-    def _writer(self) -> int:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
-        return self._fd
+    def _write(self, data: bytes) -> None:
+        self._idle = False
+        with self._file.use() as fd:
+            _write_all(fd, data)
 
     def release(self) -> None:
-        """Close the file (an inactive segment's index is only read, once, on first lookup);
-        any later write or flush reopens it."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Close the file now if idle (an inactive segment's index is only read, once, on first
+        lookup); any later read, write or flush reopens it through the handle cache, and only a
+        write keeps it open afterwards."""
+        self._idle = True
+        self._file.release()
 
     def well_formed(self) -> bool:
         return self.file_size() % self._ENTRY.size == 0
@@ -153,13 +174,15 @@ class _Index:
     def _append(self, a: int, b: int) -> None:
         self._columns()
         if not self._deferred:
-            _write_all(self._writer(), self._ENTRY.pack(a, b))
+            self._write(self._ENTRY.pack(a, b))
         self._a.append(a)
         self._b.append(b)
 
     def begin_rebuild(self) -> None:
         """Empty the file; entries appended until ``end_rebuild`` are kept in memory only."""
-        os.ftruncate(self._writer(), 0)
+        self._idle = False
+        with self._file.use() as fd:
+            os.ftruncate(fd, 0)
         self._a = array(self._TYPES[0])
         self._b = array(self._TYPES[1])
         self._loaded = True
@@ -169,22 +192,23 @@ class _Index:
         """Write every entry gathered since ``begin_rebuild`` in one go."""
         self._deferred = False
         pack = self._ENTRY.pack
-        _write_all(self._writer(), b"".join(pack(x, y) for x, y in zip(self._a, self._b, strict=True)))
+        self._write(b"".join(pack(x, y) for x, y in zip(self._a, self._b, strict=True)))
 
     def flush(self) -> None:
-        if self._fd >= 0:
-            os.fdatasync(self._fd)
-        else:
-            fd = os.open(self.path, os.O_RDONLY)  # syncs the file's data whichever fd wrote it
-            try:
+        if not self._file.closed:
+            with self._file.use() as fd:  # syncs the file's data whichever descriptor wrote it
                 os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            if self._idle:
+                self._file.release()
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._file.close()
 
 
 class OffsetIndex(_Index):

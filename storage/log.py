@@ -47,10 +47,10 @@ moved it; reads below it raise OffsetOutOfRange. Retention (``storage.retention`
 ``.deleted`` at once and their descriptors stay open ("retired") for ``file.delete.delay.ms``, so a
 FileSlice handed out before the swap keeps reading the old, unchanged bytes. ``reap_retired``, called
 from the thread that serves reads (the event loop), closes them when the delay is over and returns the
-paths to unlink (off the loop). Because descriptors are only ever closed on the reading thread, a
-pread-mode slice, used in the same loop tick it was made, can never meet a closed or reused
-descriptor; a sendfile-mode sender re-checks ``FileSlice.segment.fd`` before each slice (a closed
-segment has fd -1) and only a sendfile still running after ``file.delete.delay.ms`` could be cut.
+paths to unlink (off the loop). Descriptors come from the process-wide handle cache
+(``storage.handles``), which closes idle ones to stay within the descriptor limit; a FileSlice pins
+its segment's handle only while a pread or sendfile runs (``FileSlice.use``), so neither the cache
+nor a close or reap can close (and the kernel reuse) a descriptor while it is being read.
 
 Threads: ``append`` and ``read`` run on one thread (the event loop); ``flush``, retention and cleaning
 run on worker threads at the same time. ``_lock`` guards the segment list and counters: the list is
@@ -68,7 +68,8 @@ import random
 import shutil
 import threading
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,7 @@ from wire.records import (
 )
 
 from .errors import LogClosedError, OffsetOutOfRange
+from .handles import FileHandle
 from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMeta, ProducerState
 from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
@@ -151,18 +153,55 @@ class AppendInfo:
     duplicate: BatchMeta | None = None  # set when an idempotent retry was answered, not written
 
 
-@dataclass(frozen=True, slots=True)
 class FileSlice:
-    """``length`` bytes at ``position`` of the open file ``fd``: whole batches of one segment.
-    Valid while ``segment.fd == fd``: closing or deleting the log, or reaping a segment that retention
-    or the cleaner took out of the log (``reap_retired``, ``file.delete.delay.ms`` after), closes the
-    file (and sets ``segment.fd`` to -1), so a sender that holds a slice across an await should check
-    that first. Until then the bytes stay exactly as they were when the slice was made."""
+    """``length`` bytes at ``position`` of one segment's ``.log``: whole batches of one segment.
 
-    fd: int
-    position: int
-    length: int
-    segment: Segment
+    A slice holds no descriptor of its own: the segment's file handle (``storage.handles``) may be
+    closed by the cache while the slice waits to be sent, and ``use()`` pins it (reopening the same
+    file if needed) for the duration of one pread or sendfile, so a response of thousands of
+    partitions needs no descriptor per slice, and a descriptor in use is never closed (and reused
+    for another file) under a sender. ``use()`` raises OSError once the segment is closed (log
+    closed or deleted, or the segment reaped ``file.delete.delay.ms`` after retention or the
+    cleaner took it out); until then the bytes stay exactly as they were when the slice was made.
+
+    ``fd`` is for callers that want a raw descriptor: it pins the handle for the rest of the slice's
+    life (until ``release()`` or garbage collection)."""
+
+    __slots__ = ("position", "length", "segment", "_fd", "_file")
+
+    def __init__(self, segment: Segment, position: int, length: int) -> None:
+        self._file: FileHandle | None = None
+        self._fd = -1
+        self.position = position
+        self.length = length
+        self.segment = segment
+
+    def __repr__(self) -> str:
+        return f"FileSlice({self.segment!r}, position={self.position}, length={self.length})"
+
+    @property
+    def fd(self) -> int:
+        if self._file is None:
+            self._fd = self.segment.file.pin()
+            self._file = self.segment.file
+        return self._fd
+
+    @contextmanager
+    def use(self) -> Iterator[int]:
+        """The descriptor of the segment's file, pinned while the block runs."""
+        if self._file is not None:
+            yield self._fd
+            return
+        with self.segment.file.use() as fd:
+            yield fd
+
+    def release(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            file.unpin()
+
+    def __del__(self) -> None:
+        self.release()
 
 
 class PartitionLog:
@@ -355,7 +394,7 @@ class PartitionLog:
         if max_offset is not None and max_offset < segment_end:
             limit = segment.position_of(max_offset, pos + header.total_size)
         length = segment.slice_end(pos, header.total_size, limit, max_bytes) - pos
-        return FileSlice(segment.fd, pos, length, segment)
+        return FileSlice(segment, pos, length)
 
     def read_bytes(self, offset: int, max_bytes: int, max_offset: int | None = None) -> bytes:
         """``read`` copied into memory with one pread (b"" when there is nothing to read). Safe on any
@@ -365,7 +404,11 @@ class PartitionLog:
             reaps = self._reaps
             try:
                 piece = self.read(offset, max_bytes, max_offset)
-                data = os.pread(piece.fd, piece.length, piece.position) if piece is not None else b""
+                if piece is None:
+                    data = b""
+                else:
+                    with piece.use() as fd:
+                        data = os.pread(fd, piece.length, piece.position)
             except Exception:  # a closed or reused descriptor fails in many ways
                 if self._reaps == reaps:
                     raise

@@ -20,7 +20,6 @@ fsync): run it off the event loop.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from .errors import LogClosedError
@@ -54,7 +53,7 @@ class RetentionResult:
 def _largest_timestamp(segment: Segment) -> int:
     if segment.max_timestamp >= 0:
         return segment.max_timestamp
-    return os.fstat(segment.fd).st_mtime_ns // 1_000_000
+    return segment.file_stat().st_mtime_ns // 1_000_000
 
 
 def segments_to_delete(log: PartitionLog, policy: RetentionPolicy, now_ms: int) -> list[tuple[Segment, str]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from wire.records import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, CorruptRecordError, crc_ok
 
+from .handles import FileHandle
 from .index import OffsetIndex, TimeIndex, _write_all
 
 __all__ = ["Segment", "MAX_RELATIVE_OFFSET", "file_name", "parse_file_name"]
@@ -46,7 +47,7 @@ class Segment:
     __slots__ = (
         "directory",
         "base_offset",
-        "fd",
+        "file",
         "size",
         "index",
         "time_index",
@@ -70,11 +71,14 @@ class Segment:
         time_path = directory / file_name(base_offset, ".timeindex" + suffix)
         missing = not create and not (index_path.exists() and time_path.exists())
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | (os.O_EXCL if create else 0)
-        self.fd = os.open(directory / file_name(base_offset, ".log" + suffix), flags, 0o644)
+        # The .log is opened through the process-wide handle cache (storage.handles): it may be
+        # closed while idle and is reopened (read-write, append) on the next read or append.
+        self.file = FileHandle.create(directory / file_name(base_offset, ".log" + suffix), flags)
+        with self.file.use() as fd:
+            self.size = os.fstat(fd).st_size
         self.index = OffsetIndex(index_path, create=create or missing)
         self.time_index = TimeIndex(time_path, create=create or missing)
         self.indexes_missing = missing
-        self.size = os.fstat(self.fd).st_size
         self.next_offset = base_offset  # exact for the active segment, an upper bound for others
         self.max_timestamp = -1
         self.max_timestamp_offset = base_offset  # base offset of the batch holding max_timestamp
@@ -99,7 +103,7 @@ class Segment:
         while pos < end:
             rel = pos - buf_pos
             if len(buf) - rel < HEADER_SIZE:
-                buf = os.pread(self.fd, _READ_CHUNK, pos)
+                buf = self.pread(pos, _READ_CHUNK)
                 buf_pos, rel = pos, 0
             header = BatchHeader(buf, rel)
             if header.batch_length < _MIN_BATCH_LENGTH:
@@ -147,7 +151,16 @@ class Segment:
         return None
 
     def pread(self, position: int, length: int) -> bytes:
-        return os.pread(self.fd, length, position)
+        with self.file.use() as fd:
+            return os.pread(fd, length, position)
+
+    def file_stat(self) -> os.stat_result:
+        with self.file.use() as fd:
+            return os.fstat(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self.file.closed
 
     # -- appending --------------------------------------------------------------------------------
 
@@ -160,11 +173,12 @@ class Segment:
     ) -> None:
         """Write ``buf`` (offsets already assigned) at the end of the log, then index its batches."""
         start = self.size
-        try:
-            _write_all(self.fd, buf)
-        except BaseException:
-            os.ftruncate(self.fd, start)  # never leave a partial batch behind a failed write
-            raise
+        with self.file.use() as fd:
+            try:
+                _write_all(fd, buf)
+            except BaseException:
+                os.ftruncate(fd, start)  # never leave a partial batch behind a failed write
+                raise
         # The data is in: record it before the index writes, which may fail on their own (a
         # missing index entry only makes lookups scan a little longer).
         self.size = start + len(buf)
@@ -267,9 +281,10 @@ class Segment:
         self.seal()
         self.index.end_rebuild()
         self.time_index.end_rebuild()
-        cut = os.fstat(self.fd).st_size - end
-        if cut:
-            os.ftruncate(self.fd, end)
+        with self.file.use() as fd:
+            cut = os.fstat(fd).st_size - end
+            if cut:
+                os.ftruncate(fd, end)
         self.size = end
         self.indexes_missing = False
         self._load_rolling_base()
@@ -286,13 +301,13 @@ class Segment:
         start exactly where the previous one ended, starting at ``min_offset``: baseOffset is outside
         the CRC, and this is what catches a damaged one. Older segments may have gaps (compaction).
         partitionLeaderEpoch is covered by neither check, as in Kafka."""
-        file_size = os.fstat(self.fd).st_size
+        file_size = self.file_stat().st_size
         chunk = _RECOVER_CHUNK if check_crc else _READ_CHUNK
         pos, buf, buf_pos = start, b"", start
         while file_size - pos >= HEADER_SIZE:
             rel = pos - buf_pos
             if len(buf) - rel < HEADER_SIZE:
-                buf, buf_pos, rel = os.pread(self.fd, chunk, pos), pos, 0
+                buf, buf_pos, rel = self.pread(pos, chunk), pos, 0
             try:
                 header = BatchHeader(buf, rel)
             except CorruptRecordError:
@@ -311,7 +326,7 @@ class Segment:
                 return
             if check_crc:
                 if len(buf) - rel < size:
-                    buf, buf_pos, rel = os.pread(self.fd, max(chunk, size), pos), pos, 0
+                    buf, buf_pos, rel = self.pread(pos, max(chunk, size)), pos, 0
                 if not crc_ok(buf, rel, header):
                     return
             yield pos, header
@@ -355,7 +370,10 @@ class Segment:
         self.preload_indexes()
         self.dirty = False  # nothing of it needs syncing any more
         log_path = self.log_path
-        os.replace(log_path, log_path.with_name(log_path.name + ".deleted"))
+        target = log_path.with_name(log_path.name + ".deleted")
+        with self.file.use():  # open (and kept open) across the rename, then reopened by the new name
+            os.replace(log_path, target)
+            self.file.path = target
         for index in (self.index, self.time_index):
             target = index.path.with_name(index.path.name + ".deleted")
             try:
@@ -366,16 +384,16 @@ class Segment:
         self.suffix += ".deleted"
 
     def flush(self) -> None:
-        if self.fd < 0:
+        if self.file.closed:
             return
-        os.fdatasync(self.fd)
+        with self.file.use() as fd:  # a reopened descriptor syncs what an evicted one wrote
+            os.fdatasync(fd)
         self.index.flush()
         self.time_index.flush()
 
     def close(self) -> None:
-        fd, self.fd = self.fd, -1  # -1 first: a reader that checks fd after its pread sees the close
-        if fd >= 0:
-            os.close(fd)
+        # The descriptor closes now, or when the last FileSlice pinning it is gone.
+        self.file.close()
         self.index.close()
         self.time_index.close()
 

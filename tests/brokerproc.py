@@ -24,8 +24,17 @@ class BrokerProcess:
     SIGTERM and waits; ``kill()`` sends SIGKILL; ``restart()`` starts it again on the
     same port and data directory."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, overrides: dict[str, str] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        overrides: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+    ):
+        """``prefix`` is a command the broker runs under, e.g. ``["prlimit", "--nofile=1024:1024", "--"]``
+        (it must exec the broker, so that ``proc.pid`` is the broker's)."""
         self.data_dir = Path(data_dir)
+        self.prefix = list(prefix or [])
         self.port = port or free_port()
         self.overrides = dict(overrides or {})
         self.proc: subprocess.Popen[bytes] | None = None
@@ -36,7 +45,7 @@ class BrokerProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> BrokerProcess:
-        args = [sys.executable, "-m", "kbroker", "serve",
+        args = [*self.prefix, sys.executable, "-m", "kbroker", "serve",
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "--override", f"log.dirs={self.data_dir}"]
         for k, v in self.overrides.items():

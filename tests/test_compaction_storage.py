@@ -380,7 +380,13 @@ def test_retired_segments_keep_serving_old_slices(tmp_path: Path) -> None:
     assert deleted and log.retired_count
     assert log.reap_retired(NOW + 29_999) == []
     paths = log.reap_retired(NOW + 30_000)
-    assert piece.segment.fd == -1, "reaped: a sender re-checking segment.fd sees it closed"
+    assert piece.segment.closed, "reaped"
+    # The slice pins its descriptor: it is closed only when the slice is released, never under it.
+    assert os.pread(piece.fd, piece.length, piece.position) == old, "a pinned fd outlives the reap"
+    fd = piece.fd
+    piece.release()
+    with pytest.raises(OSError):
+        os.fstat(fd)
     for p in paths:
         p.unlink(missing_ok=True)
     assert not [n for n in os.listdir(log.directory) if n.endswith(".deleted")]
