@@ -1,7 +1,7 @@
 """The log cleaner in the background: an async shell around ``storage.cleaner``.
 
 Loop: gather the partitions of topics whose ``cleanup.policy`` has ``compact`` (``__consumer_offsets``
-among them) with their effective configs, then on a worker thread (``run_in_executor``, never the
+among them) with their resolved configs (``kbroker.topic_config``), then on a worker thread (``run_in_executor``, never the
 event loop) inspect them and clean the one that needs it most: a log past ``max.compaction.lag.ms``
 first, then the highest dirty ratio at or above ``min.cleanable.dirty.ratio``, then one whose kept
 tombstones have expired. After a pass the loop looks again at once; when nothing is due it sleeps
@@ -10,7 +10,8 @@ work is one thread). A log whose cleaning fails (a damaged batch, an I/O error) 
 the next start, as Kafka marks it uncleanable. ``stop`` asks a running pass to give up at its next
 chunk and waits for it. ``log.cleaner.enable=false`` turns all of it off.
 
-Broker-wide knobs read each round (so AlterConfigs on the broker applies at once):
+Broker-wide knobs read each round (so AlterConfigs on the broker applies at once; typed by
+``BrokerConfig.cleaner_knobs``):
 ``log.cleaner.backoff.ms``, ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``,
 ``log.cleaner.io.max.bytes.per.second``.
 """
@@ -20,57 +21,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from typing import TYPE_CHECKING
 
+from kbroker.clock import now_ms as _now_ms
+from kbroker.config import BrokerConfig
+from kbroker.topics import TopicService
 from storage.cleaner import CleanerAborted, CleanerConfig, CleanerStats, clean, inspect
 from storage.log import PartitionLog
-
-if TYPE_CHECKING:
-    from kbroker.broker import Broker
 
 log = logging.getLogger("kbroker.cleaner")
 
 Job = tuple[str, int, PartitionLog, CleanerConfig]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class CleanerService:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(self, topics: TopicService, config: BrokerConfig) -> None:
+        self._topics = topics
+        self._config = config
         self._task: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
         self._running: asyncio.Future[CleanerStats | None] | None = None
         self.uncleanable: set[tuple[str, int]] = set()
         self.passes = 0
 
-    def config(self, topic: str) -> CleanerConfig:
-        b, c = self.broker, self.broker.config
-        return CleanerConfig(
-            delete_retention_ms=int(b.topic_config(topic, "delete.retention.ms")),
-            min_compaction_lag_ms=int(b.topic_config(topic, "min.compaction.lag.ms")),
-            max_compaction_lag_ms=int(b.topic_config(topic, "max.compaction.lag.ms")),
-            min_cleanable_ratio=float(b.topic_config(topic, "min.cleanable.dirty.ratio")),
-            file_delete_delay_ms=int(b.topic_config(topic, "file.delete.delay.ms")),
-            dedupe_buffer_size=c.get_int("log.cleaner.dedupe.buffer.size"),
-            io_buffer_size=max(c.get_int("log.cleaner.io.buffer.size"), 4096),
-            max_io_bytes_per_second=float(c.get("log.cleaner.io.max.bytes.per.second") or "inf"),
-        )
-
     def jobs(self) -> list[Job]:
-        out = []
-        for (topic, partition), plog in self.broker.logs.logs().items():
-            if (topic, partition) in self.uncleanable:
-                continue
-            if "compact" in self.broker.topic_config(topic, "cleanup.policy"):
-                out.append((topic, partition, plog, self.config(topic)))
-        return out
+        knobs = self._config.cleaner_knobs()
+        return [(p.topic, p.index, p.log, p.config.cleaner_config(*knobs)) for p in self._topics.partitions()
+                if p.config.compact and (p.topic, p.index) not in self.uncleanable]
 
     def start(self) -> None:
-        if self.broker.config.get_bool("log.cleaner.enable"):
+        if self._config.get_bool("log.cleaner.enable"):
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -152,7 +131,7 @@ class CleanerService:
                 log.exception("cleaner round failed")
                 stats = None
             if stats is None:
-                backoff = self.broker.config.get_int("log.cleaner.backoff.ms")
+                backoff = self._config.get_int("log.cleaner.backoff.ms")
                 await asyncio.sleep(max(backoff, 10) / 1000)
             else:
                 await asyncio.sleep(0)

@@ -31,9 +31,9 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
         except (NotImplementedError, RuntimeError):
             pass
     port = server.sockets[0].getsockname()[1]
-    adv = broker.advertised
+    adv = broker.identity.advertised
     log.info("kbroker ready on %s:%d (advertised %s:%d, node %d, data %s)", lst.host, port, adv.host,
-             adv.port if adv.port else port, broker.node_id, broker.data_dir)
+             adv.port if adv.port else port, broker.identity.node_id, broker.data_dir)
     if ready is not None:
         ready.set()
     try:

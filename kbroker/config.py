@@ -204,3 +204,29 @@ class BrokerConfig:
     def flush_interval_messages(self) -> int | None:
         v = self.get_int("log.flush.interval.messages")
         return None if v >= 2**62 else v
+
+    def cleaner_knobs(self) -> tuple[int, int, float]:
+        """The broker's ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size`` (at least
+        4096) and ``log.cleaner.io.max.bytes.per.second``."""
+        return (self.get_int("log.cleaner.dedupe.buffer.size"), max(self.get_int("log.cleaner.io.buffer.size"), 4096),
+                float(self.get("log.cleaner.io.max.bytes.per.second") or "inf"))
+
+    @property
+    def num_partitions(self) -> int:
+        return self.get_int("num.partitions")
+
+    @property
+    def auto_create_topics(self) -> bool:
+        return self.get_bool("auto.create.topics.enable")
+
+    @property
+    def delete_topic_enable(self) -> bool:
+        return self.get_bool("delete.topic.enable")
+
+    @property
+    def offset_metadata_max_bytes(self) -> int:
+        return self.get_int("offset.metadata.max.bytes")
+
+    @property
+    def socket_request_max_bytes(self) -> int:
+        return self.get_int("socket.request.max.bytes")

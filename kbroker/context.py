@@ -1,4 +1,7 @@
-"""What a handler sees of the request it serves."""
+"""What a handler sees: the request it serves and the services it may use — never the Broker.
+
+``Services`` is built once by ``kbroker.broker`` (the composition root); each connection gets a
+``RequestContext`` carrying those services and the current request's header fields."""
 
 from __future__ import annotations
 
@@ -6,13 +9,66 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kbroker.broker import Broker
+    from kbroker.config import BrokerConfig
+    from kbroker.config_changes import DynamicBrokerConfigs
+    from kbroker.flusher import Flusher
+    from kbroker.group_config import GroupConfigStore
+    from kbroker.groups.coordinator import GroupCoordinator
+    from kbroker.identity import BrokerIdentity
+    from kbroker.producers import ProducerIdAllocator
+    from kbroker.topics import TopicService
+    from kbroker.waiters import AppendWaiters
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    config: BrokerConfig  # the broker's configs (static and dynamic), with typed accessors
+    identity: BrokerIdentity  # node id, advertised address, cluster id
+    topics: TopicService  # topics, their resolved configs and partitions
+    groups: GroupCoordinator
+    producer_ids: ProducerIdAllocator
+    waiters: AppendWaiters  # long-poll fetches
+    flusher: Flusher  # group commit
+    dynamic_configs: DynamicBrokerConfigs
+    group_configs: GroupConfigStore
 
 
 @dataclass(slots=True)
 class RequestContext:
-    broker: Broker
+    services: Services
     api_version: int = 0
     correlation_id: int = 0
     client_id: str | None = None
     peer: str = ""
+
+    @property
+    def config(self) -> BrokerConfig:
+        return self.services.config
+
+    @property
+    def identity(self) -> BrokerIdentity:
+        return self.services.identity
+
+    @property
+    def node_id(self) -> int:
+        return self.services.identity.node_id
+
+    @property
+    def topics(self) -> TopicService:
+        return self.services.topics
+
+    @property
+    def groups(self) -> GroupCoordinator:
+        return self.services.groups
+
+    @property
+    def producer_ids(self) -> ProducerIdAllocator:
+        return self.services.producer_ids
+
+    @property
+    def waiters(self) -> AppendWaiters:
+        return self.services.waiters
+
+    @property
+    def flusher(self) -> Flusher:
+        return self.services.flusher

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kbroker.config import BrokerConfig
-from kbroker.topic_config import (
+from kbroker.config_changes import (
     APPEND,
     DELETE,
     INVALID_CONFIG,
@@ -162,12 +162,3 @@ class GroupConfigStore:
             groups.pop(group, None)
         write_atomic(self.path, json.dumps({"version": 1, "groups": groups}, indent=1, sort_keys=True).encode())
         self.groups = groups
-
-
-def store_of(broker: object) -> GroupConfigStore:
-    """The broker's store, made on first use (kept on the broker object)."""
-    store = getattr(broker, "_group_config_store", None)
-    if store is None:
-        store = GroupConfigStore(broker.config.data_dir)  # type: ignore[attr-defined]
-        broker._group_config_store = store  # type: ignore[attr-defined]
-    return store

@@ -4,7 +4,7 @@ The per-partition sequence state (last five batches per producer, deduplication,
 with each partition log, in ``storage.producer_state``.
 
 File ``<data_dir>/producer-id-block``: the decimal end (exclusive) of the block of producer ids in use,
-written tmp → fsync → rename before the first id of a new block is handed out. At start-up the next id
+written tmp → fsync → rename (``storage.checkpoint.write_atomic``) before the first id of a new block is handed out. At start-up the next id
 is that end, so ids are never reused across restarts, crashes included (at most a block is skipped).
 
 Epochs: InitProducerId v3+ lets a producer that already has an id ask for its epoch to be bumped.
@@ -17,9 +17,12 @@ does).
 
 from __future__ import annotations
 
-import os
+import asyncio
 from pathlib import Path
 
+from kbroker.clock import now_ms
+from storage.checkpoint import write_atomic
+from storage.topics import LogManager
 from wire.errors import ErrorCode
 
 _BLOCK = 1000
@@ -38,12 +41,7 @@ class ProducerIdAllocator:
     def allocate(self) -> int:
         if self.next_id >= self.block_end:
             self.block_end = self.next_id + _BLOCK
-            tmp = self.path.with_suffix(".tmp")
-            with open(tmp, "w") as f:
-                f.write(str(self.block_end))
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.replace(self.path)
+            write_atomic(self.path, str(self.block_end).encode())
         pid = self.next_id
         self.next_id += 1
         self.epochs[pid] = 0
@@ -66,3 +64,29 @@ class ProducerIdAllocator:
         epoch = producer_epoch + 1
         self.epochs[producer_id] = epoch
         return ErrorCode.NONE, producer_id, epoch
+
+
+class ProducerExpiry:
+    """``producer.id.expiration.ms``: every ``producer.id.expiration.check.interval.ms`` the sequence
+    state of producers idle that long is forgotten on every partition log."""
+
+    def __init__(self, logs: LogManager, max_idle_ms: int, interval_ms: int) -> None:
+        self._logs = logs
+        self._max_idle_ms = max_idle_ms
+        self._interval_ms = interval_ms
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_ms / 1000)
+            now = now_ms()
+            for lg in self._logs.logs().values():
+                lg.producer_state.expire(now, self._max_idle_ms)

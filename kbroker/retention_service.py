@@ -1,8 +1,8 @@
 """Retention in the background: an async shell around ``storage.retention``.
 
 Every ``log.retention.check.interval.ms`` (Kafka's default 300000) each partition log gets one
-retention pass with its topic's effective ``cleanup.policy``, ``retention.ms``, ``retention.bytes``
-and ``file.delete.delay.ms``; the passes run on a worker thread (renames and fsyncs). Every tick
+retention pass with its topic's resolved retention policy (``cleanup.policy``, ``retention.ms``,
+``retention.bytes``, ``file.delete.delay.ms``: ``kbroker.topic_config``); the passes run on a worker thread (renames and fsyncs). Every tick
 (at most 0.5 s) the segments retired by retention or by the cleaner whose ``file.delete.delay.ms``
 is over are closed — here, on the event loop, the thread that serves reads (see ``storage.log``) —
 and their files unlinked on a worker thread. A log busy being cleaned is skipped until the next
@@ -15,19 +15,14 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from kbroker.clock import now_ms as _now_ms
+from kbroker.config import BrokerConfig
+from kbroker.topics import TopicService
 from storage.log import PartitionLog
 from storage.retention import RetentionPolicy, enforce_retention
 
-if TYPE_CHECKING:
-    from kbroker.broker import Broker
-
 log = logging.getLogger("kbroker.retention")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _unlink(paths: list[Path]) -> None:
@@ -51,18 +46,10 @@ def _enforce_all(jobs: list[tuple[str, int, PartitionLog, RetentionPolicy]], now
 
 
 class RetentionService:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(self, topics: TopicService, config: BrokerConfig) -> None:
+        self._topics = topics
+        self._interval_ms = config.get_int("log.retention.check.interval.ms")
         self._task: asyncio.Task[None] | None = None
-
-    def policy(self, topic: str) -> RetentionPolicy:
-        b = self.broker
-        return RetentionPolicy(
-            retention_ms=int(b.topic_config(topic, "retention.ms")),
-            retention_bytes=int(b.topic_config(topic, "retention.bytes")),
-            delete="delete" in b.topic_config(topic, "cleanup.policy"),
-            file_delete_delay_ms=int(b.topic_config(topic, "file.delete.delay.ms")),
-        )
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -76,27 +63,25 @@ class RetentionService:
                 pass
             self._task = None
         paths: list[Path] = []
-        for plog in self.broker.all_logs():
-            paths += plog.reap_retired(0, force=True)
+        for part in self._topics.partitions():
+            paths += part.log.reap_retired(0, force=True)
         _unlink(paths)
 
     async def check_once(self) -> None:
         """One retention pass over every log (also what the timer runs)."""
-        jobs = []
-        for (topic, partition), plog in self.broker.logs.logs().items():
-            jobs.append((topic, partition, plog, self.policy(topic)))
+        jobs = [(p.topic, p.index, p.log, p.config.retention) for p in self._topics.partitions()]
         await asyncio.get_running_loop().run_in_executor(None, _enforce_all, jobs, _now_ms())
 
     async def reap(self) -> None:
         now = _now_ms()
         paths: list[Path] = []
-        for plog in self.broker.all_logs():
-            paths += plog.reap_retired(now)
+        for part in self._topics.partitions():
+            paths += part.log.reap_retired(now)
         if paths:
             await asyncio.get_running_loop().run_in_executor(None, _unlink, paths)
 
     async def _run(self) -> None:
-        interval = self.broker.config.get_int("log.retention.check.interval.ms")
+        interval = self._interval_ms
         tick = min(interval, 500) / 1000
         next_check = time.monotonic() + interval / 1000
         while True:

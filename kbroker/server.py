@@ -82,7 +82,7 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.reading_paused = False
         self.task: asyncio.Task[None] | None = None
-        self.ctx = RequestContext(broker)
+        self.ctx = RequestContext(broker.services)
         self.sendfile = broker.config.get("fetch.transfer") == "sendfile"
 
     # ------------------------------------------------------------ protocol callbacks

@@ -1,200 +1,151 @@
-"""Per-topic configuration: Kafka's names, their broker-wide synonyms and defaults; and the
-broker configs that may change at runtime.
+"""Topic configs, Kafka's ``LogConfig`` model: one table, one resolver, one frozen typed snapshot.
 
-A topic's effective value is its own override, else the broker's ``log.*`` synonym (a dynamic
-per-broker value, else a dynamic cluster-default value, else the properties file), else Kafka's
-default.  ``validate`` answers INVALID_CONFIG material.
+``TOPIC_CONFIGS`` is the only place a topic config is described: its type, Kafka's default, the
+broker config(s) that supply its default (most specific first), its validator and a line of
+documentation.  ``resolve(broker_config, overrides)`` turns a topic's overrides into a
+``TopicConfig``: every value typed, each with its source and its synonym chain as DescribeConfigs
+reports them, and the policies storage is handed (``log``: segment settings, ``retention``: the
+retention policy, ``cleaner_config(...)``: the cleaner's settings).  The topic service
+(``kbroker.topics``) resolves a topic once when it is created or altered and every topic again when
+a dynamic broker config changes; requests read the snapshot and never parse a string.
 
-Changes (AlterConfigs, IncrementalAlterConfigs) are planned here with Kafka's rules
-(``plan_topic_change``, ``plan_broker_change``) and raise ``ConfigChangeError`` with the Kafka error
-code to answer.  Topic overrides are persisted by ``storage.topics``; dynamic broker configs in
-``<data_dir>/dynamic-broker-configs.json``::
+A value's source, most specific first: the topic's own override (DYNAMIC_TOPIC_CONFIG), its broker
+synonym set on this broker by AlterConfigs (DYNAMIC_BROKER_CONFIG), on the cluster default
+(DYNAMIC_DEFAULT_BROKER_CONFIG), in the properties file (STATIC_BROKER_CONFIG), else Kafka's default
+(DEFAULT_CONFIG).  ``retention.ms`` falls back to ``log.retention.minutes`` and
+``log.retention.hours``, ``segment.ms`` to ``log.roll.hours``, ``segment.jitter.ms`` to
+``log.roll.jitter.hours`` (converted to milliseconds), as Kafka does.
 
-    {"version": 1, "broker": {"log.retention.ms": "60000", ...}, "default": {...}}
-
-("broker": set on this broker's id, DYNAMIC_BROKER_CONFIG; "default": set on the cluster default
-resource "", DYNAMIC_DEFAULT_BROKER_CONFIG), replaced with tmp → fsync → rename.
+``check_overrides`` is the one validation of a topic's whole set of overrides, used by CreateTopics
+and by both alter APIs, so a topic can never be created with a set an alter would reject or the
+other way round: each value by its validator, then Kafka's cross-checks
+(``min.compaction.lag.ms`` <= ``max.compaction.lag.ms``), then the storage policies' own bounds.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from types import MappingProxyType
 
 from kbroker.config import BROKER_DEFAULTS, BrokerConfig
-from storage.checkpoint import write_atomic
+from storage.cleaner import CleanerConfig
+from storage.log import LogConfig
+from storage.retention import RetentionPolicy
+
+# Kafka's ConfigSource ids (DescribeConfigs v1+, CreateTopics v5+).
+DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
+# DescribeConfigs v3+ config types.
+TYPE_IDS = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
+            "PASSWORD": 9}
+_LONG_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
-class TopicConfigDef:
+class ConfigDef:
+    """One config's description. ``synonyms``: the broker configs that supply its default, most
+    specific first; ``special`` names a validator beyond type/choices/range."""
+
     name: str
-    synonym: str | None  # broker config that supplies the default
-    default: str
     type: str  # BOOLEAN STRING INT SHORT LONG DOUBLE LIST CLASS PASSWORD
+    default: str
+    synonyms: tuple[str, ...] = ()
+    doc: str = ""
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
     special: str | None = None  # "gzip_level", "throttled_replicas", "remote_storage"
 
-
-_DEFS = [
-    TopicConfigDef("cleanup.policy", "log.cleanup.policy", "delete", "LIST", ("delete", "compact")),
-    TopicConfigDef("compression.gzip.level", "compression.gzip.level", "-1", "INT", special="gzip_level"),
-    TopicConfigDef("compression.lz4.level", "compression.lz4.level", "9", "INT", minimum=1, maximum=17),
-    TopicConfigDef("compression.type", "compression.type", "producer", "STRING",
-                   ("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")),
-    TopicConfigDef("compression.zstd.level", "compression.zstd.level", "3", "INT", minimum=-131072, maximum=22),
-    TopicConfigDef("delete.retention.ms", "log.cleaner.delete.retention.ms", "86400000", "LONG", minimum=0),
-    TopicConfigDef("file.delete.delay.ms", "log.segment.delete.delay.ms", "60000", "LONG", minimum=0),
-    TopicConfigDef("flush.messages", "log.flush.interval.messages", "9223372036854775807", "LONG", minimum=1),
-    TopicConfigDef("flush.ms", "log.flush.interval.ms", "9223372036854775807", "LONG", minimum=0),
-    TopicConfigDef("follower.replication.throttled.replicas", None, "", "LIST", special="throttled_replicas"),
-    TopicConfigDef("index.interval.bytes", "log.index.interval.bytes", "4096", "INT", minimum=0),
-    TopicConfigDef("leader.replication.throttled.replicas", None, "", "LIST", special="throttled_replicas"),
-    TopicConfigDef("local.retention.bytes", "log.local.retention.bytes", "-2", "LONG", minimum=-2),
-    TopicConfigDef("local.retention.ms", "log.local.retention.ms", "-2", "LONG", minimum=-2),
-    TopicConfigDef("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "9223372036854775807",
-                   "LONG", minimum=1),
-    TopicConfigDef("max.message.bytes", "message.max.bytes", "1048588", "INT", minimum=0),
-    TopicConfigDef("message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms",
-                   "3600000", "LONG", minimum=0),
-    TopicConfigDef("message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms",
-                   "9223372036854775807", "LONG", minimum=0),
-    TopicConfigDef("message.timestamp.type", "log.message.timestamp.type", "CreateTime", "STRING",
-                   ("CreateTime", "LogAppendTime")),
-    TopicConfigDef("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5", "DOUBLE", minimum=0,
-                   maximum=1.0),
-    TopicConfigDef("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", "0", "LONG", minimum=0),
-    TopicConfigDef("min.insync.replicas", "min.insync.replicas", "1", "INT", minimum=1),
-    TopicConfigDef("preallocate", "log.preallocate", "false", "BOOLEAN"),
-    TopicConfigDef("remote.log.copy.disable", None, "false", "BOOLEAN"),
-    TopicConfigDef("remote.log.delete.on.disable", None, "false", "BOOLEAN"),
-    TopicConfigDef("remote.storage.enable", None, "false", "BOOLEAN", special="remote_storage"),
-    TopicConfigDef("retention.bytes", "log.retention.bytes", "-1", "LONG"),
-    TopicConfigDef("retention.ms", "log.retention.ms", "604800000", "LONG", minimum=-1),
-    TopicConfigDef("segment.bytes", "log.segment.bytes", "1073741824", "INT", minimum=14),
-    TopicConfigDef("segment.index.bytes", "log.index.size.max.bytes", "10485760", "INT", minimum=4),
-    TopicConfigDef("segment.jitter.ms", "log.roll.jitter.ms", "0", "LONG", minimum=0),
-    TopicConfigDef("segment.ms", "log.roll.ms", "604800000", "LONG", minimum=1),
-    TopicConfigDef("unclean.leader.election.enable", "unclean.leader.election.enable", "false", "BOOLEAN"),
-]
-TOPIC_CONFIGS: dict[str, TopicConfigDef] = {d.name: d for d in _DEFS}
-
-# Broker configs AlterConfigs may change at runtime (Kafka's "cluster-wide" update mode), on this
-# broker or on the cluster default: the topic defaults' synonyms and the cleaner's knobs.
-_EXTRA_DYNAMIC = [
-    TopicConfigDef("log.retention.hours", None, "168", "INT", minimum=-1),
-    TopicConfigDef("log.retention.minutes", None, "", "INT", minimum=-1),
-    TopicConfigDef("log.roll.hours", None, "168", "INT", minimum=1),
-    TopicConfigDef("log.cleaner.threads", None, "1", "INT", minimum=0),
-    TopicConfigDef("log.cleaner.dedupe.buffer.size", None, "134217728", "LONG", minimum=0),
-    TopicConfigDef("log.cleaner.io.buffer.size", None, "524288", "INT", minimum=0),
-    TopicConfigDef("log.cleaner.io.max.bytes.per.second", None, "1.7976931348623157E308", "DOUBLE"),
-    TopicConfigDef("log.cleaner.backoff.ms", None, "15000", "LONG", minimum=0),
-    TopicConfigDef("log.roll.jitter.hours", None, "0", "INT", minimum=0),
-    # Kafka's other dynamic broker configs (DynamicBrokerConfig): accepted, persisted and reported;
-    # kbroker has no mechanism behind most of them (one network loop, no replication).
-    TopicConfigDef("background.threads", None, "10", "INT", minimum=1),
-    TopicConfigDef("num.io.threads", None, "8", "INT", minimum=1),
-    TopicConfigDef("num.network.threads", None, "3", "INT", minimum=1),
-    TopicConfigDef("num.replica.fetchers", None, "1", "INT"),
-    TopicConfigDef("num.recovery.threads.per.data.dir", None, "2", "INT", minimum=1),
-    TopicConfigDef("max.connections", None, "2147483647", "INT", minimum=0),
-    TopicConfigDef("max.connections.per.ip", None, "2147483647", "INT", minimum=0),
-    TopicConfigDef("max.connections.per.ip.overrides", None, "", "STRING"),
-    TopicConfigDef("max.connection.creation.rate", None, "2147483647", "INT", minimum=0),
-    TopicConfigDef("producer.id.expiration.ms", None, "86400000", "INT", minimum=1),
-    TopicConfigDef("leader.replication.throttled.rate", None, "9223372036854775807", "LONG", minimum=0),
-    TopicConfigDef("follower.replication.throttled.rate", None, "9223372036854775807", "LONG", minimum=0),
-    TopicConfigDef("replica.alter.log.dirs.io.max.bytes.per.second", None, "9223372036854775807", "LONG",
-                   minimum=0),
-    TopicConfigDef("transaction.partition.verification.enable", None, "true", "BOOLEAN"),
-    TopicConfigDef("metric.reporters", None, "", "LIST"),
-    TopicConfigDef("listeners", None, "PLAINTEXT://:9092", "STRING"),
-    TopicConfigDef("advertised.listeners", None, "", "STRING"),
-    TopicConfigDef("listener.security.protocol.map", None,
-                   "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", "STRING"),
-    TopicConfigDef("sasl.enabled.mechanisms", None, "GSSAPI", "LIST"),
-    TopicConfigDef("sasl.jaas.config", None, "", "PASSWORD"),
-    TopicConfigDef("sasl.kerberos.service.name", None, "", "STRING"),
-    TopicConfigDef("sasl.mechanism.inter.broker.protocol", None, "GSSAPI", "STRING"),
-    TopicConfigDef("ssl.keystore.type", None, "JKS", "STRING"),
-    TopicConfigDef("ssl.keystore.location", None, "", "STRING"),
-    TopicConfigDef("ssl.keystore.password", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.key.password", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.keystore.key", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.keystore.certificate.chain", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.truststore.type", None, "JKS", "STRING"),
-    TopicConfigDef("ssl.truststore.location", None, "", "STRING"),
-    TopicConfigDef("ssl.truststore.password", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.truststore.certificates", None, "", "PASSWORD"),
-    TopicConfigDef("ssl.protocol", None, "TLSv1.3", "STRING"),
-    TopicConfigDef("ssl.enabled.protocols", None, "TLSv1.2,TLSv1.3", "LIST"),
-    TopicConfigDef("ssl.cipher.suites", None, "", "LIST"),
-    TopicConfigDef("ssl.client.auth", None, "none", "STRING", ("required", "requested", "none")),
-    TopicConfigDef("ssl.endpoint.identification.algorithm", None, "https", "STRING"),
-    TopicConfigDef("remote.log.manager.copier.thread.pool.size", None, "10", "INT", minimum=1),
-    TopicConfigDef("remote.log.manager.expiration.thread.pool.size", None, "10", "INT", minimum=1),
-    TopicConfigDef("remote.log.reader.threads", None, "10", "INT", minimum=1),
-    TopicConfigDef("remote.fetch.max.wait.ms", None, "500", "INT", minimum=1),
-]
-SENSITIVE = {d.name for d in _EXTRA_DYNAMIC if d.type == "PASSWORD"}
-DYNAMIC_BROKER_CONFIGS: dict[str, TopicConfigDef] = {
-    **{d.synonym: TopicConfigDef(d.synonym, None, d.default, d.type, d.choices, d.minimum)
-       for d in _DEFS if d.synonym and d.synonym != "min.insync.replicas"},
-    **{d.name: d for d in _EXTRA_DYNAMIC},
-}
-# Synonyms Kafka lists for a topic config, most specific first.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
-    "segment.ms": ("log.roll.ms", "log.roll.hours"),
-    "segment.jitter.ms": ("log.roll.jitter.ms", "log.roll.jitter.hours"),
-}
-DYNAMIC_FILE = "dynamic-broker-configs.json"
-SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
-_OP_NAMES = {SET: "SET", DELETE: "DELETE", APPEND: "APPEND", SUBTRACT: "SUBTRACT"}
-INVALID_CONFIG, INVALID_REQUEST = 40, 42
+    @property
+    def synonym(self) -> str | None:
+        """The broker config that is this config's default (``log.retention.ms`` for ``retention.ms``)."""
+        return self.synonyms[0] if self.synonyms else None
 
 
-class ConfigChangeError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+def _d(name: str, type_: str, default: str, synonyms: tuple[str, ...] | str | None, doc: str,
+       **kw: object) -> ConfigDef:
+    syn = (synonyms,) if isinstance(synonyms, str) else (synonyms or ())
+    return ConfigDef(name, type_, default, syn, doc, **kw)  # type: ignore[arg-type]
 
 
-def synonyms_of(d: TopicConfigDef) -> tuple[str, ...]:
-    return SYNONYMS.get(d.name, (d.synonym,) if d.synonym else ())
+TOPIC_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in [
+    _d("cleanup.policy", "LIST", "delete", "log.cleanup.policy",
+       "delete: old segments go by retention; compact: the latest value of each key is kept.",
+       choices=("delete", "compact")),
+    _d("compression.gzip.level", "INT", "-1", "compression.gzip.level",
+       "Level of gzip when the broker recompresses to gzip (-1: zlib's default).", special="gzip_level"),
+    _d("compression.lz4.level", "INT", "9", "compression.lz4.level",
+       "Level of lz4 when the broker recompresses to lz4.", minimum=1, maximum=17),
+    _d("compression.type", "STRING", "producer", "compression.type",
+       "The codec batches are stored in; producer keeps the producer's.",
+       choices=("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")),
+    _d("compression.zstd.level", "INT", "3", "compression.zstd.level",
+       "Level of zstd when the broker recompresses to zstd.", minimum=-131072, maximum=22),
+    _d("delete.retention.ms", "LONG", "86400000", "log.cleaner.delete.retention.ms",
+       "How long a compacted topic keeps tombstones after cleaning.", minimum=0),
+    _d("file.delete.delay.ms", "LONG", "60000", "log.segment.delete.delay.ms",
+       "Wait before the files of a segment taken out of the log are removed.", minimum=0),
+    _d("flush.messages", "LONG", str(_LONG_MAX), "log.flush.interval.messages",
+       "Messages appended before the log is fsynced.", minimum=1),
+    _d("flush.ms", "LONG", str(_LONG_MAX), "log.flush.interval.ms",
+       "Milliseconds before appended messages are fsynced.", minimum=0),
+    _d("follower.replication.throttled.replicas", "LIST", "", None,
+       "Replicas throttled on the follower side (accepted; there is one broker).", special="throttled_replicas"),
+    _d("index.interval.bytes", "INT", "4096", "log.index.interval.bytes",
+       "Bytes of log between two offset index entries.", minimum=0),
+    _d("leader.replication.throttled.replicas", "LIST", "", None,
+       "Replicas throttled on the leader side (accepted; there is one broker).", special="throttled_replicas"),
+    _d("local.retention.bytes", "LONG", "-2", "log.local.retention.bytes",
+       "Tiered storage's local retention by size (accepted; no tiered storage).", minimum=-2),
+    _d("local.retention.ms", "LONG", "-2", "log.local.retention.ms",
+       "Tiered storage's local retention by time (accepted; no tiered storage).", minimum=-2),
+    _d("max.compaction.lag.ms", "LONG", str(_LONG_MAX), "log.cleaner.max.compaction.lag.ms",
+       "Longest a record stays ineligible for compaction.", minimum=1),
+    _d("max.message.bytes", "INT", "1048588", "message.max.bytes",
+       "Largest record batch the topic accepts.", minimum=0),
+    _d("message.timestamp.after.max.ms", "LONG", "3600000", "log.message.timestamp.after.max.ms",
+       "Furthest a CreateTime timestamp may lie ahead of the broker's clock.", minimum=0),
+    _d("message.timestamp.before.max.ms", "LONG", str(_LONG_MAX), "log.message.timestamp.before.max.ms",
+       "Furthest a CreateTime timestamp may lie behind the broker's clock.", minimum=0),
+    _d("message.timestamp.type", "STRING", "CreateTime", "log.message.timestamp.type",
+       "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's.",
+       choices=("CreateTime", "LogAppendTime")),
+    _d("min.cleanable.dirty.ratio", "DOUBLE", "0.5", "log.cleaner.min.cleanable.ratio",
+       "Share of the log not yet cleaned at which the cleaner works on it.", minimum=0, maximum=1.0),
+    _d("min.compaction.lag.ms", "LONG", "0", "log.cleaner.min.compaction.lag.ms",
+       "Shortest a record stays uncompacted.", minimum=0),
+    _d("min.insync.replicas", "INT", "1", "min.insync.replicas",
+       "In-sync replicas an acks=all produce needs.", minimum=1),
+    _d("preallocate", "BOOLEAN", "false", "log.preallocate",
+       "Create segment files at full size (accepted; segment files grow as written)."),
+    _d("remote.log.copy.disable", "BOOLEAN", "false", None, "Tiered storage (accepted; no tiered storage)."),
+    _d("remote.log.delete.on.disable", "BOOLEAN", "false", None, "Tiered storage (accepted; no tiered storage)."),
+    _d("remote.storage.enable", "BOOLEAN", "false", None, "Tiered storage (cannot be enabled).",
+       special="remote_storage"),
+    _d("retention.bytes", "LONG", "-1", "log.retention.bytes",
+       "Largest size of a partition's log before old segments go (-1: no limit)."),
+    _d("retention.ms", "LONG", "604800000", ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+       "Longest a segment is kept (-1: no limit).", minimum=-1),
+    _d("segment.bytes", "INT", "1073741824", "log.segment.bytes", "Size at which a segment rolls.", minimum=14),
+    _d("segment.index.bytes", "INT", "10485760", "log.index.size.max.bytes",
+       "Size of a segment's offset and time index.", minimum=4),
+    _d("segment.jitter.ms", "LONG", "0", ("log.roll.jitter.ms", "log.roll.jitter.hours"),
+       "Largest random time taken off segment.ms for each segment.", minimum=0),
+    _d("segment.ms", "LONG", "604800000", ("log.roll.ms", "log.roll.hours"),
+       "Age at which a segment rolls.", minimum=1),
+    _d("unclean.leader.election.enable", "BOOLEAN", "false", "unclean.leader.election.enable",
+       "Let an out-of-sync replica become leader (accepted; there is one broker)."),
+]}
 
 
-def validate(name: str, value: str | None) -> str | None:
-    """An error message, or None when ``name=value`` is acceptable for a topic."""
-    d = TOPIC_CONFIGS.get(name)
-    if d is None:
-        return f"Unknown topic config name: {name}"
-    return _check(d, name, value)
-
-
-def validate_all(configs: Mapping[str, str]) -> str | None:
-    """Each value, then Kafka's cross-checks, for a topic's whole set of overrides."""
-    for name, value in configs.items():
-        msg = validate(name, value)
-        if msg:
-            return msg
-    low = int(configs.get("min.compaction.lag.ms", TOPIC_CONFIGS["min.compaction.lag.ms"].default))
-    high = int(configs.get("max.compaction.lag.ms", TOPIC_CONFIGS["max.compaction.lag.ms"].default))
-    if low > high:
-        return f"conflict topic config setting min.compaction.lag.ms ({low}) > max.compaction.lag.ms ({high})"
-    return None
-
+# -- validation ---------------------------------------------------------------------------------------
 
 _REPLICA = re.compile(r"\s*\d+\s*:\s*\d+\s*")
 
 
-def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
+def check_value(d: ConfigDef, name: str, value: str | None) -> str | None:
+    """An error message, or None when ``value`` passes ``d``'s validator (Kafka's wording)."""
     if value is None:
         return None
     if d.special == "throttled_replicas":
@@ -225,8 +176,6 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
             return f"Invalid value {value} for configuration {name}: Value must be no more than {int(d.maximum)}"
         if d.minimum is not None and n < d.minimum:
             return f"Invalid value {value} for configuration {name}: Value must be at least {int(d.minimum)}"
-        if (d.type == "INT" and not -(2**31) <= n < 2**31) or not -(2**63) <= n < 2**63:
-            return f"Invalid value {value} for configuration {name}: Not a number of type {d.type}"
     if d.type == "DOUBLE":
         try:
             x = float(value)
@@ -244,156 +193,224 @@ def _check(d: TopicConfigDef, name: str, value: str | None) -> str | None:
     return None
 
 
-def broker_default(config: BrokerConfig, d: TopicConfigDef) -> tuple[str, bool]:
-    """(value, came_from_broker_config)."""
-    if d.name == "retention.ms":
-        if config.is_set("log.retention.ms"):
-            return config.get("log.retention.ms") or d.default, True
-        if config.is_set("log.retention.minutes"):
-            return str(config.get_int("log.retention.minutes") * 60_000), True
-        if config.is_set("log.retention.hours"):
-            return str(config.get_int("log.retention.hours") * 3600_000), True
-        return d.default, False
-    if d.name == "segment.jitter.ms" and not config.is_set("log.roll.jitter.ms") \
-            and config.is_set("log.roll.jitter.hours"):
-        return str(config.get_int("log.roll.jitter.hours") * 3600_000), True
-    if d.name == "segment.ms" and (config.is_set("log.roll.ms") or config.is_set("log.roll.hours")):
-        return str(config.segment_ms), True
-    if d.synonym and config.is_set(d.synonym):
-        return config.get(d.synonym) or d.default, True
-    return d.default, False
+def validate(name: str, value: str | None) -> str | None:
+    """An error message, or None when ``name=value`` is acceptable for a topic."""
+    d = TOPIC_CONFIGS.get(name)
+    if d is None:
+        return f"Unknown topic config name: {name}"
+    return check_value(d, name, value)
 
 
-def effective(config: BrokerConfig, overrides: Mapping[str, str], name: str) -> str:
-    if name in overrides:
-        return overrides[name]
-    return broker_default(config, TOPIC_CONFIGS[name])[0]
+class InvalidTopicConfig(ValueError):
+    """A topic's set of overrides that Kafka would answer INVALID_CONFIG."""
 
 
-def effective_all(config: BrokerConfig, overrides: Mapping[str, str]) -> dict[str, str]:
-    """Every topic config's effective value."""
-    return {name: effective(config, overrides, name) for name in TOPIC_CONFIGS}
-
-
-# -- changes ------------------------------------------------------------------------------------------
-
-Op = tuple[str, int, str | None]  # (name, operation, value)
-
-
-def check_request_shape(ops: Iterable[Op]) -> None:
-    """Kafka's checks before any resource-specific work (INVALID_REQUEST)."""
-    ops = list(ops)
-    names = [n for n, _, _ in ops]
-    if len(set(names)) != len(names):
-        raise ConfigChangeError(INVALID_REQUEST, "Error due to duplicate config keys")
-    for _, op, _ in ops:
-        if op not in _OP_NAMES:
-            raise ConfigChangeError(INVALID_REQUEST, f"Unknown operations type {op}")
-    nulls = [n for n, op, v in ops if op != DELETE and v is None]
-    if nulls:
-        raise ConfigChangeError(INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls))
-
-
-def _apply(current: Mapping[str, str], ops: Iterable[Op], defs: Mapping[str, TopicConfigDef],
-           default_of: dict[str, str]) -> dict[str, str]:
-    new = dict(current)
-    for name, op, value in ops:
-        if op == SET:
-            assert value is not None
-            new[name] = value
-        elif op == DELETE:
-            new.pop(name, None)
-        else:
-            d = defs.get(name)
-            if d is None or d.type != "LIST":
-                raise ConfigChangeError(INVALID_CONFIG,
-                                        f"Can't {_OP_NAMES[op]} to key {name} because its type is not LIST.")
-            old = new.get(name, default_of.get(name, d.default))
-            parts = [p for p in old.split(",") if p]
-            for item in (value or "").split(","):
-                if op == APPEND and item not in parts:
-                    parts.append(item)
-                elif op == SUBTRACT and item in parts:
-                    parts.remove(item)
-            new[name] = ",".join(parts)
-    return new
-
-
-def plan_topic_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False) -> dict[str, str]:
-    """A topic's new overrides: ``ops`` applied to ``current`` (IncrementalAlterConfigs), or the SET
-    ops alone when ``replace`` (AlterConfigs, which drops every override it does not name)."""
-    ops = list(ops)
-    check_request_shape(ops)
-    new = _apply({} if replace else current, ops, TOPIC_CONFIGS, {})
-    msg = validate_all(new)
-    if msg:
-        raise ConfigChangeError(INVALID_CONFIG, msg)
-    return new
-
-
-THREAD_COUNTS = ("background.threads", "num.io.threads", "num.network.threads", "num.replica.fetchers",
-                 "num.recovery.threads.per.data.dir", "log.cleaner.threads")
-
-
-def is_sensitive(name: str) -> bool:
-    """Kafka hides PASSWORD configs, listener-prefixed ones among them, and configs it does not know."""
-    base = name.split(".", 3)[3] if name.startswith("listener.name.") and name.count(".") >= 3 else name
-    if base in SENSITIVE or base.endswith(".sasl.jaas.config"):
-        return True
-    return name not in DYNAMIC_BROKER_CONFIGS and name not in BROKER_DEFAULTS and not name.startswith("listener.name.")
-
-
-def plan_broker_change(current: Mapping[str, str], ops: Iterable[Op], replace: bool = False,
-                       config: BrokerConfig | None = None) -> dict[str, str]:
-    """A broker resource's new dynamic configs (same rules; a config that cannot change at runtime or
-    a bad value is INVALID_REQUEST, as Kafka answers for broker resources).  Like Kafka, a name it
-    does not know is accepted and kept (reported as sensitive); a security config must carry a
-    listener prefix (``listener.name.<listener>.ssl.keystore.password``); a thread count may change
-    to between half and double its current value."""
-    ops = list(ops)
-    check_request_shape(ops)
-    names = [n for n, _, _ in ops]
-    fixed = sorted(n for n in names if n in BROKER_DEFAULTS and n not in DYNAMIC_BROKER_CONFIGS)
-    if fixed:
-        raise ConfigChangeError(INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})")
-    security = [n for n in names if n.startswith(("ssl.", "sasl.")) and n in DYNAMIC_BROKER_CONFIGS]
-    if security:
-        raise ConfigChangeError(INVALID_REQUEST, "These security configs can be dynamically updated only "
-                                f"per-listener using the listener prefix: HashSet({', '.join(security)})")
-    new = _apply({} if replace else current, ops, DYNAMIC_BROKER_CONFIGS, {})
-    for name, value in new.items():
-        d = DYNAMIC_BROKER_CONFIGS.get(name)
-        msg = _check(d, name, value) if d else None
+def check_overrides(broker: BrokerConfig, overrides: Mapping[str, str]) -> TopicConfig:
+    """The one check of a topic's whole set of overrides (CreateTopics, AlterConfigs,
+    IncrementalAlterConfigs): each value, Kafka's cross-checks, then the storage policies' own
+    bounds. Returns the resolved config; raises InvalidTopicConfig with Kafka's message."""
+    for name, value in overrides.items():
+        msg = validate(name, value)
         if msg:
-            raise ConfigChangeError(INVALID_REQUEST, msg)
-    if config is not None:
-        for key, op, raw in ops:
-            if key in THREAD_COUNTS and op == SET and raw is not None:
-                name, value = key, raw
-                now = int(config.get(name) or DYNAMIC_BROKER_CONFIGS[name].default)
-                n = int(value)
-                bound = ("value should be at least half the current value" if n < now / 2 else
-                         "value should not be greater than double the current value" if n > now * 2 else None)
-                if bound:
-                    raise ConfigChangeError(INVALID_REQUEST, "Invalid value org.apache.kafka.common.config."
-                                            f"ConfigException: Dynamic thread count update validation failed for "
-                                            f"{name}={value}, {bound} {now} for configuration Invalid dynamic "
-                                            "configuration")
-    return new
+            raise InvalidTopicConfig(msg)
+    low = int(overrides.get("min.compaction.lag.ms", TOPIC_CONFIGS["min.compaction.lag.ms"].default))
+    high = int(overrides.get("max.compaction.lag.ms", TOPIC_CONFIGS["max.compaction.lag.ms"].default))
+    if low > high:
+        raise InvalidTopicConfig(
+            f"conflict topic config setting min.compaction.lag.ms ({low}) > max.compaction.lag.ms ({high})")
+    try:
+        return resolve(broker, overrides)
+    except ValueError as exc:  # a storage bound (LogConfig's) the table's validator does not know
+        raise InvalidTopicConfig(str(exc)) from None
 
 
-def load_dynamic(config: BrokerConfig, data_dir: Path) -> None:
-    """Install the persisted dynamic broker configs into ``config`` (at start-up)."""
-    path = Path(data_dir) / DYNAMIC_FILE
-    if not path.exists():
-        return
-    obj = json.loads(path.read_text("utf-8"))
-    if obj.get("version") != 1:
-        raise ValueError(f"{path}: unknown version {obj.get('version')!r}")
-    config.dynamic = {str(k): str(v) for k, v in obj.get("broker", {}).items()}
-    config.dynamic_default = {str(k): str(v) for k, v in obj.get("default", {}).items()}
+# -- the source chain ---------------------------------------------------------------------------------
 
 
-def save_dynamic(config: BrokerConfig, data_dir: Path) -> None:
-    obj = {"version": 1, "broker": config.dynamic, "default": config.dynamic_default}
-    write_atomic(Path(data_dir) / DYNAMIC_FILE, json.dumps(obj, indent=1, sort_keys=True).encode())
+@dataclass(frozen=True, slots=True)
+class Synonym:
+    name: str
+    value: str | None
+    source: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    """One config as DescribeConfigs and CreateTopics report it."""
+
+    name: str
+    value: str
+    source: int
+    synonyms: tuple[Synonym, ...]
+    type: str
+    doc: str
+
+
+def layers(broker: BrokerConfig, name: str) -> list[Synonym]:
+    """Broker config ``name`` as set on this broker, on the cluster default, in the file (most
+    specific first)."""
+    out = []
+    for layer, source in ((broker.dynamic, DYNAMIC_BROKER), (broker.dynamic_default, DYNAMIC_DEFAULT),
+                          (broker.props, STATIC_BROKER)):
+        if name in layer:
+            out.append(Synonym(name, layer[name], source))
+    return out
+
+
+def _hours_or_minutes(broker: BrokerConfig, name: str, unit_ms: int) -> str:
+    return str(int(broker.get(name) or "0") * unit_ms)
+
+
+def broker_value(broker: BrokerConfig, d: ConfigDef) -> str | None:
+    """The value the broker's configs give ``d`` (None: Kafka's default applies)."""
+    if d.name == "retention.ms":
+        if broker.is_set("log.retention.ms"):
+            return broker.get("log.retention.ms") or d.default
+        if broker.is_set("log.retention.minutes"):
+            return _hours_or_minutes(broker, "log.retention.minutes", 60_000)
+        if broker.is_set("log.retention.hours"):
+            return _hours_or_minutes(broker, "log.retention.hours", 3600_000)
+        return None
+    if d.name == "segment.jitter.ms" and not broker.is_set("log.roll.jitter.ms") \
+            and broker.is_set("log.roll.jitter.hours"):
+        return _hours_or_minutes(broker, "log.roll.jitter.hours", 3600_000)
+    if d.name == "segment.ms" and (broker.is_set("log.roll.ms") or broker.is_set("log.roll.hours")):
+        return str(broker.segment_ms)
+    if d.synonym and broker.is_set(d.synonym):
+        return broker.get(d.synonym) or d.default
+    return None
+
+
+def _entry(broker: BrokerConfig, overrides: Mapping[str, str], d: ConfigDef) -> ConfigEntry:
+    chain: list[Synonym] = []
+    if d.name in overrides:
+        chain.append(Synonym(d.name, overrides[d.name], DYNAMIC_TOPIC))
+    for name in d.synonyms:
+        chain += layers(broker, name)
+    # Kafka lists a DEFAULT_CONFIG synonym only for the first broker synonym, and only when that one
+    # has a default (log.retention.ms, log.roll.ms, log.flush.interval.ms, log.roll.jitter.ms have
+    # none); a config with no broker synonym has none either.
+    if d.synonyms:
+        first = d.synonyms[0]
+        default = BROKER_DEFAULTS[first][0] if first in BROKER_DEFAULTS else d.default
+        if default is not None:
+            chain.append(Synonym(first, default, DEFAULT))
+    if d.name in overrides:
+        value = overrides[d.name]
+    else:
+        from_broker = broker_value(broker, d)
+        value = d.default if from_broker is None else from_broker
+    return ConfigEntry(d.name, value, chain[0].source if chain else DEFAULT, tuple(chain), d.type, d.doc)
+
+
+# -- the snapshot -------------------------------------------------------------------------------------
+
+# compression.type -> the codec id batches are rewritten to (absent: producer, keep the producer's)
+CODECS = {"uncompressed": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+_LEVEL_OF_CODEC = {1: "compression.gzip.level", 3: "compression.lz4.level", 4: "compression.zstd.level"}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    """A topic's resolved configs: typed values, every entry with its source, and the storage policies.
+    Frozen: a change builds a new one (``resolve``)."""
+
+    overrides: Mapping[str, str]
+    entries: Mapping[str, ConfigEntry]
+    cleanup_policy: frozenset[str]
+    compression_type: str
+    recompress_to: int | None  # codec id batches are rewritten to, None: kept as produced
+    recompress_level: int | None  # level of that codec (None: the codec has no level)
+    max_message_bytes: int
+    log_append_time: bool  # message.timestamp.type=LogAppendTime
+    timestamp_before_max_ms: int
+    timestamp_after_max_ms: int
+    delete_retention_ms: int
+    min_compaction_lag_ms: int
+    max_compaction_lag_ms: int
+    min_cleanable_dirty_ratio: float
+    file_delete_delay_ms: int
+    log: LogConfig
+    retention: RetentionPolicy
+
+    @property
+    def compact(self) -> bool:
+        return "compact" in self.cleanup_policy
+
+    def value(self, name: str) -> str:
+        return self.entries[name].value
+
+    def cleaner_config(self, dedupe_buffer_size: int, io_buffer_size: int,
+                       max_io_bytes_per_second: float) -> CleanerConfig:
+        """The cleaner's settings for this topic, with the broker's ``log.cleaner.*`` knobs."""
+        return CleanerConfig(
+            delete_retention_ms=self.delete_retention_ms,
+            min_compaction_lag_ms=self.min_compaction_lag_ms,
+            max_compaction_lag_ms=self.max_compaction_lag_ms,
+            min_cleanable_ratio=self.min_cleanable_dirty_ratio,
+            file_delete_delay_ms=self.file_delete_delay_ms,
+            dedupe_buffer_size=dedupe_buffer_size,
+            io_buffer_size=io_buffer_size,
+            max_io_bytes_per_second=max_io_bytes_per_second,
+        )
+
+
+def _never(n: int) -> int | None:
+    return None if n == _LONG_MAX else n
+
+
+def resolve(broker: BrokerConfig, overrides: Mapping[str, str]) -> TopicConfig:
+    """``overrides`` (already validated value by value) resolved against the broker's configs.
+    ValueError when a value breaks a storage policy's bound."""
+    entries = {d.name: _entry(broker, overrides, d) for d in TOPIC_CONFIGS.values()}
+
+    def num(name: str) -> int:
+        return int(entries[name].value)
+
+    policy = frozenset(v.strip() for v in entries["cleanup.policy"].value.split(",") if v.strip())
+    compression = entries["compression.type"].value
+    target = CODECS.get(compression)
+    level: int | None = None
+    if target in _LEVEL_OF_CODEC:
+        level = num(_LEVEL_OF_CODEC[target])  # gzip's -1 is zlib's own default
+    segment_ms = num("segment.ms")
+    max_lag = num("max.compaction.lag.ms")
+    if "compact" in policy and 0 < max_lag < segment_ms:
+        # A compacted topic rolls its active segment after max.compaction.lag.ms too, as Kafka does,
+        # so that the cleaner can get at every record.
+        segment_ms = max_lag
+    log = LogConfig(
+        segment_bytes=num("segment.bytes"),
+        segment_ms=segment_ms,
+        index_interval_bytes=num("index.interval.bytes"),
+        segment_index_bytes=num("segment.index.bytes"),
+        flush_interval_messages=_never(num("flush.messages")),
+        flush_interval_ms=_never(num("flush.ms")),
+        segment_jitter_ms=num("segment.jitter.ms"),
+        preallocate=entries["preallocate"].value.lower() == "true",
+    )
+    retention = RetentionPolicy(
+        retention_ms=num("retention.ms"),
+        retention_bytes=num("retention.bytes"),
+        delete="delete" in policy,
+        file_delete_delay_ms=num("file.delete.delay.ms"),
+    )
+    return TopicConfig(
+        overrides=MappingProxyType(dict(overrides)),
+        entries=MappingProxyType(entries),
+        cleanup_policy=policy,
+        compression_type=compression,
+        recompress_to=target,
+        recompress_level=level,
+        max_message_bytes=num("max.message.bytes"),
+        log_append_time=entries["message.timestamp.type"].value == "LogAppendTime",
+        timestamp_before_max_ms=num("message.timestamp.before.max.ms"),
+        timestamp_after_max_ms=num("message.timestamp.after.max.ms"),
+        delete_retention_ms=num("delete.retention.ms"),
+        min_compaction_lag_ms=num("min.compaction.lag.ms"),
+        max_compaction_lag_ms=max_lag,
+        min_cleanable_dirty_ratio=float(entries["min.cleanable.dirty.ratio"].value),
+        file_delete_delay_ms=num("file.delete.delay.ms"),
+        log=log,
+        retention=retention,
+    )

@@ -12,7 +12,7 @@ from .errors import (
     UnknownTopic,
 )
 from .log import AppendInfo, FileSlice, LogConfig, PartitionLog
-from .topics import LogManager, TopicMeta, TopicStore, log_config_for
+from .topics import LogManager, TopicMeta, TopicStore
 
 __all__ = [
     "AppendInfo",
@@ -30,5 +30,4 @@ __all__ = [
     "TopicMeta",
     "TopicStore",
     "UnknownTopic",
-    "log_config_for",
 ]

@@ -283,10 +283,13 @@ class PartitionLog:
 
     # -- append -----------------------------------------------------------------------------------
 
-    def append(self, buf: bytearray | memoryview, now_ms: int) -> AppendInfo:
+    def append(self, buf: bytearray | memoryview, now_ms: int,
+               batches: list[tuple[int, BatchHeader]] | None = None) -> AppendInfo:
         """Assign offsets to the validated v2 batches in ``buf`` (rewriting their baseOffset and
         partitionLeaderEpoch in place) and write them to the active segment, rolling it first if
-        needed. Batches with a producer id are checked against the producer state first: a retry of
+        needed. ``batches``: the caller's already-parsed ``(position, header)`` of every batch in
+        ``buf`` (the produce path parses each header once); without it the headers are read here.
+        Batches with a producer id are checked against the producer state first: a retry of
         one of the producer's last five batches is not written (``AppendInfo.duplicate``), and
         ``OutOfOrderSequence`` / ``InvalidProducerEpoch`` are raised without writing anything."""
         if self._closed:
@@ -294,15 +297,8 @@ class PartitionLog:
         n = len(buf)
         if n == 0:
             raise ValueError("nothing to append")
-        batches: list[tuple[int, BatchHeader]] = []
-        pos = 0
-        while pos < n:
-            header = BatchHeader(buf, pos)
-            size = header.total_size
-            if size < HEADER_SIZE or size > n - pos or header.last_offset_delta < 0:
-                raise CorruptRecordError(f"batch at {pos}: bad length or lastOffsetDelta")
-            batches.append((pos, header))
-            pos += size
+        if batches is None:
+            batches = self._parse(buf)
         idempotent = any(h.producer_id >= 0 for _, h in batches)
         if idempotent:
             dup = self.producer_state.check([h for _, h in batches])
@@ -327,6 +323,20 @@ class PartitionLog:
             for _, header in batches:
                 self.producer_state.update(header)
         return AppendInfo(base, next_offset - 1, -1, self.log_start_offset)
+
+    @staticmethod
+    def _parse(buf: bytearray | memoryview) -> list[tuple[int, BatchHeader]]:
+        batches: list[tuple[int, BatchHeader]] = []
+        n = len(buf)
+        pos = 0
+        while pos < n:
+            header = BatchHeader(buf, pos)
+            size = header.total_size
+            if size < HEADER_SIZE or size > n - pos or header.last_offset_delta < 0:
+                raise CorruptRecordError(f"batch at {pos}: bad length or lastOffsetDelta")
+            batches.append((pos, header))
+            pos += size
+        return batches
 
     def _should_roll(self, segment: Segment, size: int, last_offset: int, now_ms: int) -> bool:
         if segment.size == 0:

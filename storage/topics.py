@@ -31,35 +31,22 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checkpoint import write_atomic
-from .errors import InvalidConfig, InvalidPartitions, InvalidTopic, TopicAlreadyExists, UnknownTopic
+from .errors import InvalidPartitions, InvalidTopic, TopicAlreadyExists, UnknownTopic
 from .log import LogConfig, PartitionLog
 from .recovery import fsync_dir
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["TopicMeta", "TopicStore", "LogManager", "log_config_for", "validate_topic_name"]
+__all__ = ["TopicMeta", "TopicStore", "LogManager", "validate_topic_name"]
 
 _FORMAT_VERSION = 1
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 _MAX_PARTITIONS = 100_000  # partition numbers of at most 5 digits: "<249-char name>-99999" is 255 bytes
-_NEVER = 2**63 - 1  # Kafka's Long.MAX_VALUE default of flush.messages / flush.ms
-
-# Topic config name → LogConfig field. Other topic configs are stored but not used by the log.
-_LOG_CONFIG_FIELDS = {
-    "segment.bytes": "segment_bytes",
-    "segment.ms": "segment_ms",
-    "index.interval.bytes": "index_interval_bytes",
-    "segment.index.bytes": "segment_index_bytes",
-    "flush.messages": "flush_interval_messages",
-    "flush.ms": "flush_interval_ms",
-    "segment.jitter.ms": "segment_jitter_ms",
-    "preallocate": "preallocate",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,41 +60,6 @@ class TopicMeta:
 def validate_topic_name(name: str) -> None:
     if not isinstance(name, str) or not _LEGAL_NAME.fullmatch(name) or name in (".", ".."):
         raise InvalidTopic(f"illegal topic name {name!r}")
-
-
-def log_config_for(default: LogConfig, configs: Mapping[str, str | None]) -> LogConfig:
-    """``default`` with the topic's log-related overrides applied; InvalidConfig if one is bad.
-    A compacted topic (``cleanup.policy`` has ``compact``) rolls its active segment after at most
-    ``max.compaction.lag.ms`` too, as Kafka does, so that the cleaner can get at every record."""
-    changes: dict[str, int | None] = {}
-    policy, max_lag = configs.get("cleanup.policy"), configs.get("max.compaction.lag.ms")
-    if policy is not None and "compact" in str(policy) and max_lag is not None:
-        try:
-            lag = int(str(max_lag).strip())
-        except ValueError:
-            raise InvalidConfig(f"max.compaction.lag.ms={max_lag!r} is not an integer") from None
-        segment_ms = configs.get("segment.ms")
-        current = int(str(segment_ms).strip()) if segment_ms is not None else default.segment_ms
-        if 0 < lag < current:
-            configs = {**configs, "segment.ms": str(lag)}
-    for key, name in _LOG_CONFIG_FIELDS.items():
-        raw = configs.get(key)
-        if raw is None:
-            continue
-        if name == "preallocate":
-            changes[name] = str(raw).strip().lower() == "true"  # type: ignore[assignment]
-            continue
-        try:
-            value: int | None = int(str(raw).strip())
-        except ValueError:
-            raise InvalidConfig(f"{key}={raw!r} is not an integer") from None
-        if name.startswith("flush_") and value == _NEVER:
-            value = None
-        changes[name] = value
-    try:
-        return dataclasses.replace(default, **changes)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise InvalidConfig(str(exc)) from None
 
 
 def _new_topic_id() -> uuid.UUID:
@@ -228,49 +180,42 @@ def _check_partitions(count: int) -> None:
 
 
 class LogManager:
-    """Every partition log of a data directory, keyed ``(topic, partition)``."""
+    """Every partition log of a data directory, keyed ``(topic, partition)``.
 
-    def __init__(
-        self,
-        data_dir: Path,
-        default_config: LogConfig | None = None,
-        expand: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
-    ) -> None:
-        """``expand`` turns a topic's overrides into the configs its logs follow (the server passes
-        one that fills in broker-wide defaults); by default the overrides alone are used."""
+    Topic configs are stored here as the strings they were given (the topic file), never parsed:
+    each call that opens or reconfigures logs is handed the typed ``LogConfig`` they follow, which
+    the server resolves from those strings (``kbroker.topic_config``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        """Loads the topic metadata and removes leftovers of interrupted deletes; the logs are
+        opened by ``open``."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.default_config = default_config if default_config is not None else LogConfig()
-        self.expand = expand
         for path in self.data_dir.iterdir():
             if path.is_dir() and path.name.endswith("-delete"):
                 shutil.rmtree(path, ignore_errors=True)
         self.topics = TopicStore(self.data_dir)
         self._logs: dict[tuple[str, int], PartitionLog] = {}
+
+    def open(self, configs: Mapping[str, LogConfig]) -> None:
+        """Open every stored topic's logs (missing partition directories are created), each topic
+        with its settings in ``configs`` (keyed by topic name)."""
         for meta in self.topics.all():
-            config = self.config_for(meta)
+            config = configs[meta.name]
             for partition in range(meta.partitions):
-                self._logs[meta.name, partition] = PartitionLog(self._path(meta.name, partition), config)
+                if (meta.name, partition) not in self._logs:
+                    self._logs[meta.name, partition] = PartitionLog(self._path(meta.name, partition), config)
 
     def _path(self, topic: str, partition: int) -> Path:
         return self.data_dir / f"{topic}-{partition}"
 
-    def config_for(self, meta: TopicMeta) -> LogConfig:
-        return self._log_config(meta.configs)
-
-    def _log_config(self, configs: Mapping[str, str]) -> LogConfig:
-        return log_config_for(self.default_config, self.expand(configs) if self.expand else configs)
-
-    def reconfigure_all(self, default_config: LogConfig | None = None) -> None:
-        """Recompute every open log's settings (after a broker-wide default changed)."""
-        if default_config is not None:
-            self.default_config = default_config
-        for meta in self.topics.all():
-            config = self.config_for(meta)
-            for partition in range(meta.partitions):
-                log = self._logs.get((meta.name, partition))
-                if log is not None:
-                    log.reconfigure(config)
+    def reconfigure(self, name: str, config: LogConfig) -> None:
+        """New settings for a topic's open logs (after a broker-wide default changed)."""
+        meta = self.topics.get(name)
+        for partition in range(meta.partitions if meta else 0):
+            log = self._logs.get((name, partition))
+            if log is not None:
+                log.reconfigure(config)
 
     def get_log(self, topic: str, partition: int) -> PartitionLog | None:
         return self._logs.get((topic, partition))
@@ -278,9 +223,12 @@ class LogManager:
     def logs(self) -> dict[tuple[str, int], PartitionLog]:
         return dict(self._logs)
 
-    def create_topic(self, name: str, partitions: int, configs: Mapping[str, str] | None = None) -> TopicMeta:
+    def create_topic(self, name: str, partitions: int, configs: Mapping[str, str] | None = None,
+                     config: LogConfig | None = None) -> TopicMeta:
+        """Persist a new topic (``configs``: its overrides, kept as given) and open its logs with
+        ``config``."""
         validate_topic_name(name)
-        config = self._log_config(configs or {})  # reject bad configs before saving
+        config = config if config is not None else LogConfig()
         meta = self.topics.create(name, partitions, configs)
         try:
             self._open_new(name, range(partitions), config)
@@ -294,10 +242,10 @@ class LogManager:
             raise
         return meta
 
-    def add_partitions(self, name: str, new_total: int) -> TopicMeta:
+    def add_partitions(self, name: str, new_total: int, config: LogConfig | None = None) -> TopicMeta:
         old = self.topics.get(name)
         assert old is not None
-        config = self.config_for(old)
+        config = config if config is not None else LogConfig()
         added = range(old.partitions, new_total)
         _check_partitions(new_total)
         try:
@@ -321,9 +269,11 @@ class LogManager:
                     pass
             shutil.rmtree(self._path(name, partition), ignore_errors=True)
 
-    def alter_topic_configs(self, name: str, configs: Mapping[str, str]) -> TopicMeta:
-        """Replace a topic's configs; log settings apply to its open logs from the next append."""
-        config = self._log_config(configs)
+    def alter_topic_configs(self, name: str, configs: Mapping[str, str], config: LogConfig | None = None
+                            ) -> TopicMeta:
+        """Replace a topic's stored overrides; ``config`` (its new settings) applies to its open logs
+        from the next append."""
+        config = config if config is not None else LogConfig()
         meta = self.topics.set_configs(name, configs)
         for partition in range(meta.partitions):
             self._logs[name, partition].reconfigure(config)

@@ -22,8 +22,8 @@ def make(tmp_path: Path, **props: str) -> Broker:
            "group.min.session.timeout.ms": "50", "offsets.topic.num.partitions": str(PARTS)}
     cfg.update(props)
     b = Broker(BrokerConfig(cfg))
-    if b.topic("t") is None:
-        b.create_topic("t", 2, {})
+    if b.topics.get("t") is None:
+        b.topics.create("t", 2, {})
     return b
 
 
@@ -54,7 +54,7 @@ async def join_and_sync(b: Broker, group: str, session: int = 10_000, instance: 
 def records_per_partition(b: Broker) -> dict[int, int]:
     out = {}
     for p in range(PARTS):
-        plog = b.get_log(OFFSETS_TOPIC, p)
+        plog = b.topics.partition(OFFSETS_TOPIC, p).log
         data = plog.read_bytes(plog.log_start_offset, 1 << 20) if plog.log_end_offset else b""
         out[p] = sum(h.record_count for _, h in iter_batches(data))
     return out

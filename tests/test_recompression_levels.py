@@ -1,12 +1,20 @@
-"""Recompression uses the topic's compression.<codec>.level (kbroker.recompression): gzip level 1 and
+"""Recompression uses the topic's compression.<codec>.level (kbroker.log_validator): gzip level 1 and
 9 store different sizes for compressible data, and the default levels are Kafka's."""
 
 from __future__ import annotations
 
 import random
 
-from kbroker.recompression import DEFAULT_LEVELS, recompress
+from kbroker import log_validator
+from kbroker.log_validator import DEFAULT_LEVELS
+from kbroker.topic_config import CODECS
 from wire import records
+
+
+def recompress(data, compression_type: str, level: int | None = None):  # type: ignore[no-untyped-def]
+    """The bytes the broker stores for ``data`` on a topic with ``compression.type=compression_type``."""
+    batches = list(records.iter_batches(data))
+    return log_validator.recompress(data, batches, CODECS[compression_type], level)[0]
 
 
 def _batch() -> bytes:

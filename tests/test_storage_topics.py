@@ -1,4 +1,5 @@
-"""TopicStore persistence and LogManager lifecycle."""
+"""TopicStore persistence and LogManager lifecycle; topic configs as the topic service resolves and
+applies them (kbroker.topics, kbroker.topic_config)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from kbroker.config import BrokerConfig
+from kbroker.topic_config import InvalidTopicConfig, check_overrides, resolve
+from kbroker.topics import TopicService
+from kbroker.waiters import AppendWaiters
 from storage import (
-    InvalidConfig,
     InvalidPartitions,
     InvalidTopic,
     LogConfig,
@@ -17,7 +21,6 @@ from storage import (
     TopicAlreadyExists,
     TopicStore,
     UnknownTopic,
-    log_config_for,
 )
 from wire.records import build_batch
 
@@ -76,10 +79,10 @@ def test_topic_store_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "topics" / ".0123.tmp").exists()
 
 
-def test_log_config_for_maps_topic_overrides() -> None:
-    default = LogConfig()
-    config = log_config_for(
-        default,
+def test_topic_overrides_resolve_to_log_settings() -> None:
+    default = resolve(BrokerConfig(), {}).log
+    config = resolve(
+        BrokerConfig(),
         {
             "segment.bytes": "1048576",
             "segment.ms": "60000",
@@ -89,18 +92,23 @@ def test_log_config_for_maps_topic_overrides() -> None:
             "flush.ms": "9223372036854775807",
             "retention.ms": "5",
         },
-    )
+    ).log
     assert config == LogConfig(1048576, 60000, 128, 4096, 1, None)
-    assert log_config_for(default, {}) == default
+    assert default == LogConfig()
     for bad in [{"segment.bytes": "big"}, {"segment.bytes": "1"}, {"flush.messages": "0"}]:
-        with pytest.raises(InvalidConfig):
-            log_config_for(default, bad)
+        with pytest.raises(InvalidTopicConfig):
+            check_overrides(BrokerConfig(), bad)
 
 
-def test_log_manager_lifecycle(tmp_path: Path) -> None:
-    manager = LogManager(tmp_path, LogConfig(segment_bytes=4096))
-    manager.create_topic("a", 2, {"segment.bytes": "200"})
-    manager.create_topic("b", 1)
+def _service(data_dir: Path, **props: str) -> TopicService:
+    return TopicService(BrokerConfig(props), LogManager(data_dir), 1, AppendWaiters())
+
+
+def test_topic_service_lifecycle(tmp_path: Path) -> None:
+    service = _service(tmp_path, **{"log.segment.bytes": "4096"})
+    service.create("a", 2, {"segment.bytes": "200"})
+    service.create("b", 1, {})
+    manager = service.logs
     log = manager.get_log("a", 1)
     assert log is not None and log.config.segment_bytes == 200
     assert manager.get_log("b", 0).config.segment_bytes == 4096  # type: ignore[union-attr]
@@ -111,38 +119,51 @@ def test_log_manager_lifecycle(tmp_path: Path) -> None:
     assert (tmp_path / "a-1").is_dir() and (tmp_path / "b-0").is_dir()
     manager.close_all()
 
-    manager = LogManager(tmp_path, LogConfig(segment_bytes=4096))
+    service = _service(tmp_path, **{"log.segment.bytes": "4096"})
+    manager = service.logs
     assert sorted(manager.logs()) == [("a", 0), ("a", 1), ("b", 0)]
     log = manager.get_log("a", 1)
     assert log is not None and log.log_end_offset == 10 and log.config.segment_bytes == 200
 
-    manager.add_partitions("a", 4)
+    service.add_partitions("a", 4)
     assert manager.get_log("a", 3) is not None and manager.topics.get("a").partitions == 4  # type: ignore[union-attr]
-    manager.alter_topic_configs("a", {"segment.bytes": "300", "flush.messages": "2"})
+    service.alter("a", {"segment.bytes": "300", "flush.messages": "2"})
     assert log.config.segment_bytes == 300 and log.config.flush_interval_messages == 2
     log.append(batch(), 0)
     assert [m for m in manager.logs_needing_flush(0)] == []
     log.append(batch(), 0)
     assert manager.logs_needing_flush(0) == [log]
 
-    manager.delete_topic("a")
+    service.delete("a")
     assert not any(p.name.startswith("a-") for p in tmp_path.iterdir())
-    assert manager.get_log("a", 0) is None and log.closed
+    assert manager.get_log("a", 0) is None and log.closed and service.partition("a", 0) is None
     with pytest.raises(UnknownTopic):
-        manager.delete_topic("a")
-    manager.create_topic("a", 1)
+        service.delete("a")
+    service.create("a", 1, {})
     assert manager.get_log("a", 0).log_end_offset == 0  # type: ignore[union-attr]
     manager.close_all()
 
 
-def test_log_manager_rejects_bad_config_before_saving(tmp_path: Path) -> None:
+def test_log_manager_opens_logs_with_the_settings_it_is_given(tmp_path: Path) -> None:
     manager = LogManager(tmp_path)
-    with pytest.raises(InvalidConfig):
-        manager.create_topic("t", 1, {"segment.ms": "soon"})
-    assert manager.topics.get("t") is None and not (tmp_path / "t-0").exists()
-    with pytest.raises(InvalidTopic):
-        manager.create_topic("bad/name", 1)
+    manager.create_topic("a", 1, {"segment.bytes": "200"}, LogConfig(segment_bytes=200))
     manager.close_all()
+    manager = LogManager(tmp_path)
+    assert manager.logs() == {}  # opened by open(), with typed settings
+    manager.open({"a": LogConfig(segment_bytes=300)})
+    assert manager.get_log("a", 0).config.segment_bytes == 300  # type: ignore[union-attr]
+    assert manager.topics.get("a").configs == {"segment.bytes": "200"}  # type: ignore[union-attr]
+    manager.close_all()
+
+
+def test_topic_service_rejects_bad_config_before_saving(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    with pytest.raises(InvalidTopicConfig):
+        service.create("t", 1, {"segment.ms": "soon"})
+    assert service.get("t") is None and not (tmp_path / "t-0").exists()
+    with pytest.raises(InvalidTopic):
+        service.create("bad/name", 1, {})
+    service.logs.close_all()
 
 
 def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
@@ -154,6 +175,7 @@ def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
     TopicStore(tmp_path).delete("t")
     (tmp_path / "deadbeef-delete").mkdir()
     manager = LogManager(tmp_path)
+    manager.open({})
     assert not (tmp_path / "deadbeef-delete").exists()
     assert manager.get_log("t", 0) is None
     manager.create_topic("t", 1)
@@ -164,6 +186,7 @@ def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
 def test_partition_dirs_are_created_if_missing(tmp_path: Path) -> None:
     TopicStore(tmp_path).create("t", 2)  # metadata written, crash before the logs were made
     manager = LogManager(tmp_path)
+    manager.open({"t": LogConfig()})
     assert (tmp_path / "t-0").is_dir() and (tmp_path / "t-1").is_dir()
     assert manager.get_log("t", 1).log_end_offset == 0  # type: ignore[union-attr]
     manager.close_all()

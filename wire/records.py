@@ -265,6 +265,14 @@ def set_log_append_time(buf, pos: int, now_ms: int) -> None:
     _U32.pack_into(buf, pos + _CRC_POS, compute_crc(buf, pos, size))
 
 
+def stamp_log_append_time(buf, pos: int, header: BatchHeader, now_ms: int) -> None:
+    """``set_log_append_time`` on the batch at ``pos``, keeping its already-parsed ``header`` in step."""
+    set_log_append_time(buf, pos, now_ms)
+    header.attributes |= TIMESTAMP_TYPE_BIT
+    header.max_timestamp = now_ms
+    header.crc = _U32.unpack_from(buf, pos + _CRC_POS)[0]
+
+
 def iter_batches(buf) -> Iterator[tuple[int, BatchHeader]]:
     """Yield ``(pos, header)`` for each whole batch in ``buf``, stopping quietly at a partial tail.
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kbroker import group_config, logger_config, topic_config
+from kbroker import config_changes, logger_config
+from kbroker.config_changes import ConfigChangeError, Op
 from kbroker.context import RequestContext
 from kbroker.logger_config import LoggerConfigError
 from kbroker.registry import handler
-from kbroker.topic_config import ConfigChangeError, Op
 from storage.errors import StorageError
 from wire.errors import ErrorCode
 from wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
@@ -35,15 +35,14 @@ TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
                    validate_only: bool) -> tuple[int, str | None]:
     """Apply (or with ``validate_only`` just check) one resource's changes: (error code, message)."""
-    b = ctx.broker
     try:
         if rtype == TOPIC:
-            meta = b.topic(name)
-            new = topic_config.plan_topic_change(meta.configs if meta else {}, ops, replace)
+            meta = ctx.topics.get(name)
+            new = config_changes.plan_topic_change(ctx.config, meta.configs if meta else {}, ops, replace)
             if meta is None:
                 return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
             if not validate_only:
-                b.logs.alter_topic_configs(name, new)
+                ctx.topics.alter(name, new)
             return ErrorCode.NONE, None
         if rtype == BROKER:
             if name:
@@ -51,22 +50,18 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
                     node = int(name)
                 except ValueError:
                     return ErrorCode.INVALID_REQUEST, f"Node id must be an integer, but it is: {name}"
-                if node != b.node_id:
-                    return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {b.node_id}, but received {name}"
-            cfg = b.config
-            new = topic_config.plan_broker_change(cfg.dynamic if name else cfg.dynamic_default, ops, replace, cfg)
+                if node != ctx.node_id:
+                    return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {ctx.node_id}, but received {name}"
+            dynamic = ctx.services.dynamic_configs
+            new = config_changes.plan_broker_change(dynamic.current(not name), ops, replace, ctx.config)
             if not validate_only:
-                if name:
-                    cfg.dynamic = new
-                else:
-                    cfg.dynamic_default = new
-                b.broker_configs_changed()
+                dynamic.replace(not name, new)
             return ErrorCode.NONE, None
         if rtype == GROUP:
             if not name:
                 return ErrorCode.INVALID_REQUEST, "Group name must not be empty"
-            store = group_config.store_of(b)
-            new = store.plan(b.config, name, ops, replace)
+            store = ctx.services.group_configs
+            new = store.plan(ctx.config, name, ops, replace)
             if not validate_only:
                 store.set(name, new)
             return ErrorCode.NONE, None
@@ -76,9 +71,9 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
                                                    "use IncrementalAlterConfigs")
             if not name:
                 return ErrorCode.INVALID_REQUEST, "Broker id must not be empty"
-            if name != str(b.node_id):
-                return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {b.node_id} but received {name}"
-            topic_config.check_request_shape(ops)
+            if name != str(ctx.node_id):
+                return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {ctx.node_id} but received {name}"
+            config_changes.check_request_shape(ops)
             logger_config.apply(ops, validate_only)
             return ErrorCode.NONE, None
         return ErrorCode.INVALID_REQUEST, f"Unknown resource type {rtype}"
@@ -104,7 +99,7 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
         if (r.resource_type, r.resource_name) in dup:
             code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
         else:
-            ops: list[Op] = [(c.name, topic_config.SET, c.value) for c in r.configs or []]
+            ops: list[Op] = [(c.name, config_changes.SET, c.value) for c in r.configs or []]
             code, msg = alter_resource(ctx, r.resource_type, r.resource_name, ops, True, req.validate_only)
         out.append(AlterConfigsResponse.AlterConfigsResourceResponse(
             error_code=code, error_message=msg, resource_type=r.resource_type, resource_name=r.resource_name))

@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool) -> Result:
-    b = ctx.broker
-    meta = b.topic(t.name)
+    meta = ctx.topics.get(t.name)
     if meta is None:
         return Result(name=t.name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                       error_message=f"The topic '{t.name}' does not exist.")
@@ -41,12 +40,12 @@ def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic,
         if len(t.assignments) != t.count - meta.partitions:
             return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                           error_message="Assignments must cover exactly the new partitions.")
-        if any(a.broker_ids != [b.node_id] for a in t.assignments):
+        if any(a.broker_ids != [ctx.node_id] for a in t.assignments):
             return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          error_message=f"Only broker {b.node_id} exists.")
+                          error_message=f"Only broker {ctx.node_id} exists.")
     if not validate_only:
         try:
-            b.logs.add_partitions(t.name, t.count)
+            ctx.topics.add_partitions(t.name, t.count)
         except InvalidPartitions as exc:
             return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS, error_message=str(exc))
         except OSError as exc:

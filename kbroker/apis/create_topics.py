@@ -2,8 +2,9 @@
 
 Behaviour: validates the name, partition count (-1 = num.partitions), replication
 factor (-1 or 1: there is one broker), manual assignments (every replica must be this
-broker) and configs (Kafka's names and value checks → INVALID_CONFIG); validate_only
-checks without creating. More than 100,000 partitions → INVALID_PARTITIONS; a creation
+broker) and configs (kbroker.topic_config.check_overrides, the same whole-set check the alter APIs
+use: Kafka's names, value checks and cross-checks → INVALID_CONFIG); validate_only checks without
+creating.  The response's configs are the resolved topic config's values and sources. More than 100,000 partitions → INVALID_PARTITIONS; a creation
 that fails in storage (EMFILE, ENOSPC ...) is undone and answers KAFKA_STORAGE_ERROR.
 Version notes: v4 defaults for partitions/replication (-1) · v5 flexible, returns partitions,
 replication factor and configs · v7 topic id.
@@ -12,11 +13,11 @@ Not implemented: —
 
 import logging
 
-from kbroker import topic_config
-from kbroker.broker import INTERNAL_TOPICS, topic_name_error
 from kbroker.context import RequestContext
+from kbroker.names import topic_name_error
 from kbroker.registry import handler
-from storage import InvalidConfig, InvalidPartitions
+from kbroker.topic_config import InvalidTopicConfig, validate
+from storage import InvalidPartitions
 from wire.errors import ErrorCode
 from wire.messages.create_topics import (
     CreateTopicsRequest,
@@ -26,7 +27,6 @@ from wire.messages.create_topics import (
 from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicConfigs as ConfigOut
 from wire.messages.create_topics import _CreateTopicsResponse_CreatableTopicResult as Result
 
-DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, STATIC_BROKER_CONFIG = 1, 5, 4
 MAX_PARTITIONS = 100_000  # the storage layer's bound (partition numbers of at most 5 digits)
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,11 @@ def _fail(name: str, code: int, msg: str) -> Result:
 
 
 def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validate_only: bool) -> Result:
-    b = ctx.broker
     name = t.name
     err = topic_name_error(name)
     if err:
         return _fail(name, ErrorCode.INVALID_TOPIC_EXCEPTION, err)
-    if b.topic(name) is not None:
+    if ctx.topics.get(name) is not None:
         return _fail(name, ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
     if t.assignments:
         if t.num_partitions != -1 or t.replication_factor != -1:
@@ -53,12 +52,12 @@ def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validat
         if parts != list(range(len(parts))):
             return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered 0..n-1")
         for a in t.assignments:
-            if a.broker_ids != [b.node_id]:
+            if a.broker_ids != [ctx.node_id]:
                 return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                             f"only broker {b.node_id} exists; assignment {a.broker_ids} is not possible")
+                             f"only broker {ctx.node_id} exists; assignment {a.broker_ids} is not possible")
         partitions = len(parts)
     else:
-        partitions = t.num_partitions if t.num_partitions != -1 else b.config.get_int("num.partitions")
+        partitions = t.num_partitions if t.num_partitions != -1 else ctx.config.num_partitions
         if partitions <= 0:
             return _fail(name, ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
         rf = t.replication_factor
@@ -73,34 +72,27 @@ def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validat
                      f"Number of partitions {partitions} is above the limit of {MAX_PARTITIONS}.")
     configs: dict[str, str] = {}
     for c in t.configs:
-        msg = topic_config.validate(c.name, c.value)
+        msg = validate(c.name, c.value)  # the first bad name or value, in request order
         if msg:
             return _fail(name, ErrorCode.INVALID_CONFIG, msg)
         if c.value is not None:
             configs[c.name] = c.value
-    if name in INTERNAL_TOPICS and not validate_only:
-        pass  # created like any other; the group coordinator owns its layout
+    try:
+        resolved = ctx.topics.check(configs)
+    except InvalidTopicConfig as exc:
+        return _fail(name, ErrorCode.INVALID_CONFIG, str(exc))
     topic_id = None
     if not validate_only:
         try:
-            topic_id = b.create_topic(name, partitions, configs).topic_id
+            topic_id = ctx.topics.create(name, partitions, configs).topic_id
         except InvalidPartitions as exc:
             return _fail(name, ErrorCode.INVALID_PARTITIONS, str(exc))
-        except InvalidConfig as exc:
-            return _fail(name, ErrorCode.INVALID_CONFIG, str(exc))
         except OSError as exc:
             # Nothing of the topic is kept (the log manager undoes a half-made creation).
             log.warning("creating topic %r failed: %s", name, exc)
             return _fail(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Could not create topic '{name}': {exc}")
-    out_configs = []
-    for d in topic_config.TOPIC_CONFIGS.values():
-        if d.name in configs:
-            value, source = configs[d.name], DYNAMIC_TOPIC_CONFIG
-        else:
-            value, from_broker = topic_config.broker_default(b.config, d)
-            source = STATIC_BROKER_CONFIG if from_broker else DEFAULT_CONFIG
-        out_configs.append(ConfigOut(name=d.name, value=value, read_only=False, config_source=source,
-                                     is_sensitive=False))
+    out_configs = [ConfigOut(name=e.name, value=e.value, read_only=False, config_source=e.source,
+                             is_sensitive=False) for e in resolved.entries.values()]
     res = Result(name=name, error_code=0, error_message=None, num_partitions=partitions,
                  replication_factor=1, configs=out_configs)
     if topic_id is not None:

@@ -17,6 +17,6 @@ from wire.messages.delete_groups import DeleteGroupsRequest, DeleteGroupsRespons
 async def delete_groups(ctx: RequestContext, req: DeleteGroupsRequest) -> DeleteGroupsResponse:
     results = []
     for gid in req.groups_names or []:
-        err = ctx.broker.groups.delete_group(gid) if gid else ErrorCode.INVALID_GROUP_ID
+        err = ctx.groups.delete_group(gid) if gid else ErrorCode.INVALID_GROUP_ID
         results.append(DeleteGroupsResponse.DeletableGroupResult(group_id=gid, error_code=err))
     return DeleteGroupsResponse(throttle_time_ms=0, results=results)

@@ -28,17 +28,15 @@ HIGH_WATERMARK = -1
 
 
 async def _partition(ctx: RequestContext, topic: str, index: int, offset: int) -> PartResult:
-    b = ctx.broker
-    meta = b.topic(topic)
-    plog = b.get_log(topic, index) if meta is not None else None
-    if plog is None:
+    part = ctx.topics.partition(topic, index)
+    if part is None:
         return PartResult(partition_index=index, low_watermark=-1, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    if "delete" not in b.topic_config(topic, "cleanup.policy"):
+    if "delete" not in part.config.cleanup_policy:
         return PartResult(partition_index=index, low_watermark=-1, error_code=ErrorCode.POLICY_VIOLATION)
     if offset == HIGH_WATERMARK:
-        offset = plog.log_end_offset
+        offset = part.high_watermark
     try:
-        low = await asyncio.get_running_loop().run_in_executor(None, plog.advance_log_start, offset)
+        low = await asyncio.get_running_loop().run_in_executor(None, part.log.advance_log_start, offset)
     except OffsetOutOfRange:
         return PartResult(partition_index=index, low_watermark=-1, error_code=ErrorCode.OFFSET_OUT_OF_RANGE)
     except LogClosedError:

@@ -16,19 +16,18 @@ from wire.messages.delete_topics import _DeleteTopicsResponse_DeletableTopicResu
 
 
 def _delete(ctx: RequestContext, name: str | None, topic_id: uuid.UUID | None) -> Result:
-    b = ctx.broker
     if name is None:
-        match = [t for t in b.all_topics() if t.topic_id == topic_id]
+        match = [t for t in ctx.topics.all() if t.topic_id == topic_id]
         if not match:
             return Result(name=None, topic_id=topic_id or uuid.UUID(int=0), error_code=ErrorCode.UNKNOWN_TOPIC_ID)
         name = match[0].name
-    meta = b.topic(name)
+    meta = ctx.topics.get(name)
     if meta is None:
         return Result(name=name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                       error_message="This server does not host this topic-partition.")
-    if not b.config.get_bool("delete.topic.enable"):
+    if not ctx.config.delete_topic_enable:
         return Result(name=name, topic_id=meta.topic_id, error_code=ErrorCode.TOPIC_DELETION_DISABLED)
-    b.delete_topic(name)
+    ctx.topics.delete(name)
     return Result(name=name, topic_id=meta.topic_id, error_code=0)
 
 

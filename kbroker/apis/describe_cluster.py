@@ -19,16 +19,15 @@ BROKER, CONTROLLER = 1, 2
 
 @handler(DescribeClusterRequest, versions=(0, 2))
 async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse:
-    b = ctx.broker
     if ctx.api_version >= 1 and req.endpoint_type != BROKER:
         code = ErrorCode.MISMATCHED_ENDPOINT_TYPE if req.endpoint_type == CONTROLLER else ErrorCode.UNSUPPORTED_ENDPOINT_TYPE
         return DescribeClusterResponse(error_code=code,
                                        error_message=f"this is a broker endpoint, not type {req.endpoint_type}",
-                                       endpoint_type=req.endpoint_type, cluster_id=b.cluster_id)
-    adv = b.advertised
+                                       endpoint_type=req.endpoint_type, cluster_id=ctx.identity.cluster_id)
+    adv = ctx.identity.advertised
     return DescribeClusterResponse(
-        throttle_time_ms=0, error_code=0, error_message=None, endpoint_type=BROKER, cluster_id=b.cluster_id,
-        controller_id=b.node_id,
+        throttle_time_ms=0, error_code=0, error_message=None, endpoint_type=BROKER, cluster_id=ctx.identity.cluster_id,
+        controller_id=ctx.node_id,
         cluster_authorized_operations=CLUSTER_OPERATIONS if req.include_cluster_authorized_operations else NOT_PROVIDED,
-        brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=b.node_id, host=adv.host, port=adv.port,
+        brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=ctx.node_id, host=adv.host, port=adv.port,
                                                                is_fenced=False)])

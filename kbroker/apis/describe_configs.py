@@ -15,10 +15,11 @@ Broker loggers (type 8, resource name = this broker's id): kbroker's Python logg
 levels in Kafka's names (kbroker.logger_config), source DYNAMIC_BROKER_LOGGER_CONFIG.
 """
 
-from kbroker import group_config, logger_config, topic_config
-from kbroker.config import BROKER_DEFAULTS, BrokerConfig
+from kbroker import config_changes, group_config, logger_config
+from kbroker.config import BROKER_DEFAULTS
 from kbroker.context import RequestContext
 from kbroker.registry import handler
+from kbroker.topic_config import DEFAULT, DYNAMIC_DEFAULT, TYPE_IDS, TopicConfig, layers
 from wire.errors import ErrorCode
 from wire.messages.describe_configs import (
     DescribeConfigsRequest,
@@ -31,59 +32,31 @@ from wire.messages.describe_configs import _DescribeConfigsResponse_DescribeConf
 
 TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 DYNAMIC_BROKER_LOGGER, DYNAMIC_GROUP = 6, 8
-DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
-TYPES = {"BOOLEAN": 1, "STRING": 2, "INT": 3, "SHORT": 4, "LONG": 5, "DOUBLE": 6, "LIST": 7, "CLASS": 8,
-         "PASSWORD": 9}
+TYPES = TYPE_IDS
 
 
-def _layers(cfg: BrokerConfig, name: str) -> list[Synonym]:
-    """``name`` as set on this broker, on the cluster default, in the file — most specific first."""
-    out = []
-    for layer, source in ((cfg.dynamic, DYNAMIC_BROKER), (cfg.dynamic_default, DYNAMIC_DEFAULT),
-                          (cfg.props, STATIC_BROKER)):
-        if name in layer:
-            out.append(Synonym(name=name, value=layer[name], source=source))
-    return out
+def _synonyms(chain: list) -> list[Synonym]:
+    return [Synonym(name=c.name, value=c.value, source=c.source) for c in chain]
 
 
-def _topic_entries(ctx: RequestContext, overrides: dict[str, str], keys: list[str] | None,
-                   synonyms: bool) -> list[Entry]:
-    cfg = ctx.broker.config
-    out = []
-    for d in topic_config.TOPIC_CONFIGS.values():
-        if keys is not None and d.name not in keys:
-            continue
-        chain = []
-        if d.name in overrides:
-            chain.append(Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_TOPIC))
-        names = topic_config.synonyms_of(d)
-        for name in names:
-            chain += _layers(cfg, name)
-        # Kafka lists a DEFAULT_CONFIG synonym only for the first broker synonym, and only when that
-        # one has a default (log.retention.ms, log.roll.ms, log.flush.interval.ms,
-        # log.roll.jitter.ms have none); a config with no broker synonym has none either.
-        if names:
-            default = BROKER_DEFAULTS[names[0]][0] if names[0] in BROKER_DEFAULTS else d.default
-            if default is not None:
-                chain.append(Synonym(name=names[0], value=default, source=DEFAULT))
-        value = topic_config.effective(cfg, overrides, d.name)
-        source = chain[0].source if chain else DEFAULT
-        out.append(Entry(name=d.name, value=value, read_only=False, config_source=source,
-                         is_sensitive=False,
-                         synonyms=chain if synonyms else [], config_type=TYPES[d.type], documentation=None))
-    return out
+def _topic_entries(config: TopicConfig, keys: list[str] | None, synonyms: bool) -> list[Entry]:
+    """The resolved topic config's entries (values, sources and synonym chains: kbroker.topic_config)."""
+    return [Entry(name=e.name, value=e.value, read_only=False, config_source=e.source, is_sensitive=False,
+                  synonyms=_synonyms(list(e.synonyms)) if synonyms else [], config_type=TYPES[e.type],
+                  documentation=None)
+            for e in config.entries.values() if keys is None or e.name in keys]
 
 
 def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool, cluster_default: bool
                     ) -> list[Entry]:
-    cfg = ctx.broker.config
+    cfg = ctx.config
     out = []
     table = dict(BROKER_DEFAULTS)
-    for name, d in topic_config.DYNAMIC_BROKER_CONFIGS.items():
+    for name, d in config_changes.DYNAMIC_BROKER_CONFIGS.items():
         table.setdefault(name, (d.default or None, d.type, "Dynamic broker config (accepted; see README)."))
     extra = {n for n in [*cfg.dynamic, *cfg.dynamic_default] if n not in table}  # unknown or listener-prefixed
     for name in sorted(extra):
-        table[name] = (None, "PASSWORD" if topic_config.is_sensitive(name) else "STRING", "")
+        table[name] = (None, "PASSWORD" if config_changes.is_sensitive(name) else "STRING", "")
     for name, (default, typ, doc) in table.items():
         if keys is not None and name not in keys:
             continue
@@ -92,14 +65,15 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
                 continue
             chain = [Synonym(name=name, value=cfg.dynamic_default[name], source=DYNAMIC_DEFAULT)]
         else:
-            chain = _layers(cfg, name) + ([] if name in extra else [Synonym(name=name, value=default, source=DEFAULT)])
+            chain = _synonyms(layers(cfg, name)) + ([] if name in extra else
+                                                    [Synonym(name=name, value=default, source=DEFAULT)])
             if not chain:
                 continue
-        sensitive = topic_config.is_sensitive(name)
+        sensitive = config_changes.is_sensitive(name)
         if sensitive:
             chain = [Synonym(name=c.name, value=None, source=c.source) for c in chain]
         top = chain[0]
-        out.append(Entry(name=name, value=top.value, read_only=name not in topic_config.DYNAMIC_BROKER_CONFIGS and name not in extra,
+        out.append(Entry(name=name, value=top.value, read_only=name not in config_changes.DYNAMIC_BROKER_CONFIGS and name not in extra,
                          config_source=top.source, is_sensitive=sensitive,
                          synonyms=chain if synonyms else [], config_type=TYPES.get(typ, 2),
                          documentation=doc if ctx.api_version >= 3 else None))
@@ -107,20 +81,20 @@ def _broker_entries(ctx: RequestContext, keys: list[str] | None, synonyms: bool,
 
 
 def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsResource, synonyms: bool) -> Result:
-    b = ctx.broker
     keys = r.configuration_keys
+    node_id = ctx.node_id
     if r.resource_type == TOPIC:
-        meta = b.topic(r.resource_name)
-        if meta is None:
+        config = ctx.topics.config(r.resource_name)
+        if config is None:
             return Result(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                           error_message=f"Topic {r.resource_name} does not exist", resource_type=TOPIC,
                           resource_name=r.resource_name)
         return Result(error_code=0, error_message=None, resource_type=TOPIC, resource_name=r.resource_name,
-                      configs=_topic_entries(ctx, meta.configs, keys, synonyms))
+                      configs=_topic_entries(config, keys, synonyms))
     if r.resource_type == BROKER:
-        if r.resource_name not in ("", str(b.node_id)):
+        if r.resource_name not in ("", str(node_id)):
             return Result(error_code=ErrorCode.INVALID_REQUEST,
-                          error_message=f"Unexpected broker id, expected {b.node_id}", resource_type=BROKER,
+                          error_message=f"Unexpected broker id, expected {node_id}", resource_type=BROKER,
                           resource_name=r.resource_name)
         return Result(error_code=0, error_message=None, resource_type=BROKER, resource_name=r.resource_name,
                       configs=_broker_entries(ctx, keys, synonyms, r.resource_name == ""))
@@ -128,7 +102,7 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
         if not r.resource_name:
             return Result(error_code=ErrorCode.INVALID_REQUEST, error_message="Group name must not be empty",
                           resource_type=GROUP, resource_name=r.resource_name)
-        overrides = group_config.store_of(b).get(r.resource_name)
+        overrides = ctx.services.group_configs.get(r.resource_name)
         entries = []
         for d in group_config.GROUP_CONFIGS.values():
             if keys is not None and d.name not in keys:
@@ -136,7 +110,7 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
             if d.name in overrides:  # Kafka lists only the group's own value then
                 chain = [Synonym(name=d.name, value=overrides[d.name], source=DYNAMIC_GROUP)]
             else:
-                chain = _layers(b.config, d.synonym)
+                chain = _synonyms(layers(ctx.config, d.synonym))
                 chain.append(Synonym(name=d.synonym, value=d.default, source=DEFAULT))
             entries.append(Entry(name=d.name, value=chain[0].value, read_only=False,
                                  config_source=chain[0].source, is_sensitive=False,
@@ -148,9 +122,9 @@ def _resource(ctx: RequestContext, r: _DescribeConfigsRequest_DescribeConfigsRes
         if not r.resource_name:
             return Result(error_code=ErrorCode.INVALID_REQUEST, error_message="Broker id must not be empty",
                           resource_type=BROKER_LOGGER, resource_name=r.resource_name)
-        if r.resource_name != str(b.node_id):
+        if r.resource_name != str(node_id):
             return Result(error_code=ErrorCode.INVALID_REQUEST,
-                          error_message=f"Unexpected broker id, expected {b.node_id} but received {r.resource_name}",
+                          error_message=f"Unexpected broker id, expected {node_id} but received {r.resource_name}",
                           resource_type=BROKER_LOGGER, resource_name=r.resource_name)
         entries = [Entry(name=name, value=level, read_only=False, config_source=DYNAMIC_BROKER_LOGGER,
                          is_sensitive=False, synonyms=[], config_type=TYPES["STRING"], documentation=None)

@@ -22,7 +22,7 @@ UNKNOWN_OPERATIONS = -(2**31)
 
 
 def describe(ctx: RequestContext, group_id: str) -> Described:
-    g = ctx.broker.groups.group(group_id)
+    g = ctx.groups.group(group_id)
     if g is None or g.state == GroupState.DEAD:
         if ctx.api_version >= 6:
             return Described(error_code=ErrorCode.GROUP_ID_NOT_FOUND, error_message=f"Group {group_id} not found.",

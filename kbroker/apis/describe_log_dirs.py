@@ -24,19 +24,18 @@ from wire.messages.describe_log_dirs import _DescribeLogDirsResponse_DescribeLog
 
 @handler(DescribeLogDirsRequest, versions=(1, 4))
 async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse:
-    b = ctx.broker
     wanted: dict[str, set[int]] | None = None
     if req.topics is not None:
         wanted = {}
         for t in req.topics:
             wanted.setdefault(t.topic, set()).update(t.partitions or [])
     by_topic: dict[str, list[Partition]] = {}
-    for (topic, index), lg in sorted(b.logs.logs().items()):
-        if wanted is not None and index not in wanted.get(topic, ()):
+    for part in sorted(ctx.topics.partitions(), key=lambda p: (p.topic, p.index)):
+        if wanted is not None and part.index not in wanted.get(part.topic, ()):
             continue
-        by_topic.setdefault(topic, []).append(
-            Partition(partition_index=index, partition_size=lg.size_bytes, offset_lag=0, is_future_key=False))
-    path = os.path.abspath(b.config.data_dir)
+        by_topic.setdefault(part.topic, []).append(Partition(partition_index=part.index, partition_size=part.log.size_bytes,
+                                                             offset_lag=0, is_future_key=False))
+    path = os.path.abspath(ctx.config.data_dir)
     total = usable = -1
     try:
         st = os.statvfs(path)

@@ -16,8 +16,8 @@ flag for it (the Admin client drops them unless asked).
 """
 
 from kbroker.apis.metadata import TOPIC_OPERATIONS
-from kbroker.broker import INTERNAL_TOPICS
 from kbroker.context import RequestContext
+from kbroker.names import INTERNAL_TOPICS
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.describe_topic_partitions import (
@@ -38,7 +38,6 @@ MAX_PARTITIONS = 2000  # Kafka's max.request.partition.size.limit default
 @handler(DescribeTopicPartitionsRequest, versions=(0, 0))
 async def describe_topic_partitions(ctx: RequestContext,
                                     req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse:
-    b = ctx.broker
     cursor = req.cursor
     start_topic = cursor.topic_name if cursor is not None else ""
     if req.topics:
@@ -48,13 +47,13 @@ async def describe_topic_partitions(ctx: RequestContext,
                 Topic(error_code=ErrorCode.INVALID_REQUEST, name=t.name, partitions=[],
                       topic_authorized_operations=TOPIC_OPERATIONS) for t in req.topics])
     else:
-        names = sorted(t.name for t in b.all_topics() if t.name >= start_topic)
+        names = sorted(t.name for t in ctx.topics.all() if t.name >= start_topic)
     remaining = min(MAX_PARTITIONS, req.response_partition_limit)
     first = cursor.partition_index if cursor is not None else 0
     topics: list[Topic] = []
     next_cursor = None
     for name in names:
-        meta = b.topic(name)
+        meta = ctx.topics.get(name)
         if remaining <= 0:
             if meta is not None:
                 next_cursor = Resp.Cursor(topic_name=name, partition_index=0)
@@ -68,10 +67,10 @@ async def describe_topic_partitions(ctx: RequestContext,
         end = min(meta.partitions, start + remaining)
         partitions = []
         for p in range(start, end):
-            plog = b.get_log(name, p)
-            partitions.append(Partition(error_code=0, partition_index=p, leader_id=b.node_id,
-                                        leader_epoch=plog.leader_epoch if plog is not None else 0,
-                                        replica_nodes=[b.node_id], isr_nodes=[b.node_id],
+            part = ctx.topics.partition(name, p)
+            partitions.append(Partition(error_code=0, partition_index=p, leader_id=ctx.node_id,
+                                        leader_epoch=part.leader_epoch if part is not None else 0,
+                                        replica_nodes=[ctx.node_id], isr_nodes=[ctx.node_id],
                                         eligible_leader_replicas=[], last_known_elr=[], offline_replicas=[]))
         topics.append(Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
                             partitions=partitions, topic_authorized_operations=TOPIC_OPERATIONS))

@@ -35,7 +35,6 @@ import uuid
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from storage.errors import OffsetOutOfRange
-from storage.log import PartitionLog
 from wire.errors import ErrorCode
 from wire.messages.fetch import FetchRequest, FetchResponse, _FetchRequest_FetchPartition
 from wire.messages.fetch import _FetchResponse_EpochEndOffset as EpochEndOffset
@@ -46,27 +45,11 @@ from wire.messages.fetch import _FetchResponse_PartitionData as PartData
 from wire.primitives import ZERO_UUID
 
 
-def _epoch_error(current: int, requested: int) -> int:
-    if requested < 0 or requested == current:
-        return 0
-    return ErrorCode.FENCED_LEADER_EPOCH if requested < current else ErrorCode.UNKNOWN_LEADER_EPOCH
-
-
-def _diverging(plog: PartitionLog, p: _FetchRequest_FetchPartition) -> EpochEndOffset | None:
-    """v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)."""
-    if p.last_fetched_epoch < 0:
-        return None
-    epoch, end = plog.leader_epochs.end_offset_for(p.last_fetched_epoch, plog.log_end_offset)
-    if epoch < p.last_fetched_epoch or end < p.fetch_offset:
-        return EpochEndOffset(epoch=epoch, end_offset=end)
-    return None
-
-
 def _names(ctx: RequestContext, req: FetchRequest) -> list[str | None]:
     """The topic name of each requested topic: by name up to v12, by topic id from v13 (None: unknown id)."""
     if ctx.api_version < 13:
         return [t.topic for t in req.topics]
-    by_id = {m.topic_id: m.name for m in ctx.broker.all_topics()}
+    by_id = ctx.topics.ids()
     return [by_id.get(t.topic_id) for t in req.topics]
 
 
@@ -106,7 +89,6 @@ def _wanted(req: FetchRequest,
 def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) -> tuple[list[TopicData], int, bool]:
     """(topics, bytes of record data, whether any partition has an error).  Partitions of unknown
     topics (names, or ids from v13) come after all the others, as in Kafka's response."""
-    b = ctx.broker
     v = ctx.api_version
     budget = req.max_bytes if req.max_bytes > 0 else 2**31 - 1
     total = 0
@@ -118,19 +100,22 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             unknown.append(("", tid_asked, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_ID)))
             any_error = True
             continue
-        meta = b.topic(name)
+        meta = ctx.topics.get(name)
         tid = meta.topic_id if meta is not None else tid_asked
-        plog = b.get_log(name, idx) if meta is not None and 0 <= idx < meta.partitions else None
-        if plog is None:  # unknown, or deleted / the broker shutting down since the topic was looked up
+        part = ctx.topics.partition(name, idx)
+        if part is None:  # unknown, or deleted since the topic was looked up
             unknown.append((name, tid, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
             any_error = True
             continue
-        hw = plog.log_end_offset
-        err = _epoch_error(plog.leader_epoch, p.current_leader_epoch)
-        diverging = _diverging(plog, p) if not err else None
-        if diverging is not None:
+        hw = part.high_watermark
+        lso = part.last_stable_offset
+        err = part.epoch_error(p.current_leader_epoch)
+        # v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)
+        div = part.diverging_epoch(p.last_fetched_epoch, p.fetch_offset) if not err else None
+        if div is not None:
+            diverging = EpochEndOffset(epoch=div[0], end_offset=div[1])
             served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
-                                               last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                               last_stable_offset=lso, log_start_offset=part.log_start_offset,
                                                diverging_epoch=diverging, aborted_transactions=[], records=b"")))
             any_error = True
             continue
@@ -139,7 +124,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             limit = min(p.partition_max_bytes, budget - total)
             if limit > 0 or total == 0:
                 try:
-                    sl = plog.read(p.fetch_offset, max(limit, 1), hw)
+                    sl = part.read(p.fetch_offset, max(limit, 1), hw)
                 except OffsetOutOfRange:
                     err = ErrorCode.OFFSET_OUT_OF_RANGE
                     sl = None
@@ -150,22 +135,21 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             any_error = True
             leader = LeaderIdAndEpoch()
             if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER):
-                leader = LeaderIdAndEpoch(leader_id=b.node_id, leader_epoch=plog.leader_epoch)
+                leader = LeaderIdAndEpoch(leader_id=part.leader_id, leader_epoch=part.leader_epoch)
             served.append((name, tid, _failed(idx, err, leader)))
             continue
         served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
-                                           last_stable_offset=hw, log_start_offset=plog.log_start_offset,
+                                           last_stable_offset=lso, log_start_offset=part.log_start_offset,
                                            aborted_transactions=[], records=data)))
     return _grouped(served + unknown), total, any_error
 
 
 def _node_endpoints(ctx: RequestContext, topics: list[TopicData]) -> list[NodeEndpoint]:
     """v16+: the leader of every partition answered with a current leader (KIP-951): this broker."""
-    b = ctx.broker
     if ctx.api_version < 16 or not any(p.current_leader.leader_id >= 0 for t in topics for p in t.partitions):
         return []
-    adv = b.advertised
-    return [NodeEndpoint(node_id=b.node_id, host=adv.host, port=adv.port, rack=None)]
+    adv = ctx.identity.advertised
+    return [NodeEndpoint(node_id=ctx.node_id, host=adv.host, port=adv.port, rack=None)]
 
 
 @handler(FetchRequest, versions=(4, 18))
@@ -178,18 +162,18 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
         tps = [(n, p.partition) for t, n in zip(req.topics, names, strict=True)
                if n is not None for p in t.partitions]
         deadline = time.monotonic() + req.max_wait_ms / 1000
-        b = ctx.broker
+        waiters = ctx.waiters
         while total < req.min_bytes:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            fut = b.add_waiter(tps)
+            fut = waiters.add(tps)
             try:
                 await asyncio.wait_for(fut, remaining)
             except TimeoutError:
                 break
             finally:
-                b.remove_waiter(tps, fut)
+                waiters.remove(tps, fut)
             topics, total, any_error = _collect(ctx, req, names)
             if any_error:
                 break

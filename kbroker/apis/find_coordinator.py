@@ -55,11 +55,10 @@ def _error(key: str, code: int, message: str) -> Coordinator:
 
 
 def _lookup(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
-    b = ctx.broker
     if key_type == GROUP:
-        b.groups.topic.ensure()
-        adv = b.advertised
-        return Coordinator(key=key, node_id=b.node_id, host=adv.host, port=adv.port, error_code=0)
+        ctx.groups.topic.ensure()
+        adv = ctx.identity.advertised
+        return Coordinator(key=key, node_id=ctx.node_id, host=adv.host, port=adv.port, error_code=0)
     if key_type == TRANSACTION:
         return _error(key, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, NO_TRANSACTIONS)
     if key_type == SHARE:

@@ -17,5 +17,5 @@ from wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
 async def heartbeat(ctx: RequestContext, req: HeartbeatRequest) -> HeartbeatResponse:
     if not req.group_id:
         return HeartbeatResponse(throttle_time_ms=0, error_code=ErrorCode.INVALID_GROUP_ID)
-    error = ctx.broker.groups.heartbeat(req.group_id, req.member_id, req.group_instance_id, req.generation_id)
+    error = ctx.groups.heartbeat(req.group_id, req.member_id, req.group_instance_id, req.generation_id)
     return HeartbeatResponse(throttle_time_ms=0, error_code=error)

@@ -16,9 +16,9 @@ OFF) on root or any kbroker/storage/wire logger, DELETE back to the root's level
 from __future__ import annotations
 
 from kbroker.apis.alter_configs import alter_resource, duplicates
+from kbroker.config_changes import Op
 from kbroker.context import RequestContext
 from kbroker.registry import handler
-from kbroker.topic_config import Op
 from wire.errors import ErrorCode
 from wire.messages.incremental_alter_configs import (
     IncrementalAlterConfigsRequest,

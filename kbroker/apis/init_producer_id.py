@@ -25,5 +25,5 @@ async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> I
         return InitProducerIdResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
                                       producer_id=-1, producer_epoch=-1)
     pid, epoch = (req.producer_id, req.producer_epoch) if ctx.api_version >= 3 else (-1, -1)
-    error, pid, epoch = ctx.broker.producer_ids.init(pid, epoch, ctx.api_version)
+    error, pid, epoch = ctx.producer_ids.init(pid, epoch, ctx.api_version)
     return InitProducerIdResponse(throttle_time_ms=0, error_code=error, producer_id=pid, producer_epoch=epoch)

@@ -33,7 +33,7 @@ async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupRes
                                  leader="", member_id=req.member_id, members=[])
     if v >= 8 and req.reason:
         log.info("member %r joins group %r: %s", req.member_id, req.group_id, req.reason)
-    r = await ctx.broker.groups.join_group(
+    r = await ctx.groups.join_group(
         req.group_id, member_id=req.member_id, group_instance_id=req.group_instance_id,
         protocol_type=req.protocol_type, protocols=[(p.name, p.metadata) for p in req.protocols or []],
         session_timeout_ms=req.session_timeout_ms,

@@ -30,7 +30,7 @@ async def leave_group(ctx: RequestContext, req: LeaveGroupRequest) -> LeaveGroup
     for m in req.members or [] if v >= 5 else []:
         if m.reason:
             log.info("member %r leaves group %r: %s", m.member_id or m.group_instance_id, req.group_id, m.reason)
-    top, errors = ctx.broker.groups.leave_group(req.group_id, leaving)
+    top, errors = ctx.groups.leave_group(req.group_id, leaving)
     if v < 3:
         return LeaveGroupResponse(throttle_time_ms=0, error_code=top or errors[0])
     return LeaveGroupResponse(throttle_time_ms=0, error_code=top, members=[

@@ -12,7 +12,6 @@ Version notes: v1 resource_types and resource_type in each listed resource.
 
 from __future__ import annotations
 
-from kbroker import group_config
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from wire.errors import ErrorCode
@@ -26,7 +25,6 @@ SUPPORTED = (TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP)
 @handler(ListConfigResourcesRequest, versions=(0, 1))
 async def list_config_resources(ctx: RequestContext, req: ListConfigResourcesRequest
                                 ) -> ListConfigResourcesResponse:
-    b = ctx.broker
     types = [CLIENT_METRICS] if ctx.api_version == 0 else list(req.resource_types or SUPPORTED)
     bad = set(types) - set(SUPPORTED)
     if bad:
@@ -37,11 +35,11 @@ async def list_config_resources(ctx: RequestContext, req: ListConfigResourcesReq
         if t not in types:
             continue
         if t == TOPIC:
-            names = sorted(m.name for m in b.logs.topics.all())
+            names = sorted(m.name for m in ctx.topics.all())
         elif t in (BROKER, BROKER_LOGGER):
-            names = [str(b.node_id)]
+            names = [str(ctx.node_id)]
         elif t == GROUP:
-            names = sorted(set(b.groups.groups) | set(group_config.store_of(b).groups))
+            names = sorted(set(ctx.groups.groups) | set(ctx.services.group_configs.groups))
         else:
             names = []
         out += [Resource(resource_name=n, resource_type=t) for n in names]

@@ -26,6 +26,6 @@ async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroups
         return ListGroupsResponse(throttle_time_ms=0, error_code=0, groups=[])
     groups = [ListGroupsResponse.ListedGroup(group_id=g.group_id, protocol_type=g.protocol_type or "",
                                              group_state=g.state.value, group_type=CLASSIC)
-              for g in sorted(ctx.broker.groups.groups.values(), key=lambda g: g.group_id)
+              for g in sorted(ctx.groups.groups.values(), key=lambda g: g.group_id)
               if g.state != GroupState.DEAD and (not wanted or g.state.value.lower() in wanted)]
     return ListGroupsResponse(throttle_time_ms=0, error_code=0, groups=groups)

@@ -31,13 +31,12 @@ _MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_
 
 
 def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffsetsPartition) -> PartResp:
-    b = ctx.broker
     idx = p.partition_index
-    meta = b.topic(topic)
-    plog = b.get_log(topic, idx) if meta is not None and 0 <= idx < meta.partitions else None
-    if plog is None:
+    meta = ctx.topics.get(topic)
+    part = ctx.topics.partition(topic, idx) if meta is not None and 0 <= idx < meta.partitions else None
+    if part is None:
         return PartResp(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    epoch = plog.leader_epoch
+    epoch = part.leader_epoch
     current = p.current_leader_epoch
     if current >= 0 and current != epoch:
         code = ErrorCode.FENCED_LEADER_EPOCH if current < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
@@ -48,19 +47,19 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
     if ctx.api_version < _MIN_VERSION.get(ts, 0):
         return PartResp(partition_index=idx, error_code=ErrorCode.UNSUPPORTED_VERSION)
     if ts == LATEST:
-        return PartResp(partition_index=idx, timestamp=-1, offset=plog.log_end_offset, leader_epoch=epoch)
+        return PartResp(partition_index=idx, timestamp=-1, offset=part.log_end_offset, leader_epoch=epoch)
     if ts in (EARLIEST, EARLIEST_LOCAL):
-        start = plog.log_start_offset
+        start = part.log_start_offset
         return PartResp(partition_index=idx, timestamp=-1, offset=start,
-                        leader_epoch=plog.leader_epochs.epoch_for_offset(start))
+                        leader_epoch=part.log.leader_epochs.epoch_for_offset(start))
     if ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
-    found = plog.max_timestamp() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
+    found = part.log.max_timestamp() if ts == MAX_TIMESTAMP else part.log.offset_for_timestamp(ts)
     if found is None:
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
     offset, timestamp = found
     return PartResp(partition_index=idx, timestamp=timestamp, offset=offset,
-                    leader_epoch=plog.leader_epochs.epoch_for_offset(offset))
+                    leader_epoch=part.log.leader_epochs.epoch_for_offset(offset))
 
 
 @handler(ListOffsetsRequest, versions=(1, 10))

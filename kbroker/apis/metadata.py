@@ -16,8 +16,8 @@ CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_W
 bit sets; when not asked for, -2147483648 ("not provided").
 """
 
-from kbroker.broker import INTERNAL_TOPICS, topic_name_error
 from kbroker.context import RequestContext
+from kbroker.names import INTERNAL_TOPICS, topic_name_error
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.metadata import MetadataRequest, MetadataResponse
@@ -42,16 +42,15 @@ CLUSTER_OPERATIONS = bitset(CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CO
 
 
 def topic_entry(ctx: RequestContext, name: str) -> Topic:
-    b = ctx.broker
-    meta = b.topic(name)
+    meta = ctx.topics.get(name)
     if meta is None:
         return Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
-    node = b.node_id
+    node = ctx.node_id
     partitions = []
     for p in range(meta.partitions):
-        plog = b.get_log(name, p)
+        part = ctx.topics.partition(name, p)
         partitions.append(Partition(error_code=0, partition_index=p, leader_id=node,
-                                    leader_epoch=plog.leader_epoch if plog is not None else 0,
+                                    leader_epoch=part.leader_epoch if part is not None else 0,
                                     replica_nodes=[node], isr_nodes=[node]))
     return Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
                  partitions=partitions)
@@ -59,14 +58,13 @@ def topic_entry(ctx: RequestContext, name: str) -> Topic:
 
 @handler(MetadataRequest, versions=(0, 13))
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
-    b = ctx.broker
     v = ctx.api_version
     topics: list[Topic] = []
     if req.topics is None or (v == 0 and not req.topics):
-        topics = [topic_entry(ctx, t.name) for t in b.all_topics()]
+        topics = [topic_entry(ctx, t.name) for t in ctx.topics.all()]
     else:
-        allow = (v < 4 or req.allow_auto_topic_creation) and b.config.get_bool("auto.create.topics.enable")
-        by_id = {t.topic_id: t.name for t in b.all_topics()}
+        allow = (v < 4 or req.allow_auto_topic_creation) and ctx.config.auto_create_topics
+        by_id = {t.topic_id: t.name for t in ctx.topics.all()}
         for rt in req.topics:
             name = rt.name
             # v12+: a non-zero topic id wins over the name (Java sends "" as the name then, not null)
@@ -76,13 +74,13 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 else:
                     topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=rt.topic_id))
                 continue
-            if b.topic(name) is None:
+            if ctx.topics.get(name) is None:
                 err = topic_name_error(name)
                 if err is not None:
                     topics.append(Topic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
                     continue
                 if allow and name not in INTERNAL_TOPICS:
-                    created = b.create_topic(name, b.config.get_int("num.partitions"), {})
+                    created = ctx.topics.create(name, ctx.config.num_partitions, {})
                     topics.append(Topic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name,
                                         topic_id=created.topic_id))
                     continue
@@ -90,10 +88,10 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
     if v >= 8 and req.include_topic_authorized_operations:
         for t in topics:
             t.topic_authorized_operations = TOPIC_OPERATIONS
-    adv = b.advertised
+    adv = ctx.identity.advertised
     return MetadataResponse(
-        brokers=[MetadataResponse.MetadataResponseBroker(node_id=b.node_id, host=adv.host, port=adv.port)],
-        cluster_id=b.cluster_id, controller_id=b.node_id, topics=topics, error_code=0,
+        brokers=[MetadataResponse.MetadataResponseBroker(node_id=ctx.node_id, host=adv.host, port=adv.port)],
+        cluster_id=ctx.identity.cluster_id, controller_id=ctx.node_id, topics=topics, error_code=0,
         cluster_authorized_operations=CLUSTER_OPERATIONS if 8 <= v <= 10 and req.include_cluster_authorized_operations
         else NOT_PROVIDED)
 

@@ -16,7 +16,7 @@ Not implemented: per-commit retention (retention_time_ms is ignored; offsets.ret
 applies), v0-1 (below Kafka 4's floor).
 """
 
-from kbroker.broker import now_ms
+from kbroker.clock import now_ms
 from kbroker.context import RequestContext
 from kbroker.groups.codec import OffsetValue
 from kbroker.registry import handler
@@ -28,13 +28,12 @@ from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitRespon
 
 @handler(OffsetCommitRequest, versions=(2, 9))
 async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
-    b = ctx.broker
-    max_meta = b.config.get_int("offset.metadata.max.bytes")
+    max_meta = ctx.config.offset_metadata_max_bytes
     now = now_ms()
     errors: dict[tuple[str, int], int] = {}
     valid: dict[tuple[str, int], OffsetValue] = {}
     for t in req.topics or []:
-        meta = b.topic(t.name)
+        meta = ctx.topics.get(t.name)
         for p in t.partitions or []:
             tp = (t.name, p.partition_index)
             metadata = p.committed_metadata or ""
@@ -45,9 +44,9 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
             else:
                 valid[tp] = OffsetValue(p.committed_offset, p.committed_leader_epoch, metadata, now)
     if valid:
-        error = await b.groups.commit_offsets(req.group_id, req.member_id, req.group_instance_id,
+        error = await ctx.groups.commit_offsets(req.group_id, req.member_id, req.group_instance_id,
                                               req.generation_id_or_member_epoch, valid)
-        if error == ErrorCode.ILLEGAL_GENERATION and ctx.api_version >= 9 and b.groups.group(req.group_id) is None:
+        if error == ErrorCode.ILLEGAL_GENERATION and ctx.api_version >= 9 and ctx.groups.group(req.group_id) is None:
             error = ErrorCode.GROUP_ID_NOT_FOUND  # Kafka 4's answer from v9 to a generation for no group
         errors.update(dict.fromkeys(valid, error))
     return OffsetCommitResponse(throttle_time_ms=0, topics=[

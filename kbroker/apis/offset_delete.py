@@ -18,18 +18,17 @@ R = OffsetDeleteResponse
 
 @handler(OffsetDeleteRequest, versions=(0, 0))
 async def offset_delete(ctx: RequestContext, req: OffsetDeleteRequest) -> OffsetDeleteResponse:
-    b = ctx.broker
     errors: dict[tuple[str, int], int] = {}
     known = []
     for t in req.topics or []:
-        meta = b.topic(t.name)
+        meta = ctx.topics.get(t.name)
         for p in t.partitions or []:
             tp = (t.name, p.partition_index)
             if meta is None or not 0 <= p.partition_index < meta.partitions:
                 errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             else:
                 known.append(tp)
-    top, result = b.groups.delete_offsets(req.group_id, known)
+    top, result = ctx.groups.delete_offsets(req.group_id, known)
     if top:
         return R(error_code=top, throttle_time_ms=0, topics=[])
     errors.update(result)

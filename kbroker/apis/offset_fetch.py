@@ -23,7 +23,7 @@ R = OffsetFetchResponse
 
 def _partitions(ctx: RequestContext, group_id: str, topics: list | None) -> list[tuple[str, list]]:
     """[(topic, [(partition, offset value or None)])] for the requested or all topics."""
-    committed = ctx.broker.groups.committed(group_id)
+    committed = ctx.groups.committed(group_id)
     if topics is None:
         by_topic: dict[str, list] = {}
         for (t, p), v in sorted(committed.items()):

@@ -30,16 +30,15 @@ from wire.messages.offset_for_leader_epoch import (
 
 def _partition(ctx: RequestContext, topic: str,
                p: _OffsetForLeaderEpochRequest_OffsetForLeaderPartition) -> EpochEndOffset:
-    b = ctx.broker
-    meta = b.topic(topic)
-    plog = b.get_log(topic, p.partition) if meta is not None and 0 <= p.partition < meta.partitions else None
-    if plog is None:
+    meta = ctx.topics.get(topic)
+    part = ctx.topics.partition(topic, p.partition) if meta is not None and 0 <= p.partition < meta.partitions else None
+    if part is None:
         return EpochEndOffset(partition=p.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     current = p.current_leader_epoch
-    if current >= 0 and current != plog.leader_epoch:
-        code = ErrorCode.FENCED_LEADER_EPOCH if current < plog.leader_epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
+    if current >= 0 and current != part.leader_epoch:
+        code = ErrorCode.FENCED_LEADER_EPOCH if current < part.leader_epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
         return EpochEndOffset(partition=p.partition, error_code=code)
-    epoch, end = plog.leader_epochs.end_offset_for(p.leader_epoch, plog.log_end_offset)
+    epoch, end = part.log.leader_epochs.end_offset_for(p.leader_epoch, part.log_end_offset)
     return EpochEndOffset(partition=p.partition, error_code=0, leader_epoch=epoch, end_offset=end)
 
 

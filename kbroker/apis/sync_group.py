@@ -18,7 +18,7 @@ from wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse
 async def sync_group(ctx: RequestContext, req: SyncGroupRequest) -> SyncGroupResponse:
     if not req.group_id:
         return SyncGroupResponse(error_code=ErrorCode.INVALID_GROUP_ID, assignment=b"")
-    r = await ctx.broker.groups.sync_group(
+    r = await ctx.groups.sync_group(
         req.group_id, member_id=req.member_id, group_instance_id=req.group_instance_id,
         generation_id=req.generation_id, protocol_type=req.protocol_type, protocol_name=req.protocol_name,
         assignments={a.member_id: a.assignment for a in req.assignments or []})

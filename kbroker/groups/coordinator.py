@@ -17,32 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from typing import TYPE_CHECKING
 
+from kbroker.clock import now_ms
+from kbroker.config import BrokerConfig
+from kbroker.flusher import Flusher
 from kbroker.groups.codec import OffsetValue
 from kbroker.groups.consumer_protocol import CONSUMER, decode_subscription
 from kbroker.groups.group import Group
 from kbroker.groups.model import Effects, GroupConfig, GroupState, JoinResult, SyncResult, join_error
 from kbroker.groups.store import OffsetsTopic, group_record, load_groups, offset_records
+from kbroker.topics import TopicService
+from kbroker.waiters import AppendWaiters
 from storage.errors import StorageError
 from wire.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from kbroker.broker import Broker
 
 log = logging.getLogger("kbroker.groups")
 E = ErrorCode
 TopicPartition = tuple[str, int]
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def group_config(broker: Broker) -> GroupConfig:
-    c = broker.config
+def group_config(c: BrokerConfig) -> GroupConfig:
     return GroupConfig(
         initial_rebalance_delay_ms=c.get_int("group.initial.rebalance.delay.ms"),
         min_session_timeout_ms=c.get_int("group.min.session.timeout.ms"),
@@ -51,10 +46,13 @@ def group_config(broker: Broker) -> GroupConfig:
 
 
 class GroupCoordinator:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
-        self.config = group_config(broker)
-        self.topic = OffsetsTopic(broker)
+    def __init__(self, config: BrokerConfig, topics: TopicService, waiters: AppendWaiters,
+                 flusher: Flusher) -> None:
+        self.config = group_config(config)
+        self._offsets_check_interval_ms = config.get_int("offsets.retention.check.interval.ms")
+        self._offsets_retention_ms = config.get_int("offsets.retention.minutes") * 60_000
+        self._flusher = flusher
+        self.topic = OffsetsTopic(config, topics, waiters)
         self.groups: dict[str, Group] = load_groups(self.topic.read_all(), self.config, now_ms())
         self._joins: dict[tuple[str, str], asyncio.Future[JoinResult]] = {}
         self._syncs: dict[tuple[str, str], asyncio.Future[SyncResult]] = {}
@@ -242,7 +240,7 @@ class GroupCoordinator:
             return E.COORDINATOR_NOT_AVAILABLE
         g.offsets.update(offsets)
         if plog.needs_flush(now):
-            await self.broker.flush_soon()
+            await self._flusher.flush_soon()
         return E.NONE
 
     def committed(self, group_id: str) -> dict[TopicPartition, OffsetValue]:
@@ -303,9 +301,8 @@ class GroupCoordinator:
         group that has been Empty for offsets.retention.minutes expire (for a group that never
         had members, each offset counts from its own commit); then Empty groups with nothing
         left are deleted."""
-        c = self.broker.config
-        interval = c.get_int("offsets.retention.check.interval.ms") / 1000
-        retention = c.get_int("offsets.retention.minutes") * 60_000
+        interval = self._offsets_check_interval_ms / 1000
+        retention = self._offsets_retention_ms
         while True:
             await asyncio.sleep(interval)
             self.expire(now_ms(), retention)

@@ -18,17 +18,16 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
+from kbroker.config import BrokerConfig
 from kbroker.groups import codec
 from kbroker.groups.codec import GroupKey, GroupValue, MemberRecord, OffsetKey, OffsetValue
 from kbroker.groups.group import Group
 from kbroker.groups.model import GroupConfig, GroupState, Member
+from kbroker.topics import TopicService
+from kbroker.waiters import AppendWaiters
 from storage.log import PartitionLog
 from wire.records import CorruptRecordError, iter_batches, iter_records
-
-if TYPE_CHECKING:
-    from kbroker.broker import Broker
 
 log = logging.getLogger("kbroker.groups")
 
@@ -36,28 +35,34 @@ _LOAD_CHUNK = 5 << 20  # offsets.load.buffer.size
 
 
 class OffsetsTopic:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(self, config: BrokerConfig, topics: TopicService, waiters: AppendWaiters) -> None:
+        self._num_partitions = config.get_int("offsets.topic.num.partitions")
+        self._segment_bytes = config.get_int("offsets.topic.segment.bytes")
+        self._topics = topics
+        self._waiters = waiters
         self.topic = codec.OFFSETS_TOPIC
 
     def exists(self) -> bool:
-        return self.broker.topic(self.topic) is not None
+        return self._topics.get(self.topic) is not None
 
     def ensure(self) -> None:
         if self.exists():
             return
-        cfg = self.broker.config
-        self.broker.create_topic(self.topic, cfg.get_int("offsets.topic.num.partitions"), {
+        self._topics.create(self.topic, self._num_partitions, {
             "cleanup.policy": "compact",
-            "segment.bytes": str(cfg.get_int("offsets.topic.segment.bytes")),
+            "segment.bytes": str(self._segment_bytes),
             "compression.type": "producer",
         })
         log.info("created %s", self.topic)
 
     @property
     def partitions(self) -> int:
-        meta = self.broker.topic(self.topic)
-        return meta.partitions if meta is not None else self.broker.config.get_int("offsets.topic.num.partitions")
+        meta = self._topics.get(self.topic)
+        return meta.partitions if meta is not None else self._num_partitions
+
+    def _log(self, p: int) -> PartitionLog | None:
+        part = self._topics.partition(self.topic, p)
+        return part.log if part is not None else None
 
     def partition_for(self, group_id: str) -> int:
         return codec.partition_for(group_id, self.partitions)
@@ -68,11 +73,11 @@ class OffsetsTopic:
 
         self.ensure()
         p = self.partition_for(group_id)
-        plog = self.broker.get_log(self.topic, p)
+        plog = self._log(p)
         if plog is None:
             raise OSError(f"{self.topic}-{p} is not open")
         plog.append(bytearray(build_batch([(k, v, None, now) for k, v in items])), now)
-        self.broker.notify_append(self.topic, p)
+        self._waiters.notify(self.topic, p)
         return plog
 
     def read_all(self) -> Iterator[tuple[bytes, bytes | None]]:
@@ -80,7 +85,7 @@ class OffsetsTopic:
         if not self.exists():
             return
         for p in range(self.partitions):
-            plog = self.broker.get_log(self.topic, p)
+            plog = self._log(p)
             if plog is not None:
                 try:
                     yield from self._read_partition(plog)

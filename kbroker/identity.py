@@ -1,0 +1,40 @@
+"""Who this broker is: its node id, the address clients are told, and the cluster id.
+
+The cluster id is ``cluster.id`` when configured, else the one in ``<data_dir>/meta.properties``
+(``version=1``, ``cluster.id=...``, ``node.id=...``), else a new one written there
+(``storage.checkpoint.write_atomic``: tmp → fsync → rename → fsync of the directory)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from kbroker.config import BrokerConfig, Listener
+from storage.checkpoint import write_atomic
+
+META_FILE = "meta.properties"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerIdentity:
+    node_id: int
+    advertised: Listener
+    cluster_id: str
+
+
+def load_identity(config: BrokerConfig, data_dir: Path) -> BrokerIdentity:
+    return BrokerIdentity(config.node_id, config.advertised, _cluster_id(config, data_dir))
+
+
+def _cluster_id(config: BrokerConfig, data_dir: Path) -> str:
+    if config.get("cluster.id"):
+        return str(config.get("cluster.id"))
+    p = Path(data_dir) / META_FILE
+    if p.exists():
+        for line in p.read_text().splitlines():
+            if line.startswith("cluster.id="):
+                return line.split("=", 1)[1].strip()
+    cid = uuid.uuid4().hex[:22]
+    write_atomic(p, f"version=1\ncluster.id={cid}\nnode.id={config.node_id}\n".encode())
+    return cid
