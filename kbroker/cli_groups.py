@@ -11,24 +11,20 @@ from __future__ import annotations
 
 import argparse
 import socket
-import struct
 import sys
 from typing import Any, TextIO
 
 from kbroker.groups.consumer_protocol import CONSUMER, decode_assignment
+from wire.codec import decode_response, encode_request
 from wire.errors import ErrorCode
 from wire.framing import FrameDecoder
-from wire.headers import API_VERSIONS_KEY, encode_request_header
-from wire.messages import RESPONSES
 from wire.messages.api_versions import ApiVersionsRequest
 from wire.messages.describe_groups import DescribeGroupsRequest
 from wire.messages.find_coordinator import FindCoordinatorRequest
 from wire.messages.list_groups import ListGroupsRequest
 from wire.messages.list_offsets import ListOffsetsRequest
 from wire.messages.offset_fetch import OffsetFetchRequest
-from wire.primitives import Writer
 
-_I32 = struct.Struct(">i")
 # The versions this tool speaks (it needs nothing newer).
 WANTED = {ListGroupsRequest: 4, DescribeGroupsRequest: 5, OffsetFetchRequest: 7, ListOffsetsRequest: 5,
           FindCoordinatorRequest: 3}
@@ -74,19 +70,13 @@ class Client:
 
     def _call(self, req: Any, version: int) -> Any:
         self.corr += 1
-        flexible = version >= req.FLEXIBLE_FROM
-        out = Writer()
-        encode_request_header(out, req.API_KEY, version, self.corr, "kbroker-groups", flexible)
-        req._encode(out, version)
-        self.sock.sendall(_I32.pack(len(out)) + bytes(out))
+        self.sock.sendall(encode_request(req, version, self.corr, "kbroker-groups"))
         while not self.frames:
             data = self.sock.recv(65536)
             if not data:
                 raise ToolError("the broker closed the connection")
             self.frames.extend(self.decoder.feed(data))
-        frame = self.frames.pop(0)
-        pos = 4 + (1 if flexible and req.API_KEY != API_VERSIONS_KEY else 0)
-        return RESPONSES[req.API_KEY].decode(frame, version, pos)  # type: ignore[attr-defined]
+        return decode_response(self.frames.pop(0), req.API_KEY, version)[1]
 
 
 def _check(error: int, what: str) -> None:

@@ -17,27 +17,24 @@ import collections
 import logging
 import os
 import socket
-import struct
 from typing import Any
 
 from kbroker import apis  # noqa: F401  (registers the handlers)
 from kbroker.context import RequestContext
 from kbroker.registry import HANDLERS, CloseConnection, supported_versions
-from wire.errors import ErrorCode
-from wire.framing import FrameDecoder, FrameTooLarge
-from wire.headers import (
-    API_VERSIONS_KEY,
-    decode_request_header,
-    encode_response_header,
-    peek_request_header,
-    response_header_flexible,
+from wire.codec import (
+    RequestError,
+    UnsupportedVersion,
+    api_versions_fallback,
+    decode_request,
+    encode_response,
 )
-from wire.messages.api_versions import ApiVersionsResponse
+from wire.framing import FrameDecoder, FrameTooLarge
+from wire.headers import API_VERSIONS_KEY
 from wire.primitives import Writer
 
 log = logging.getLogger("kbroker.server")
 
-_SIZE = struct.Struct(">i")
 _MAX_QUEUED = 64  # frames buffered per connection before reading pauses
 _HIGH_WATER = 4 << 20
 
@@ -55,20 +52,6 @@ class _FdFile:
 
     def seek(self, *_: Any) -> None:
         pass
-
-
-def unsupported_api_versions_reply(correlation_id: int) -> bytes:
-    body = ApiVersionsResponse(
-        error_code=ErrorCode.UNSUPPORTED_VERSION,
-        api_keys=[ApiVersionsResponse.ApiVersion(api_key=k, min_version=lo, max_version=hi)
-                  for k, lo, hi in supported_versions()],
-    )
-    out = Writer()
-    out += b"\0\0\0\0"
-    encode_response_header(out, correlation_id, False)
-    body._encode(out, 0)
-    _SIZE.pack_into(out, 0, len(out) - 4)
-    return bytes(out)
 
 
 class Connection(asyncio.Protocol):
@@ -175,40 +158,26 @@ class Connection(asyncio.Protocol):
 
     async def _handle(self, frame: bytearray) -> None:
         try:
-            api_key, version, corr = peek_request_header(frame)
-        except ValueError as e:
+            req = decode_request(frame, HANDLERS)
+        except UnsupportedVersion as e:
+            if e.api_key != API_VERSIONS_KEY:
+                raise CloseConnection(str(e)) from None
+            self._write(api_versions_fallback(e.correlation_id, supported_versions()))
+            return
+        except RequestError as e:
             raise CloseConnection(str(e)) from None
-        h = HANDLERS.get(api_key)
-        if h is None:
-            raise CloseConnection(f"unknown API key {api_key}")
-        if not h.min_version <= version <= h.max_version:
-            if api_key == API_VERSIONS_KEY:
-                self._write(unsupported_api_versions_reply(corr))
-                return
-            raise CloseConnection(f"unsupported version {version} of API {api_key}")
-        flexible = version >= h.request_cls.FLEXIBLE_FROM
-        try:
-            hdr = decode_request_header(frame, flexible)
-            req = h.request_cls._decode(frame, hdr.body_offset, version)[0]
-        except (ValueError, IndexError, struct.error, UnicodeDecodeError) as e:
-            raise CloseConnection(f"malformed request (API {api_key} v{version}): {e}") from None
         ctx = self.ctx
-        ctx.api_version = version
-        ctx.correlation_id = corr
-        ctx.client_id = hdr.client_id
-        resp = await h.fn(ctx, req)
+        ctx.api_version = req.api_version
+        ctx.correlation_id = req.correlation_id
+        ctx.client_id = req.client_id
+        resp = await HANDLERS[req.api_key].fn(ctx, req.body)
         if resp is None or self.closed:
             return
-        out = Writer()
-        out += b"\0\0\0\0"
-        encode_response_header(out, corr, response_header_flexible(api_key, flexible))
-        resp._encode(out, version)
-        if not out.inserts:
-            _SIZE.pack_into(out, 0, len(out) - 4)
-            self._write(out)
-        else:
-            _SIZE.pack_into(out, 0, out.total_size() - 4)
+        out = encode_response(req, resp)
+        if out.inserts:
             await self._write_with_slices(out)
+        else:
+            self._write(out)
 
     def _write(self, data: bytes | bytearray) -> None:
         if not self.closed and self.transport is not None:

@@ -1,5 +1,5 @@
-"""A tiny raw-socket Kafka client for tests, built on ``wire``: size-prefixed frames,
-request header v1/v2, and the generated message classes.  It does exactly what it
+"""A tiny raw-socket Kafka client for tests, built on ``wire``: frames are made and read by
+``wire.codec`` (size prefix, request header v1/v2, the generated message classes).  It does exactly what it
 is told (including sending garbage), so tests can check how the broker answers bad
 input.  Every wait is bounded by a timeout; nothing here can hang a test.
 """
@@ -7,21 +7,17 @@ input.  Every wait is bounded by a timeout; nothing here can hang a test.
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from typing import Any
 
+from wire import codec
 from wire.framing import FrameDecoder
-from wire.headers import API_VERSIONS_KEY, encode_request_header
 from wire.messages import RESPONSES
 from wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from wire.messages.fetch import FetchRequest, FetchResponse
 from wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from wire.messages.produce import ProduceRequest, ProduceResponse
-from wire.primitives import Writer
-
-_I32 = struct.Struct(">i")
 
 
 class ConnectionClosed(Exception):
@@ -30,19 +26,12 @@ class ConnectionClosed(Exception):
 
 def encode_request(req: Any, version: int, correlation_id: int, client_id: str | None = "rawclient") -> bytes:
     """One whole frame: size, request header (v2 iff the version is flexible), body."""
-    out = Writer()
-    encode_request_header(out, req.API_KEY, version, correlation_id, client_id, version >= req.FLEXIBLE_FROM)
-    req._encode(out, version)
-    return _I32.pack(len(out)) + bytes(out)
+    return codec.encode_request(req, version, correlation_id, client_id)
 
 
 def decode_response(resp_cls: type, frame: bytes | bytearray, version: int) -> tuple[int, Any]:
     """(correlation_id, response) from a response frame without its size prefix."""
-    (corr,) = _I32.unpack_from(frame, 0)
-    pos = 4
-    if version >= resp_cls.FLEXIBLE_FROM and resp_cls.API_KEY != API_VERSIONS_KEY:  # type: ignore[attr-defined]
-        pos += 1  # empty tagged-field section of response header v1
-    return corr, resp_cls.decode(frame, version, pos)  # type: ignore[attr-defined]
+    return codec.decode_response(frame, resp_cls.API_KEY, version)  # type: ignore[attr-defined]
 
 
 class RawClient:

@@ -4,6 +4,8 @@
 and hands back whole frames.  A negative size, or one above ``max_size``
 (``socket.request.max.bytes``), raises ``FrameTooLarge``: Kafka closes the
 connection then, and so does the server.
+
+Frames are written by ``wire.codec``, which puts the size in front of each message.
 """
 
 from __future__ import annotations
@@ -53,7 +55,3 @@ class FrameDecoder:
     @property
     def pending(self) -> int:
         return len(self._buf)
-
-
-def frame(payload: bytes | bytearray) -> bytes:
-    return _SIZE.pack(len(payload)) + bytes(payload)
