@@ -21,7 +21,7 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
 
     broker = Broker(config)
     lst = config.listener
-    server = await start_server(broker, lst.host, lst.port)
+    server = await start_server(broker.services, broker.connections, lst.host, lst.port)
     broker.start_background()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

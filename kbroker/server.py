@@ -20,7 +20,7 @@ import socket
 from typing import Any
 
 from kbroker import apis  # noqa: F401  (registers the handlers)
-from kbroker.context import RequestContext
+from kbroker.context import RequestContext, Services
 from kbroker.registry import HANDLERS, CloseConnection, supported_versions
 from wire.codec import (
     RequestError,
@@ -55,9 +55,9 @@ class _FdFile:
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, broker: Any) -> None:
-        self.broker = broker
-        self.decoder = FrameDecoder(broker.config.get_int("socket.request.max.bytes"))
+    def __init__(self, services: Services, connections: set[Any]) -> None:
+        self.connections = connections
+        self.decoder = FrameDecoder(services.config.socket_request_max_bytes)
         self.queue: collections.deque[bytearray] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.wakeup: asyncio.Future[None] | None = None
@@ -65,8 +65,8 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.reading_paused = False
         self.task: asyncio.Task[None] | None = None
-        self.ctx = RequestContext(broker.services)
-        self.sendfile = broker.config.get("fetch.transfer") == "sendfile"
+        self.ctx = RequestContext(services)
+        self.sendfile = services.config.get("fetch.transfer") == "sendfile"
 
     # ------------------------------------------------------------ protocol callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -81,7 +81,7 @@ class Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.ctx.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         transport.set_write_buffer_limits(high=_HIGH_WATER)
-        self.broker.connections.add(self)
+        self.connections.add(self)
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -103,7 +103,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.broker.connections.discard(self)
+        self.connections.discard(self)
         for fut in (self.wakeup, self.drain_waiter):
             if fut is not None and not fut.done():
                 fut.set_result(None)
@@ -255,9 +255,11 @@ class _AcceptErrorLimiter:
             loop.default_exception_handler(context)
 
 
-async def start_server(broker: Any, host: str, port: int) -> asyncio.Server:
+async def start_server(services: Services, connections: set[Any], host: str, port: int) -> asyncio.Server:
+    """Listen on ``host:port``; every connection is served with ``services`` and kept in
+    ``connections`` while open (the broker closes them at shutdown)."""
     loop = asyncio.get_running_loop()
     if not isinstance(loop.get_exception_handler(), _AcceptErrorLimiter):
         loop.set_exception_handler(_AcceptErrorLimiter(loop.get_exception_handler()))
-    return await loop.create_server(lambda: Connection(broker), host, port, reuse_address=True,
+    return await loop.create_server(lambda: Connection(services, connections), host, port, reuse_address=True,
                                     backlog=1024)
