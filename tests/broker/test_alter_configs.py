@@ -12,8 +12,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigSource
 from confluent_kafka.admin import ConfigResource as CResource
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
+from tests.support.waiting import wait_for
 from wire.messages.describe_configs import DescribeConfigsRequest
 from wire.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
 from wire.records import build_batch
@@ -143,16 +144,6 @@ def test_confluent_sources_synonyms_and_broker_resources(broker) -> None:
     assert topic["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
 
 
-def wait_for(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def test_changes_survive_restart_and_take_effect(broker_factory) -> None:
     broker = broker_factory({"log.retention.check.interval.ms": "200"})
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -174,7 +165,7 @@ def test_changes_survive_restart_and_take_effect(broker_factory) -> None:
     ck_incremental(admin, "topic", "ret", [ConfigEntry("retention.ms", "60000",
                                                        incremental_operation=AlterConfigOpType.SET)])
     with RawClient.connect(broker.bootstrap) as raw:
-        start = wait_for(lambda: raw.list_offset("ret", 0, -2).offset, what="retention to delete old segments")
+        start = wait_for(lambda: raw.list_offset("ret", 0, -2).offset, what="retention to delete old segments", timeout=30)
         assert 0 < start < 30, "the active segment stays"
     segments = [p for p in (broker.data_dir / "ret-0").iterdir() if p.name.endswith(".log")]
     assert len(segments) == 1

@@ -4,26 +4,26 @@ advertises (wire.messages.KAFKA_RELEASE), and that release's feature levels.
 Two references: the definitions the message classes are generated from
 (wire.messages.BROKER_VERSIONS, from Kafka's own JSON files), and what the reference Kafka
 broker of that release really answered (tests/golden/kafka-<release>-api-versions.json,
-captured by `python compat/capture_apiversions.py`)."""
+captured by `python -m compat.capture_apiversions`)."""
 
 from __future__ import annotations
 
 import importlib
 import json
 import pkgutil
-from pathlib import Path
 
 import pytest
-from rawclient import RawClient
 
 import kbroker.apis
 from kbroker import features
 from kbroker.registry import HANDLERS, supported_versions
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
 from wire.errors import ErrorCode
 from wire.messages import BROKER_VERSIONS, KAFKA_RELEASE
 from wire.messages.api_versions import ApiVersionsRequest
 
-GOLDEN = Path(__file__).parent / "golden" / f"kafka-{KAFKA_RELEASE}-api-versions.json"
+GOLDEN = ROOT / "tests" / "golden" / f"kafka-{KAFKA_RELEASE}-api-versions.json"
 
 
 def _load_handlers() -> None:

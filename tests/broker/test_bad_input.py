@@ -9,8 +9,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from rawclient import RawClient, decode_response
 
+from tests.support.rawclient import RawClient, decode_response
 from wire.errors import ErrorCode
 from wire.headers import encode_request_header
 from wire.messages.api_versions import ApiVersionsResponse

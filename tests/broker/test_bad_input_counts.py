@@ -6,8 +6,8 @@ connection, as Kafka's parser does."""
 from __future__ import annotations
 
 import pytest
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
 from wire.messages.create_partitions import CreatePartitionsRequest
 from wire.messages.create_topics import CreateTopicsRequest
 from wire.messages.metadata import MetadataRequest

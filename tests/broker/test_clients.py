@@ -8,15 +8,12 @@ that a scenario that passes is known to be able to fail.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.scenarios import load  # noqa: E402
-from compat.scenarios.common import Got, Rec, ScenarioFailed, make_records, verify  # noqa: E402
+from compat.scenarios import load
+from compat.scenarios.common import Got, Rec, ScenarioFailed, make_records, verify
 
 PY_CLIENTS = ["kafka-python", "confluent-kafka", "aiokafka"]
 

@@ -16,8 +16,8 @@ import threading
 import crc32c
 import pytest
 import zstandard
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
 from wire import records
 from wire.errors import ErrorCode
 

@@ -8,15 +8,11 @@ read back every key, value, header and timestamp at the offsets the producer was
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.run import known_gap  # noqa: E402
-from compat.scenarios import load  # noqa: E402
-from compat.scenarios.common import CODECS, ScenarioFailed, codec_interop, other_python_readers  # noqa: E402
+from compat.run import known_gap
+from compat.scenarios import load
+from compat.scenarios.common import CODECS, ScenarioFailed, codec_interop, other_python_readers
 
 PY_CLIENTS = ["kafka-python", "confluent-kafka", "aiokafka"]
 

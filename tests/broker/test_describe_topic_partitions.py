@@ -1,11 +1,10 @@
 """DescribeTopicPartitions (75) over the raw protocol: all topics or the named ones in name order,
 paging with the response partition limit and the cursor, unknown topics, a cursor outside the list.
-(The Java Admin's describeTopics goes through it in test_java_clients.py.)"""
+(The Java Admin's describeTopics goes through it in tests/foreign/test_java_clients.py.)"""
 
 from __future__ import annotations
 
-from rawclient import RawClient
-
+from tests.support.rawclient import RawClient
 from wire.messages.describe_topic_partitions import DescribeTopicPartitionsRequest as R
 
 UNKNOWN_TOPIC, INVALID_REQUEST = 3, 42

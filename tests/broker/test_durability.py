@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
 from wire.records import build_batch, crc_ok, decode_batch, iter_batches
 
 TOPIC = "durable"

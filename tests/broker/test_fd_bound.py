@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from brokerproc import BrokerProcess
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import IN_CI
+
+from tests.support.brokerproc import BrokerProcess
+from tests.support.tools import IN_CI
 
 LIMIT = 1024
 PARTITIONS = 2000

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import IN_CI
+
+from tests.support.tools import IN_CI
 
 LIMIT = 256
 TOPIC = "too-many"
@@ -62,7 +63,7 @@ def test_accept_without_descriptors_is_logged_once_and_recovers(broker_factory):
     import socket
     import time
 
-    from rawclient import ConnectionClosed, RawClient
+    from tests.support.rawclient import ConnectionClosed, RawClient
 
     b = broker_factory()
     assert b.proc is not None

@@ -10,10 +10,10 @@ import shutil
 import subprocess
 
 import pytest
-from brokerproc import BrokerProcess
-from conftest import IN_CI
-from rawclient import RawClient
 
+from tests.support.brokerproc import BrokerProcess
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI
 from wire.records import build_batch, iter_records
 
 TOPIC = "full"

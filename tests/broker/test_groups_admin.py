@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from brokerproc import ROOT, BrokerProcess
-from test_groups_support import GROUP_OVERRIDES, assignments, confluent_conf, create_topic, produce, wait_for
+
+from tests.support.brokerproc import ROOT, BrokerProcess
+from tests.support.groups import GROUP_OVERRIDES, assignments, confluent_conf, create_topic, produce
+from tests.support.waiting import wait_for
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 from confluent_kafka import ConsumerGroupState, TopicPartition  # noqa: E402

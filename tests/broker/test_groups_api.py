@@ -1,4 +1,4 @@
-"""The group APIs at every advertised version, over a raw socket (tests/rawclient.py): the
+"""The group APIs at every advertised version, over a raw socket (tests/support/rawclient.py): the
 join/sync/heartbeat/leave cycle, the errors clients act on (UNKNOWN_MEMBER_ID,
 ILLEGAL_GENERATION, INCONSISTENT_GROUP_PROTOCOL, INVALID_SESSION_TIMEOUT, ...), offset
 commit and fetch, describe/list/delete, FindCoordinator's batches and key types."""
@@ -6,11 +6,11 @@ commit and fetch, describe/list/delete, FindCoordinator's batches and key types.
 from __future__ import annotations
 
 import pytest
-from brokerproc import BrokerProcess
-from rawclient import RawClient
-from test_groups_support import GROUP_OVERRIDES
 
 from kbroker.groups.consumer_protocol import encode_assignment, encode_subscription
+from tests.support.brokerproc import BrokerProcess
+from tests.support.groups import GROUP_OVERRIDES
+from tests.support.rawclient import RawClient
 from wire.errors import ErrorCode as E
 from wire.messages.delete_groups import DeleteGroupsRequest
 from wire.messages.describe_groups import DescribeGroupsRequest

@@ -11,8 +11,9 @@ import time
 from collections import Counter
 
 import pytest
-from brokerproc import BrokerProcess
-from test_groups_support import (
+
+from tests.support.brokerproc import BrokerProcess
+from tests.support.groups import (
     GROUP_OVERRIDES,
     SESSION_MS,
     WAIT,
@@ -22,8 +23,8 @@ from test_groups_support import (
     disjoint_cover,
     poll_all,
     produce,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 Consumer = confluent_kafka.Consumer

@@ -6,14 +6,15 @@ that stayed up through the restart keeps its membership."""
 from __future__ import annotations
 
 import pytest
-from test_groups_support import (
+
+from tests.support.groups import (
     GROUP_OVERRIDES,
     assignments,
     confluent_conf,
     create_topic,
     produce,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 Consumer = confluent_kafka.Consumer

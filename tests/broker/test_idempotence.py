@@ -1,11 +1,11 @@
 """The idempotent producer, end to end (issue 4, acceptance 2 and 3, Python clients; the Java ones are
-in test_java_clients.py).
+in tests/foreign/test_java_clients.py).
 
 - Raw protocol: InitProducerId v0-4 (unique ids across restarts, epoch bump from v3, fencing), and
   Kafka's sequence rules on Produce: a duplicate answered NONE with its original offset, a gap or a new
   epoch not starting at 0 OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch INVALID_PRODUCER_EPOCH — also
   after SIGTERM and kill -9 restarts (the producer state is persisted with the log).
-- Retries: a fault-injecting proxy (tests/faultproxy.py) loses some Produce responses while
+- Retries: a fault-injecting proxy (tests/support/faultproxy.py) loses some Produce responses while
   kafka-python and confluent-kafka producers keep five requests in flight; reading the whole log back
   shows every record exactly once.
 - kill -9 of the broker while an idempotent producer sends: after the restart nothing acknowledged is
@@ -19,10 +19,10 @@ import time
 from collections import Counter
 
 import pytest
-from faultproxy import proxied_broker
-from rawclient import RawClient
-from readback import assert_exactly_once, read_values
 
+from tests.support.faultproxy import proxied_broker
+from tests.support.rawclient import RawClient
+from tests.support.readback import assert_exactly_once, read_values
 from wire.messages.init_producer_id import InitProducerIdRequest
 from wire.records import build_batch, decode_batch, iter_batches
 

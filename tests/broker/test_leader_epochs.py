@@ -1,12 +1,11 @@
 """Leader epochs a single broker can honestly state: epoch 0 for every partition, from its creation,
 persisted in leader-epoch-checkpoint, the same in Metadata, ListOffsets, Fetch (stamped into every
 stored batch) and OffsetForLeaderEpoch, across restarts. Raw protocol at every version; the Java
-clients use all of this in test_java_clients.py."""
+clients use all of this in tests/foreign/test_java_clients.py."""
 
 from __future__ import annotations
 
-from rawclient import RawClient
-
+from tests.support.rawclient import RawClient
 from wire.messages.describe_cluster import DescribeClusterRequest
 from wire.messages.metadata import MetadataRequest
 from wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from brokerproc import BrokerProcess
-from rawclient import RawClient
 
+from tests.support.brokerproc import BrokerProcess
+from tests.support.rawclient import RawClient
 from wire.records import build_batch
 
 TOPIC = "times"

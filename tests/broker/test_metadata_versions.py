@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
 from wire.messages import BROKER_VERSIONS
 from wire.messages.metadata import MetadataRequest as M
 from wire.primitives import ZERO_UUID

@@ -11,8 +11,8 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from kafka import KafkaProducer
 from kafka.errors import InvalidRecordError
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
 from wire import records
 from wire.errors import ErrorCode
 

@@ -36,7 +36,7 @@ def test_default_levels_are_kafkas():
 
 
 def test_broker_recompresses_at_the_topics_gzip_level(shared_broker):
-    from rawclient import RawClient
+    from tests.support.rawclient import RawClient
 
     batch = _batch()
     sizes = {}

@@ -16,21 +16,12 @@ from confluent_kafka import TopicPartition as CkTP
 from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
-from rawclient import RawClient
 
+from tests.support.rawclient import RawClient
+from tests.support.waiting import wait_for
 from wire.errors import ErrorCode
 
 FAST = {"log.retention.check.interval.ms": "200", "log.cleaner.backoff.ms": "200"}
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def earliest(bootstrap: str, topic: str) -> int:
@@ -91,7 +82,7 @@ def test_time_and_size_retention_under_load(broker_factory) -> None:
     try:
         # both logs lose old segments while the clients keep going
         for topic in ("timed", "sized"):
-            wait_for(lambda topic=topic: earliest(broker.bootstrap, topic) > 0, what=f"{topic} retention")
+            wait_for(lambda topic=topic: earliest(broker.bootstrap, topic) > 0, what=f"{topic} retention", timeout=60)
         for _ in range(10):
             for topic in ("timed", "sized"):
                 starts[topic].add(earliest(broker.bootstrap, topic))
@@ -108,12 +99,12 @@ def test_time_and_size_retention_under_load(broker_factory) -> None:
     with RawClient.connect(broker.bootstrap) as raw:
         assert consumed[-1] + 1 == raw.list_offset("timed", 0, -1).offset
     # after the producer stops, time retention empties all but the active segment
-    wait_for(lambda: len(segment_files(broker, "timed")) == 1, what="time retention to catch up")
+    wait_for(lambda: len(segment_files(broker, "timed")) == 1, what="time retention to catch up", timeout=60)
     # and size retention keeps the log near retention.bytes (at most one segment more)
     sized = sum((broker.data_dir / "sized-0" / n).stat().st_size for n in segment_files(broker, "sized"))
     assert sized <= 8192 + 2048
     wait_for(lambda: not [p for p in (broker.data_dir / "timed-0").iterdir() if p.name.endswith(".deleted")],
-             what="file.delete.delay.ms to pass")
+             what="file.delete.delay.ms to pass", timeout=60)
 
 
 def test_delete_records_with_both_admin_clients(broker_factory) -> None:
@@ -157,10 +148,10 @@ def test_delete_records_with_both_admin_clients(broker_factory) -> None:
     consumer = CkConsumer({"bootstrap.servers": broker.bootstrap, "group.id": "dr", "auto.offset.reset": "earliest",
                            "enable.auto.commit": False})
     consumer.assign([CkTP("dr", 0, 10)])  # out of range → reset to earliest
-    msg = wait_for(lambda: (m := consumer.poll(0.5)) is not None and not m.error() and m, what="a record")
+    msg = wait_for(lambda: (m := consumer.poll(0.5)) is not None and not m.error() and m, what="a record", timeout=60)
     assert msg.offset() == 55 and msg.value().startswith(b"v055")
     consumer.close()
     # segments wholly below the start go at the next retention check; a restart keeps the start
-    wait_for(lambda: int(segment_files(broker, "dr")[0][:20]) > 0, what="segments below the start to go")
+    wait_for(lambda: int(segment_files(broker, "dr")[0][:20]) > 0, what="segments below the start to go", timeout=60)
     broker.restart()
     assert earliest(broker.bootstrap, "dr") == 55

@@ -12,16 +12,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from rawclient import RawClient
 
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
 from wire.messages.describe_cluster import DescribeClusterRequest as DC
 from wire.messages.describe_topic_partitions import DescribeTopicPartitionsRequest as D
 from wire.messages.metadata import MetadataRequest as M
 
-ROOT = Path(__file__).resolve().parent.parent
 JAVA = ROOT / "compat" / ".cache" / "java"
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 NOT_PROVIDED = -2147483648

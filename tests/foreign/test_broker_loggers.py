@@ -5,18 +5,17 @@ IncrementalAlterConfigs, with Kafka 4.1.1's `kafka-configs --entity-type broker-
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import IN_CI, require_tool
-from rawclient import RawClient
 
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI, require_tool
 from wire.errors import ErrorCode as E
 from wire.messages.alter_configs import AlterConfigsRequest
 from wire.messages.describe_configs import DescribeConfigsRequest
 from wire.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
 
-ROOT = Path(__file__).resolve().parent.parent
 LOGGER = 8
 IAC = IncrementalAlterConfigsRequest
 

@@ -22,19 +22,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-from rawclient import RawClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.java import harness  # noqa: E402
+from compat.java import harness
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
 
-ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 N = 20
 

@@ -8,55 +8,22 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from confluent_kafka import Consumer as CkConsumer
 from confluent_kafka import Producer as CkProducer
 from confluent_kafka import TopicPartition as CkTP
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from rawclient import RawClient
 
-from wire.records import BatchHeader, iter_batches, iter_records
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.readback import raw_batches, raw_records
+from tests.support.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 JAVA_JARS = ROOT / "compat" / ".cache" / "java"  # kafka-clients-<version>/, fetched by compat/java
 
 KEYS, UPDATES = 100, 200
 FAST_CLEANER = {"log.cleaner.backoff.ms": "100", "log.retention.check.interval.ms": "200"}
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def raw_batches(bootstrap: str, topic: str, partition: int = 0) -> list[tuple[BatchHeader, list]]:
-    """Every batch from the log start to the high watermark, read with raw fetches: (its header,
-    its records at or above the position asked for)."""
-    out = []
-    with RawClient.connect(bootstrap) as raw:
-        offset = raw.list_offset(topic, partition, -2).offset
-        end = raw.list_offset(topic, partition, -1).offset
-        while offset < end:
-            part = raw.fetch(topic, partition, offset)
-            assert part.error_code == 0, part.error_code
-            data = bytes(part.records)
-            assert data, f"no batch for offset {offset} below the high watermark {end}"
-            for pos, header in iter_batches(data):
-                out.append((header, [r for r in iter_records(data, pos) if r.offset >= offset]))
-                offset = max(offset, header.next_offset)
-    return out
-
-
-def raw_records(bootstrap: str, topic: str, partition: int = 0) -> list:
-    """Every record from the log start to the high watermark, read with raw fetches."""
-    return [r for _, records in raw_batches(bootstrap, topic, partition) for r in records]
 
 
 def kafka_python_read(bootstrap: str, topic: str, end: int, timestamps: bool = False) -> list[tuple]:
@@ -163,7 +130,7 @@ def test_latest_value_per_key_with_both_clients(broker_factory) -> None:
     end = max(produced) + 1
 
     # the cleaner runs in the background: wait until the closed segments are compacted
-    wait_for(lambda: len(raw_records(broker.bootstrap, "state")) < KEYS * UPDATES / 4, what="the cleaner")
+    wait_for(lambda: len(raw_records(broker.bootstrap, "state")) < KEYS * UPDATES / 4, what="the cleaner", timeout=60)
     with RawClient.connect(broker.bootstrap) as raw:
         assert raw.list_offset("state", 0, -2).offset == 0, "compaction never moves the log start"
         assert raw.list_offset("state", 0, -1).offset == end
@@ -237,8 +204,8 @@ class TombstoneTopic:
     def wait_cleaned(self) -> int:
         """Until c's values are gone and its tombstone's batch is stamped; returns the horizon."""
         wait_for(lambda: (s := self.state()) and s.get(b"c") == [None] and s.get(b"a") == [b"a4"],
-                 what="c's old values to be cleaned")
-        return wait_for(self.horizon, what="the tombstone's batch to be stamped with a delete horizon")
+                 what="c's old values to be cleaned", timeout=60)
+        return wait_for(self.horizon, what="the tombstone's batch to be stamped with a delete horizon", timeout=60)
 
 
 def test_stamped_tombstone_batch_reads_the_same_in_clients(broker_factory) -> None:
@@ -275,7 +242,7 @@ def test_tombstone_goes_after_delete_retention(broker_factory) -> None:
             break
         assert seen.get(b"c") == [None], "the tombstone went before its delete horizon"
         time.sleep(0.1)
-    final = wait_for(lambda: (s := state()) and b"c" not in s and s, what="the tombstone to go")
+    final = wait_for(lambda: (s := state()) and b"c" not in s and s, what="the tombstone to go", timeout=60)
     assert final[b"a"] == [b"a4"] and final[b"j"] == [b"j4"]
     # a consumer from the beginning sees no trace of c
     c = CkConsumer({"bootstrap.servers": broker.bootstrap, "group.id": "t", "auto.offset.reset": "earliest",
@@ -312,7 +279,7 @@ def test_consumer_offsets_are_compacted(broker_factory) -> None:
     c.commit({tp: OffsetAndMetadata(42, "", -1)})
     c.close()
     wait_for(lambda: len(raw_records(broker.bootstrap, "__consumer_offsets")) < 100,
-             what="__consumer_offsets to be compacted")
+             what="__consumer_offsets to be compacted", timeout=60)
     broker.restart()
     c = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="committer", enable_auto_commit=False)
     assert c.committed(tp) == 42

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from rawclient import RawClient
-from test_compaction import raw_records, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.readback import raw_records
+from tests.support.waiting import wait_for
+
 CACHE = Path(os.environ.get("KBROKER_COMPAT_CACHE", ROOT / "compat" / ".cache"))
 LINES = sorted(p.parent for p in CACHE.glob("spark-*/ready"))
 
@@ -44,7 +46,7 @@ def test_spark_reads_a_compacted_topic(broker_factory, tmp_path: Path) -> None:
     # 8 keys is left once (k3 as its tombstone) beside the 6 tail records (the cleaner swaps group by
     # group, so an intermediate state may be seen first)
     live = wait_for(lambda: (r := raw_records(broker.bootstrap, "sparkc")) and len({x.key for x in r}) == len(r) == 14
-                    and r, what="the cleaner to compact the topic")
+                    and r, what="the cleaner to compact the topic", timeout=60)
     expected = [[r.offset, r.key.hex(), None if r.value is None else r.value.hex()] for r in live]
     assert expected[-1][0] == end - 1 and len(expected) < end / 2
     for line in LINES:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import IN_CI, require_tool
-from rawclient import RawClient
 
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI, require_tool
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_log_dirs import DescribeLogDirsRequest
 from wire.records import build_batch
 
-ROOT = Path(__file__).resolve().parent.parent
 Topic = DescribeLogDirsRequest.DescribableLogDirTopic
 
 

@@ -10,18 +10,17 @@ import os
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-from rawclient import ConnectionClosed, RawClient, encode_request
 
+from tests.support import ROOT
+from tests.support.rawclient import ConnectionClosed, RawClient, encode_request
 from wire.messages import BROKER_VERSIONS
 from wire.messages.fetch import FetchRequest as F
 from wire.messages.metadata import MetadataRequest
 from wire.primitives import ZERO_UUID
 from wire.records import build_batch, iter_batches
 
-ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 UNKNOWN_TOPIC, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_ID = 3, 75, 100
 

@@ -7,17 +7,11 @@ scripts/install-deps.sh runs).  Without Go or the build the tests are skipped, e
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import require_program_client
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from compat.scenarios import franz_go  # noqa: E402
+from compat.scenarios import franz_go
+from tests.support import ROOT
+from tests.support.tools import require_program_client
 
 
 @pytest.fixture

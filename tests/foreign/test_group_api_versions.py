@@ -9,18 +9,18 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-from brokerproc import BrokerProcess
 from confluent_kafka import ConsumerGroupType
 from confluent_kafka.admin import AdminClient
-from conftest import IN_CI, require_tool
 from kafka.admin import KafkaAdminClient
-from rawclient import RawClient
-from test_groups_support import GROUP_OVERRIDES
 
 from kbroker.groups.consumer_protocol import encode_assignment, encode_subscription
+from tests.support import ROOT
+from tests.support.brokerproc import BrokerProcess
+from tests.support.groups import GROUP_OVERRIDES
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI, require_tool
 from wire.errors import ErrorCode as E
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_groups import DescribeGroupsRequest
@@ -33,7 +33,6 @@ from wire.messages.offset_commit import OffsetCommitRequest
 from wire.messages.offset_fetch import OffsetFetchRequest
 from wire.messages.sync_group import SyncGroupRequest
 
-ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "versions-topic"
 SUB = encode_subscription([TOPIC])
 

@@ -5,21 +5,20 @@ against the broker's group.* bounds; persistence across a restart."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from confluent_kafka.admin import ConfigResource as CResource
-from conftest import IN_CI, require_tool
-from rawclient import RawClient
 
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI, require_tool
 from wire.errors import ErrorCode as E
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_configs import DescribeConfigsRequest
 from wire.messages.list_config_resources import ListConfigResourcesRequest, ListConfigResourcesResponse
 
-ROOT = Path(__file__).resolve().parent.parent
 GROUP = 32
 KAFKA_41_GROUP_DEFAULTS = {
     "consumer.heartbeat.interval.ms": "5000", "consumer.session.timeout.ms": "45000",

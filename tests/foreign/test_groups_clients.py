@@ -15,19 +15,19 @@ import threading
 from collections import Counter
 
 import pytest
-from brokerproc import BrokerProcess
-from conftest import require_tool
-from test_groups_support import (
+
+from kbroker.cli_groups import Client, describe_group
+from tests.support.brokerproc import BrokerProcess
+from tests.support.groups import (
     GROUP_OVERRIDES,
     SESSION_MS,
     confluent_conf,
     create_topic,
     disjoint_cover,
     produce,
-    wait_for,
 )
-
-from kbroker.cli_groups import Client, describe_group
+from tests.support.tools import require_tool
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,16 @@ where they fail.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from faultproxy import proxied_broker
-from rawclient import RawClient
-from readback import assert_exactly_once, duplicates_and_missing, read_values
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.java import harness  # noqa: E402
+from compat.java import harness
+from tests.support.faultproxy import proxied_broker
+from tests.support.rawclient import RawClient
+from tests.support.readback import assert_exactly_once, duplicates_and_missing, read_values
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 VERSIONS = harness.versions()

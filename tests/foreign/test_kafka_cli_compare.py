@@ -1,6 +1,6 @@
 """Issue 9, acceptance 3: Kafka 4.1.1's own CLI commands give the same results against kbroker as
 against the reference Apache Kafka 4.1.1 (modulo ids, sizes, hosts/ports, paths, epochs; the broker
-loggers by shape only). The harness is compat/cli_compare.py (``python compat/cli_compare.py`` prints the
+loggers by shape only). The harness is compat/cli_compare.py (``python -m compat.cli_compare`` prints the
 side-by-side table); this runs it once and gives each compared command its own test id. Needs java and
 the reference jars (``python compat/kafka_ref/launcher.py fetch``, run by scripts/install-deps.sh):
 without them the tests skip, except under CI=true, where they fail.
@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat import cli_compare  # noqa: E402
+from compat import cli_compare
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 COMPARED = [s.name for s in cli_compare.steps() if not s.setup]

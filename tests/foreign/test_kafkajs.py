@@ -6,17 +6,10 @@ scripts/install-deps.sh runs).  Without node or kafkajs the tests are skipped, e
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import require_program_client
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from compat.scenarios import kafkajs  # noqa: E402
+from compat.scenarios import kafkajs
+from tests.support.tools import require_program_client
 
 
 @pytest.fixture

@@ -6,16 +6,12 @@ Skipped when kcat is missing, except under CI=true where it must be installed
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import require_tool
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.run import known_gap  # noqa: E402
-from compat.scenarios import kcat  # noqa: E402
-from compat.scenarios.common import CODECS, ScenarioFailed  # noqa: E402
+from compat.run import known_gap
+from compat.scenarios import kcat
+from compat.scenarios.common import CODECS, ScenarioFailed
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -8,22 +8,18 @@ Raw frames, and the Java 4.4.0 producer, which uses v13 against a broker adverti
 from __future__ import annotations
 
 import os
-import sys
 import uuid
-from pathlib import Path
 
-import faultproxy
 import pytest
-from rawclient import ConnectionClosed, RawClient
 
+from compat.java import harness
+from tests.support import faultproxy
+from tests.support.rawclient import ConnectionClosed, RawClient
 from wire import records
 from wire.errors import ErrorCode
 from wire.messages import BROKER_VERSIONS
 from wire.messages.metadata import MetadataRequest
 from wire.messages.produce import ProduceRequest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from compat.java import harness  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 

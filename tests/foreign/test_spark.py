@@ -7,17 +7,10 @@ tests are skipped, except under CI=true, where they must run.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import IN_CI, require_tool
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from compat.spark import harness  # noqa: E402
+from compat.spark import harness
+from tests.support.tools import IN_CI, require_tool
 
 LINES = [sl.line for sl in harness.lines()]
 

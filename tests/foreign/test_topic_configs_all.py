@@ -6,15 +6,14 @@ remote.storage.enable=true); dynamic broker configs and sensitive ones."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, NewTopic
 from confluent_kafka.admin import ConfigResource as CResource
-from conftest import IN_CI, require_tool
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+from tests.support.tools import IN_CI, require_tool
 
 # Kafka 4.1.1's topic configs (TopicConfig / LogConfig) with their defaults.
 KAFKA_41_TOPIC_DEFAULTS = {

@@ -16,15 +16,15 @@ import confluent_kafka
 import kafka
 import kafka.errors
 import pytest
-from conftest import IN_CI, require_tool
-from rawclient import RawClient
 
 from kbroker.apis.find_coordinator import NO_TRANSACTIONS
+from tests.support import ROOT
+from tests.support.rawclient import RawClient
+from tests.support.tools import IN_CI, require_tool
 from wire.errors import ErrorCode as E
 from wire.messages.find_coordinator import FindCoordinatorRequest
 from wire.messages.init_producer_id import InitProducerIdRequest
 
-ROOT = Path(__file__).resolve().parent.parent
 JAVA_JARS = ROOT / "compat" / ".cache" / "java"
 JAVA_VERSIONS = ["4.4.0", "3.9.2"]
 

@@ -5,14 +5,13 @@ Every wait is bounded; nothing asserts on how long something took.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
+
+from tests.support.waiting import WAIT
 
 # Small session timeouts keep the tests short; 6000 ms is Kafka's own minimum.
 GROUP_OVERRIDES = {"group.initial.rebalance.delay.ms": "0", "group.min.session.timeout.ms": "1000"}
 SESSION_MS = 6000
-WAIT = 90.0  # upper bound of any wait; a hang fails instead of blocking
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -53,15 +52,6 @@ def confluent_conf(bootstrap: str, group: str, **extra: Any) -> dict[str, Any]:
             "topic.metadata.refresh.interval.ms": 1000}
     conf.update(extra)
     return conf
-
-
-def wait_for(cond: Callable[[], bool], step: Callable[[], Any] = lambda: time.sleep(0.05),
-             timeout: float = WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        step()
 
 
 def assignments(consumers: list[Any]) -> list[set[int]]:

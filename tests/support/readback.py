@@ -1,13 +1,13 @@
-"""Read a whole topic back over the raw protocol and check it holds each numbered record exactly once
-(values are the decimal numbers 0..n-1), for the idempotence tests of every client."""
+"""Read a whole topic back over the raw protocol: every batch or record as stored (the compaction
+tests), or the values, checked to hold each numbered record exactly once (values are the decimal
+numbers 0..n-1; the idempotence tests of every client)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from rawclient import RawClient
-
-from wire.records import decode_batch, iter_batches
+from tests.support.rawclient import RawClient
+from wire.records import BatchHeader, decode_batch, iter_batches, iter_records
 
 
 def read_values(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
@@ -34,3 +34,26 @@ def assert_exactly_once(values: list[bytes], n: int) -> None:
     dups, missing = duplicates_and_missing(values, set(range(n)))
     assert not dups and not missing, (f"{len(dups)} duplicated (e.g. {dups[:5]}), "
                                       f"{len(missing)} missing (e.g. {missing[:5]})")
+
+
+def raw_batches(bootstrap: str, topic: str, partition: int = 0) -> list[tuple[BatchHeader, list]]:
+    """Every batch from the log start to the high watermark, read with raw fetches: (its header,
+    its records at or above the position asked for)."""
+    out = []
+    with RawClient.connect(bootstrap) as raw:
+        offset = raw.list_offset(topic, partition, -2).offset
+        end = raw.list_offset(topic, partition, -1).offset
+        while offset < end:
+            part = raw.fetch(topic, partition, offset)
+            assert part.error_code == 0, part.error_code
+            data = bytes(part.records)
+            assert data, f"no batch for offset {offset} below the high watermark {end}"
+            for pos, header in iter_batches(data):
+                out.append((header, [r for r in iter_records(data, pos) if r.offset >= offset]))
+                offset = max(offset, header.next_offset)
+    return out
+
+
+def raw_records(bootstrap: str, topic: str, partition: int = 0) -> list:
+    """Every record from the log start to the high watermark, read with raw fetches."""
+    return [r for _, records in raw_batches(bootstrap, topic, partition) for r in records]

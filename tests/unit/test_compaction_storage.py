@@ -14,6 +14,7 @@ import pytest
 
 from storage import LogConfig, PartitionLog
 from storage.cleaner import STEPS, CleanerConfig, clean, inspect, read_checkpoint
+from tests.support.logs import read_all
 from wire.records import BatchHeader, build_batch, crc_ok, iter_batches, iter_records
 
 NOW = 1_700_000_000_000
@@ -27,21 +28,6 @@ class Crash(BaseException):
 def kbatch(items, ts: int = NOW - 1000, codec: int = 0, **kw) -> bytearray:
     """A batch of (key, value) records."""
     return bytearray(build_batch([(k, v, None, ts + i) for i, (k, v) in enumerate(items)], compression=codec, **kw))
-
-
-def read_all(log: PartitionLog) -> bytes:
-    out = bytearray()
-    offset = log.log_start_offset
-    while offset < log.log_end_offset:
-        data = log.read_bytes(offset, 1 << 20)
-        assert data, f"nothing readable at {offset} below the log end {log.log_end_offset}"
-        last = None
-        for _, header in iter_batches(data):
-            last = header
-        assert last is not None
-        out += data
-        offset = last.next_offset
-    return bytes(out)
 
 
 def consume_all(log: PartitionLog) -> dict[bytes, bytes]:

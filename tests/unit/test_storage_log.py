@@ -11,6 +11,7 @@ import pytest
 
 from storage import LogClosedError, LogConfig, OffsetOutOfRange, PartitionLog
 from storage.log import CLEAN_SHUTDOWN_FILE
+from tests.support.logs import read_all
 from wire.records import BatchHeader, build_batch, crc_ok, iter_batches, iter_records
 
 
@@ -37,17 +38,6 @@ def fill(log: PartitionLog, n: int, seed: int = 1) -> list[tuple[int, int, bytes
         info = log.append(buf, now_ms=0)
         ref.append((info.base_offset, info.last_offset, bytes(buf)))
     return ref
-
-
-def read_all(log: PartitionLog, max_bytes: int = 1 << 20) -> bytes:
-    out = bytearray()
-    offset = log.log_start_offset
-    while offset < log.log_end_offset:
-        data = log.read_bytes(offset, max_bytes)
-        assert data, offset
-        out += data
-        offset = batches_of(data)[-1][0].next_offset
-    return bytes(out)
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def test_round_trip_across_many_rolls(tmp_path: Path, small: LogConfig) -> None:
     ref = fill(log, 300)
     assert len(log.segments) > 20
     assert log.log_end_offset == ref[-1][1] + 1
-    assert read_all(log) == b"".join(r[2] for r in ref)
+    assert read_all(log, check=batches_of) == b"".join(r[2] for r in ref)
     for segment in log.segments:
         assert segment.size <= small.segment_bytes
     assert log.size_bytes == sum(len(r[2]) for r in ref)
@@ -181,7 +171,7 @@ def test_roll_when_index_full(tmp_path: Path) -> None:
     ref = fill(log, 40)
     assert len(log.segments) >= 10
     assert all(len(s.index) <= 3 for s in log.segments)
-    assert read_all(log, 700) == b"".join(r[2] for r in ref)
+    assert read_all(log, 700, check=batches_of) == b"".join(r[2] for r in ref)
     log.close()
 
 
@@ -233,20 +223,20 @@ def test_reopen_after_clean_close(tmp_path: Path, small: LogConfig) -> None:
     directory = tmp_path / "t-0"
     log = PartitionLog(directory, small)
     ref = fill(log, 120)
-    before = read_all(log)
+    before = read_all(log, check=batches_of)
     log.close()
     assert (directory / CLEAN_SHUTDOWN_FILE).exists()
     log = PartitionLog(directory, small)
     assert not (directory / CLEAN_SHUTDOWN_FILE).exists(), "marker must go so a later crash is seen"
     assert log.log_end_offset == ref[-1][1] + 1
-    assert read_all(log) == before
+    assert read_all(log, check=batches_of) == before
     info = log.append(batch(2), 0)
     assert info.base_offset == ref[-1][1] + 1
     assert log.recovery_point == info.base_offset
     log.close()
     log = PartitionLog(directory, small)
     assert log.log_end_offset == info.last_offset + 1
-    assert read_all(log)[: len(before)] == before
+    assert read_all(log, check=batches_of)[: len(before)] == before
     log.close()
 
 
@@ -299,7 +289,7 @@ def test_flush_on_worker_thread_while_appending(tmp_path: Path) -> None:
     log.flush()
     assert log.recovery_point == log.log_end_offset
     assert not any(s.dirty for s in log.segments)
-    assert read_all(log) == b"".join(r[2] for r in ref)
+    assert read_all(log, check=batches_of) == b"".join(r[2] for r in ref)
     log.close()
 
 
@@ -307,7 +297,7 @@ def test_records_survive_and_decode(tmp_path: Path) -> None:
     log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=500))
     for i in range(30):
         log.append(bytearray(build_batch([(b"key", b"value-%d" % i, [("h", b"x")], 7 + i)])), 0)
-    values = [r.value for r in iter_records_all(read_all(log))]
+    values = [r.value for r in iter_records_all(read_all(log, check=batches_of))]
     assert values == [b"value-%d" % i for i in range(30)]
     log.close()
 
@@ -359,7 +349,7 @@ def test_inactive_segments_hold_one_file_descriptor(tmp_path: Path, small: LogCo
     assert open_fds() == before
     log = PartitionLog(tmp_path / "t-0", small)
     assert open_fds() - before == segments + 2
-    assert read_all(log, 500) == b"".join(r[2] for r in ref)  # lookups in every segment's index
+    assert read_all(log, 500, check=batches_of) == b"".join(r[2] for r in ref)  # lookups in every segment's index
     log.flush()
     assert open_fds() - before == segments + 2
     log.close()

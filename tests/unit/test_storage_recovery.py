@@ -14,10 +14,11 @@ import pytest
 from storage import LogConfig, PartitionLog
 from storage.log import CLEAN_SHUTDOWN_FILE
 from storage.segment import Segment
+from tests.support import ROOT
+from tests.support.logs import read_all
 from wire.records import build_batch, iter_batches, iter_records
 
 CONFIG = LogConfig(segment_bytes=1500, index_interval_bytes=200)
-REPO = Path(__file__).resolve().parents[1]
 
 
 def batch(i: int, count: int = 2, size: int = 40) -> bytearray:
@@ -31,17 +32,6 @@ def fill(log: PartitionLog, n: int) -> list[tuple[int, bytes]]:
         buf = batch(i, count=1 + i % 3, size=(i * 37) % 150)
         out.append((log.append(buf, 0).base_offset, bytes(buf)))
     return out
-
-
-def read_all(log: PartitionLog) -> bytes:
-    out = bytearray()
-    offset = log.log_start_offset
-    while offset < log.log_end_offset:
-        data = log.read_bytes(offset, 1 << 20)
-        out += data
-        *_, (_, last) = iter_batches(data)
-        offset = last.next_offset
-    return bytes(out)
 
 
 def check_every_offset(log: PartitionLog, ref: list[tuple[int, bytes]]) -> None:
@@ -276,7 +266,7 @@ while True:
 def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     directory = tmp_path / "t-0"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(directory)], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _CHILD, str(directory)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     acked = -1

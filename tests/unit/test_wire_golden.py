@@ -1,4 +1,4 @@
-"""Golden frames captured from real clients (``python compat/capture_golden.py``).
+"""Golden frames captured from real clients (``python -m compat.capture_golden``).
 
 For every file under tests/golden/<client>/: parse the header with the right header
 version, decode the body with our class, check every byte was read, re-encode header and
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import ROOT
 from wire.errors import ErrorCode
 from wire.headers import (
     decode_request_header,
@@ -29,7 +30,7 @@ from wire.headers import (
 from wire.messages import REQUESTS as _REQUESTS
 from wire.messages import RESPONSES as _RESPONSES
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = ROOT / "tests" / "golden"
 REQUESTS: dict[int, Any] = _REQUESTS
 RESPONSES: dict[int, Any] = _RESPONSES
 META = re.compile(r"# api_key=(-?\d+) api_version=(-?\d+) direction=(request|response)")
@@ -67,7 +68,7 @@ def golden_params() -> list:
 
 
 def test_golden_files_exist():
-    """Run `python compat/capture_golden.py` to (re)capture them."""
+    """Run `python -m compat.capture_golden` to (re)capture them."""
     clients = {p.parent.name for p in FILES}
     assert {"kafka-python", "confluent-kafka", "aiokafka", "raw"} <= clients, clients
 
