@@ -1,4 +1,8 @@
-"""Bad input over raw sockets, answered as Kafka answers it (PROTOCOL-NOTES §5).
+"""Bad input over raw sockets, answered as Kafka answers it: a bad frame size (negative, over
+socket.request.max.bytes), an unknown API key, an unsupported version (ApiVersions excepted: it is
+answered with v0) and an undecodable body close the connection; a frame cut short by a disconnect is
+dropped; a bad batch in a Produce (corrupt CRC, too large, unknown codec, legacy format...) gets its
+error code.
 
 Each test keeps a well-behaved neighbour connection open to the same broker and checks
 it works before and after the bad input: one bad connection never disturbs another.
