@@ -1,6 +1,6 @@
 """Throughput benchmark: produce and fetch through a real kbroker with confluent-kafka.
 
-    python compat/bench.py [--records N] [--size BYTES] [--transfer pread|sendfile|both]
+    python -m compat.bench [--records N] [--size BYTES] [--transfer pread|sendfile|both]
 
 Starts a broker per fetch transfer mode on a free loopback port — and, with --kafka,
 the reference Apache Kafka (compat/kafka_ref) — produces N records of SIZE bytes
@@ -18,9 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from brokerproc import BrokerProcess  # noqa: E402
+from tests.support.brokerproc import BrokerProcess
 
 
 def run(target: str, records: int, size: int) -> dict[str, float]:
@@ -29,8 +27,7 @@ def run(target: str, records: int, size: int) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as d:
         if target == "kafka":
-            sys.path.insert(0, str(Path(__file__).resolve().parent / "kafka_ref"))
-            from launcher import KafkaRef
+            from compat.kafka_ref.launcher import KafkaRef
 
             b = KafkaRef().start()
         else:

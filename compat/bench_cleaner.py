@@ -1,8 +1,8 @@
 """Cleaner throughput on a large compacted log, built directly with storage + wire.records.
 
-    python compat/bench_cleaner.py                    # 1 GiB, uncompressed, 1 KiB values
-    python compat/bench_cleaner.py --codec lz4        # the same records in lz4 batches
-    python compat/bench_cleaner.py --size-mb 256 --keys 20000 --dir /tmp/x
+    python -m compat.bench_cleaner                    # 1 GiB, uncompressed, 1 KiB values
+    python -m compat.bench_cleaner --codec lz4        # the same records in lz4 batches
+    python -m compat.bench_cleaner --size-mb 256 --keys 20000 --dir /tmp/x
 
 The log gets ``--keys`` keys updated round-robin in batches of ``--batch`` records of
 ``--value-bytes`` each, until it holds ``--size-mb`` MiB, in segments of ``--segment-mb`` MiB; the
@@ -12,8 +12,8 @@ result is checked (every key's last value present, offsets increasing). Reported
 by the pass (bytes of the closed segments / wall time), split into the key-map and rewrite phases.
 No broker, no network: this measures the cleaner alone.
 
-    python compat/bench_cleaner.py --against kbroker   # the same log through a running broker
-    python compat/bench_cleaner.py --against kafka     # ... and through Apache Kafka (compat/kafka_ref)
+    python -m compat.bench_cleaner --against kbroker   # the same log through a running broker
+    python -m compat.bench_cleaner --against kafka     # ... and through Apache Kafka (compat/kafka_ref)
 
 With ``--against``, a broker is started, a compacted topic is filled through confluent-kafka with
 ``min.compaction.lag.ms`` so high that nothing is cleaned yet, then IncrementalAlterConfigs sets it to
@@ -27,17 +27,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from storage import LogConfig, PartitionLog  # noqa: E402
-from storage.cleaner import CleanerConfig, clean, read_checkpoint  # noqa: E402
-from wire.compression import CODEC_NAMES  # noqa: E402
-from wire.records import build_batch, iter_batches, iter_records  # noqa: E402
+from storage import LogConfig, PartitionLog
+from storage.cleaner import CleanerConfig, clean, read_checkpoint
+from wire.compression import CODEC_NAMES
+from wire.records import build_batch, iter_batches, iter_records
 
 CODECS = {name: codec for codec, name in CODEC_NAMES.items()}
 
@@ -97,14 +94,12 @@ def against(args: argparse.Namespace) -> None:
     segment = str(args.segment_mb << 20)
     overrides = {"log.cleaner.backoff.ms": "100"}
     if args.against == "kafka":
-        sys.path.insert(0, str(Path(__file__).resolve().parent / "kafka_ref"))
-        from launcher import KafkaRef
+        from compat.kafka_ref.launcher import KafkaRef
 
         ref = KafkaRef(overrides={**overrides, "message.max.bytes": "10485760"}, heap="2g").start()
         bootstrap, data_dir, stop = ref.bootstrap, ref.dir / "data", ref.stop
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from brokerproc import BrokerProcess
+        from tests.support.brokerproc import BrokerProcess
 
         root = Path(tempfile.mkdtemp(prefix="bench-cleaner-", dir=args.dir))
         proc = BrokerProcess(root / "data", overrides=overrides).start()

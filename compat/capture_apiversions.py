@@ -1,8 +1,8 @@
 """Capture what the reference Apache Kafka (compat/kafka_ref, a single KRaft node) answers to
-ApiVersions v4, into tests/golden/kafka-<release>-api-versions.json; tests/test_api_ranges.py
+ApiVersions v4, into tests/golden/kafka-<release>-api-versions.json; tests/broker/test_api_ranges.py
 holds kbroker's ApiVersions answer against it.
 
-    python compat/capture_apiversions.py
+    python -m compat.capture_apiversions
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+from compat.kafka_ref.launcher import KafkaRef
+from tests.support.rawclient import RawClient
+from wire.messages import KAFKA_RELEASE
+from wire.messages.api_versions import ApiVersionsRequest
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "compat" / "kafka_ref")]
-
-from launcher import KafkaRef  # noqa: E402
-from rawclient import RawClient  # noqa: E402
-
-from wire.messages import KAFKA_RELEASE  # noqa: E402
-from wire.messages.api_versions import ApiVersionsRequest  # noqa: E402
 
 
 def capture(bootstrap: str) -> dict:

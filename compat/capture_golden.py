@@ -1,7 +1,7 @@
 """Capture golden request/response frames from real Kafka clients talking to kbroker.
 
-    python compat/capture_golden.py                       # all clients, rewrites tests/golden/
-    python compat/capture_golden.py --clients kcat,raw    # only these (others' files are kept)
+    python -m compat.capture_golden                       # all clients, rewrites tests/golden/
+    python -m compat.capture_golden --clients kcat,raw    # only these (others' files are kept)
 
 A kbroker is started on loopback behind a small recording TCP proxy; the broker
 advertises the proxy's address, so every connection a client opens goes through it.  The
@@ -18,7 +18,7 @@ error reply is stored too.
 For each (client, api, version, direction) the first frame seen is written to
 ``tests/golden/<client>/<Api>-v<version>-<request|response>.hex``: a few ``#`` lines
 (machine-readable ``# api_key=.. api_version=.. direction=..`` first), then the frame
-(everything after the 4-byte size) in hex, 32 bytes a line.  ``tests/test_wire_golden.py``
+(everything after the 4-byte size) in hex, 32 bytes a line.  ``tests/unit/test_wire_golden.py``
 decodes and re-encodes every file.  A summary of what each client did, and what failed,
 goes to ``tests/golden/CAPTURE.md``.
 """
@@ -43,14 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for p in (ROOT, ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+from wire.framing import FrameDecoder
+from wire.headers import peek_request_header
+from wire.messages import REQUESTS
 
-from wire.framing import FrameDecoder  # noqa: E402
-from wire.headers import peek_request_header  # noqa: E402
-from wire.messages import REQUESTS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 GOLDEN = ROOT / "tests" / "golden"
 CLIENTS = ["kafka-python", "confluent-kafka", "aiokafka", "kcat", "raw"]
@@ -421,7 +418,7 @@ class ClientRun:
 async def run_client_process(name: str, bs: str, topic: str, log_dir: Path) -> ClientRun:
     out = ClientRun(name)
     log_path = log_dir / f"{name}.log"
-    args = [sys.executable, str(Path(__file__).resolve()), "--run-client", name, "--bootstrap", bs,
+    args = [sys.executable, "-m", "compat.capture_golden", "--run-client", name, "--bootstrap", bs,
             "--topic", topic]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
@@ -499,7 +496,7 @@ def git_rev() -> str:
 
 
 async def capture(clients: list[str], keep_logs: bool) -> int:
-    from brokerproc import BrokerProcess, free_port
+    from tests.support.brokerproc import BrokerProcess, free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="kbroker-golden-"))
     rec = Recorder()
@@ -588,7 +585,7 @@ def write_summary(runs: list[ClientRun], written: dict, versions: dict[str, str]
     for block in previous.split("\n## ")[1:]:
         keep[block.split("\n", 1)[0].split(" ")[0]] = "## " + block.rstrip() + "\n"
     lines = ["# Golden frames: last capture", "",
-             "Written by `python compat/capture_golden.py`; do not edit by hand.", ""]
+             "Written by `python -m compat.capture_golden`; do not edit by hand.", ""]
     sections = dict(keep)
     for r in runs:
         s = [f"## {r.client} — {r.status}" + (f" ({r.note})" if r.note else ""), "",

@@ -2,7 +2,7 @@
 Apache Kafka 4.1.1 (compat/kafka_ref, one KRaft node), outputs compared modulo ids, sizes, hosts and
 ports, paths and epochs.
 
-    python compat/cli_compare.py            # prints each step side by side, then a summary; exit 1 on a mismatch
+    python -m compat.cli_compare            # prints each step side by side, then a summary; exit 1 on a mismatch
 
 The tools are Kafka 4.1.1's own main classes (kafka_2.13 and kafka-tools jars, fetched by
 ``python compat/kafka_ref/launcher.py fetch``), run as ``java -cp <jars> <MainClass> ...``. Both brokers
@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "compat" / "kafka_ref")]
+from compat.kafka_ref.launcher import KafkaRef, fetch_jars
+from tests.support.brokerproc import BrokerProcess
 
-from brokerproc import BrokerProcess  # noqa: E402
-from launcher import KafkaRef, fetch_jars  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TOPIC = "cli-cmp"
 GROUP = "cli-cmp-group"

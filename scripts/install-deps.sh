@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the non-Python tools the tests need; idempotent and non-interactive (CI has no stdin).
-#   kcat  (Debian package; tests/test_kcat.py, compat/scenarios/kcat.py)
+#   kcat  (Debian package; tests/foreign/test_kcat.py, compat/scenarios/kcat.py)
 #   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
 # Python packages come from pyproject.toml ('.[test]'), not from here.
 set -euo pipefail
@@ -49,7 +49,7 @@ fi
 #   kafkajs: npm ci into compat/kafkajs/node_modules
 #   franz-go: go build (modules from the Go module proxy into compat/.cache/gomod)
 # The kafka-clients jar of the release whose message definitions wire/gen.py generates from
-# (wire.gen.KAFKA_RELEASE); tests/test_codegen.py reads the definitions from it.
+# (wire.gen.KAFKA_RELEASE); tests/unit/test_codegen.py reads the definitions from it.
 echo "install-deps: kafka-clients $(sed -n 's/^KAFKA_RELEASE = "\(.*\)"/\1/p' "$(dirname "$0")/../wire/gen.py") (message definitions)"
 bash "$(dirname "$0")/../compat/java/fetch-jars.sh" "$(sed -n 's/^KAFKA_RELEASE = "\(.*\)"/\1/p' "$(dirname "$0")/../wire/gen.py")"
 

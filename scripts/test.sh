@@ -5,10 +5,13 @@
 #   - Python packages: a virtual environment of its own, .cache/test-venv/ (git-ignored), built
 #     WITHOUT the machine's site-packages from pyproject.toml's declared dependencies ('.[test]'),
 #     so a package installed by hand can never hide a missing declaration.
-# KBROKER_TEST_VENV overrides the venv's folder.
+# KBROKER_TEST_VENV overrides the venv's folder; KBROKER_TEST_DEPS=0 skips the non-Python tools
+# (scripts/test-fast.sh, whose tests need none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+if [ "${KBROKER_TEST_DEPS:-1}" != 0 ]; then
+  bash scripts/install-deps.sh
+fi
 
 VENV="${KBROKER_TEST_VENV:-.cache/test-venv}"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -1,16 +1,26 @@
+"""Fixtures and hooks for every layer of the suite.
+
+- ``broker_factory``, ``shared_broker``, ``broker``: broker processes (tests/support/brokerproc.py).
+- ``require_tool``, ``require_program_client``, ``IN_CI`` (tests/support/tools.py), re-exported here.
+- Under ``CI=true`` nothing may skip: a skip is reported as a failure naming its reason.
+- Each test is marked with its layer, from the folder it lives in: ``unit``, ``inproc``, ``broker``
+  or ``foreign`` (registered in pyproject.toml), so ``-m "unit or inproc"`` is the fast lane.
+"""
+
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from brokerproc import BrokerProcess  # noqa: E402
+from tests.support.brokerproc import BrokerProcess
+from tests.support.tools import IN_CI, require_program_client, require_tool
 
-IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+__all__ = ["IN_CI", "require_program_client", "require_tool"]
+
+LAYERS = ("unit", "inproc", "broker", "foreign")
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -43,28 +53,21 @@ def broker(broker_factory):
     return broker_factory()
 
 
-def require_tool(name: str) -> str:
-    """The path of an external tool; skipped when absent, except under CI where it must exist."""
-    path = shutil.which(name)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{name} is required under CI=true but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def require_program_client(tool: str, client) -> None:
-    """A client driven as a program (compat.scenarios.kafkajs, franz_go): its toolchain and its
-    build must be there; skipped otherwise, except under CI where that fails."""
-    from compat.scenarios.common import ScenarioSkipped
-
-    require_tool(tool)
+def layer_of(path: Path) -> str | None:
+    """The layer folder (tests/<layer>/...) a test file lives in, or None outside them."""
     try:
-        client._command()
-    except ScenarioSkipped as e:
-        if IN_CI:
-            pytest.fail(f"{e}; required under CI=true")
-        pytest.skip(str(e))
+        parts = path.resolve().relative_to(HERE).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in LAYERS else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Marks each test with the layer of its folder."""
+    for item in items:
+        layer = layer_of(item.path)
+        if layer is not None:
+            item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -495,7 +495,7 @@ class _Producer(threading.Thread):
 
 
 def exactly_once(sl: SparkLine, broker: Any, work: Path, partitions: int = 3) -> str:
-    """``broker`` is a tests/brokerproc.py BrokerProcess that this scenario may kill and restart."""
+    """``broker`` is a tests/support/brokerproc.py BrokerProcess that this scenario may kill and restart."""
     _check_ready(sl)
     work.mkdir(parents=True, exist_ok=True)
     topic = f"spark{sl.line.replace('.', '')}-stream-{uuid.uuid4().hex[:8]}"
@@ -572,8 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("lines", nargs="*", help="Spark lines (default: all of " + ", ".join(s.line for s in lines()) + ")")
     ap.add_argument("--scenario", choices=("functional", "exactly-once", "all"), default="all")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "tests"))
-    from brokerproc import BrokerProcess
+    from tests.support.brokerproc import BrokerProcess
 
     rc = 0
     for sl in [get_line(x) for x in args.lines] or lines():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +39,7 @@ def scenarios(line: str) -> dict[str, Callable[[str], str]]:
     def exactly_once(bootstrap: str) -> str:
         sl = _line(line)
         work = Path(tempfile.mkdtemp(prefix=f"kbroker-spark{line}-"))
-        sys.path.insert(0, str(harness.ROOT / "tests"))
-        from brokerproc import BrokerProcess
+        from tests.support.brokerproc import BrokerProcess
 
         broker = BrokerProcess(work / "data").start()
         try:

@@ -3,7 +3,7 @@
 //     TOPIC<TAB>op,op,...   CLUSTER<TAB>op,op,...   (sorted names; "null" when the broker gave none)
 // Run as a single-file program:
 //     java -cp '<kafka-clients jars>/*' tests/java/AuthorizedOps.java BOOTSTRAP TOPIC
-// Used by tests/test_authorized_operations.py.
+// Used by tests/foreign/test_authorized_operations.py.
 
 import java.util.List;
 import java.util.Properties;

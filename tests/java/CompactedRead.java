@@ -2,7 +2,7 @@
 // seekToBeginning, auto.offset.reset=none, small fetches) and prints "offset<TAB>key hex<TAB>value
 // hex or -" per record, then "END<TAB>position". Run as a single-file program:
 //     java -cp '<kafka-clients jars>/*' tests/java/CompactedRead.java BOOTSTRAP TOPIC
-// Used by tests/test_compaction.py to check that a compacted log (gaps, empty batches) reads right.
+// Used by tests/foreign/test_compaction.py to check that a compacted log (gaps, empty batches) reads right.
 
 import java.time.Duration;
 import java.util.HexFormat;

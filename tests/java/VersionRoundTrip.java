@@ -2,7 +2,7 @@
 // reads them back with assign + seekToBeginning and prints "OK <n>" when every key, value and header
 // came back in order, else "MISMATCH ..." and exits 1. Run as a single-file program:
 //     java -cp '<kafka-clients jars>/*' tests/java/VersionRoundTrip.java BOOTSTRAP TOPIC N
-// Used by tests/test_client_versions.py (each kafka-clients release against kbroker).
+// Used by tests/foreign/test_client_versions.py (each kafka-clients release against kbroker).
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

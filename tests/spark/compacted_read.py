@@ -1,4 +1,4 @@
-"""Run by tests/test_compaction_spark.py with a compat/spark venv's python (pyspark + the Kafka
+"""Run by tests/foreign/test_compaction_spark.py with a compat/spark venv's python (pyspark + the Kafka
 source jars): Spark reads a compacted kbroker topic with failOnDataLoss=true, once as a stream
 (availableNow, a few offsets per micro-batch so that batches start and end inside compaction gaps
 and empty batches) and once as a batch query, and prints one JSON line per query:

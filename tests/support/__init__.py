@@ -1,0 +1,14 @@
+"""What the tests of every layer share (this package holds no tests): ``brokerproc`` (a broker
+process), ``rawclient`` (the protocol over a raw socket), ``faultproxy`` (a proxy that loses
+responses), ``readback`` (a topic read back and checked), ``groups`` (consumer-group set-ups and polls),
+``tools`` (external tools, and the CI rule that nothing may skip), ``waiting`` (bounded waits) and
+``logs`` (a partition log read directly).
+
+Each of these exists once, here; a test module never defines its own copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository's root folder."""

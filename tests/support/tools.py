@@ -1,0 +1,36 @@
+"""External tools a test needs (kcat, java, node, go...), and the CI rule: a missing tool skips the
+test on a developer's machine but fails it under ``CI=true``, where everything must be installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool; skipped when absent, except under CI where it must exist."""
+    path = shutil.which(name)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{name} is required under CI=true but is not installed")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def require_program_client(tool: str, client: Any) -> None:
+    """A client driven as a program (compat.scenarios.kafkajs, franz_go): its toolchain and its
+    build must be there; skipped otherwise, except under CI where that fails."""
+    from compat.scenarios.common import ScenarioSkipped
+
+    require_tool(tool)
+    try:
+        client._command()
+    except ScenarioSkipped as e:
+        if IN_CI:
+            pytest.fail(f"{e}; required under CI=true")
+        pytest.skip(str(e))
