@@ -82,6 +82,7 @@ from wire.records import (
     set_partition_leader_epoch,
 )
 
+from .checkpoint import write_atomic
 from .errors import LogClosedError, OffsetOutOfRange
 from .handles import FileHandle
 from .leader_epoch import LeaderEpochCache
@@ -492,16 +493,7 @@ class PartitionLog:
             self._log_start = offset
         with self._start_file_lock:
             value = self._log_start
-            path = self.directory / LOG_START_FILE
-            tmp = path.with_name(path.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                os.write(fd, b"0\n%d\n" % value)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-            fsync_dir(self.directory)
+            write_atomic(self.directory / LOG_START_FILE, b"0\n%d\n" % value)
         return offset
 
     def replace_segments(

@@ -666,3 +666,63 @@ def build_batch(
     crc = _crc32c(payload, _crc32c(memoryview(header)[_ATTRIBUTES_POS:]))
     _U32.pack_into(header, _CRC_POS, crc)
     return b"".join((header, payload))
+
+
+# -- rewriting stored batches (the log cleaner) ---------------------------------------------------
+
+__all__ += [
+    "COMPRESSION_MASK",
+    "TIMESTAMP_TYPE_BIT",
+    "TRANSACTIONAL_BIT",
+    "CONTROL_BIT",
+    "DELETE_HORIZON_BIT",
+    "MIN_BATCH_LENGTH",
+    "read_varint",
+    "write_varint",
+    "rebuild_batch",
+]
+
+MIN_BATCH_LENGTH = _MIN_BATCH_LENGTH
+"""The smallest legal batchLength: a batch of no records (HEADER_SIZE - LOG_OVERHEAD)."""
+
+read_varint = _read_varint
+"""Zigzag varint/varlong at ``pos`` of ``data`` -> (value, next pos); IndexError when the data runs
+out, CorruptRecordError past 10 bytes. The same function the record decoder uses (no wrapper: it is
+called once per field in loops over every record of a log)."""
+
+
+def rebuild_batch(
+    header: BatchHeader,
+    payload,
+    *,
+    attributes: int,
+    record_count: int,
+    base_timestamp: int,
+    max_timestamp: int,
+    last_offset_delta: int | None = None,
+) -> bytes:
+    """A v2 batch around ``payload``: record bytes already encoded, and compressed with the codec of
+    ``attributes`` (not checked here). baseOffset, partitionLeaderEpoch and the producer fields come
+    from ``header``, so does lastOffsetDelta unless ``last_offset_delta`` is given; attributes,
+    recordCount and both timestamps are the ones given; the CRC is computed. For rewriting a stored
+    batch without decoding its records (the log cleaner); ``payload`` may be empty."""
+    out = bytearray(HEADER_SIZE)
+    _HEADER.pack_into(
+        out,
+        0,
+        header.base_offset,
+        _MIN_BATCH_LENGTH + len(payload),
+        header.partition_leader_epoch,
+        MAGIC,
+        0,
+        attributes,
+        header.last_offset_delta if last_offset_delta is None else last_offset_delta,
+        base_timestamp,
+        max_timestamp,
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+        record_count,
+    )
+    _U32.pack_into(out, _CRC_POS, _crc32c(payload, _crc32c(memoryview(out)[_ATTRIBUTES_POS:])))
+    return b"".join((out, payload))
