@@ -9,7 +9,7 @@ as they ship inside the ``org.apache.kafka:kafka-clients`` jar of one pinned rel
 the git-ignored ``compat/.cache/java/kafka-clients-<release>/`` (the local Maven repository
 is also looked in); the definitions are unpacked once into ``.cache/kafka-message-defs/``.
 ``--jar`` or ``--schemas DIR`` name another input.  The generated code is committed;
-``tests/test_codegen.py`` fails when it is stale.
+``tests/unit/test_codegen.py`` fails when it is stale.
 
 Each API becomes one module with a ``<Name>Request`` and ``<Name>Response`` slotted
 dataclass.  Nested structs are nested classes.  ``_decode(buf, pos, version)`` and
