@@ -22,6 +22,7 @@ import asyncio
 import logging
 import threading
 
+from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms as _now_ms
 from kbroker.config import BrokerConfig
 from kbroker.topics import TopicService
@@ -54,13 +55,8 @@ class CleanerService:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         running = self._running
         if running is not None and not running.done():
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms
 from storage.log import PartitionLog
 from storage.topics import LogManager
@@ -50,13 +51,8 @@ class Flusher:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         """Honours flush.ms / log.flush.interval.ms for logs that ask for it."""

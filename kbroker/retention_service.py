@@ -16,6 +16,7 @@ import logging
 import time
 from pathlib import Path
 
+from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms as _now_ms
 from kbroker.config import BrokerConfig
 from kbroker.topics import TopicService
@@ -55,13 +56,8 @@ class RetentionService:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         paths: list[Path] = []
         for part in self._topics.partitions():
             paths += part.log.reap_retired(0, force=True)

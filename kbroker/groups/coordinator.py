@@ -19,6 +19,7 @@ import asyncio
 import logging
 import uuid
 
+from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms
 from kbroker.config import BrokerConfig
 from kbroker.flusher import Flusher
@@ -68,12 +69,7 @@ class GroupCoordinator:
         self._cleanup_task = asyncio.get_running_loop().create_task(self._cleanup_loop())
 
     async def stop(self) -> None:
-        if self._cleanup_task is not None:
-            self._cleanup_task.cancel()
-            try:
-                await self._cleanup_task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._cleanup_task)
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
