@@ -632,12 +632,7 @@ class PartitionLog:
             if segment.dirty:
                 segment.flush()
                 segment.dirty = False
-        fd = os.open(self.directory / CLEAN_SHUTDOWN_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(self.directory)
+        write_atomic(self.directory / CLEAN_SHUTDOWN_FILE, b"")
 
     def delete(self) -> None:
         """Close the log and remove its directory."""
