@@ -31,8 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from storage import LogConfig, PartitionLog
-from storage.cleaner import CleanerConfig, clean, read_checkpoint
+from storage import PartitionLog
+from storage.cleaner import clean, read_checkpoint
+from tests.support.policies import cleaner_config, log_config
 from wire.compression import CODEC_NAMES
 from wire.records import build_batch, iter_batches, iter_records
 
@@ -40,7 +41,7 @@ CODECS = {name: codec for codec, name in CODEC_NAMES.items()}
 
 
 def build(directory: Path, args: argparse.Namespace) -> tuple[PartitionLog, dict[bytes, bytes]]:
-    config = LogConfig(segment_bytes=args.segment_mb << 20)
+    config = log_config(segment_bytes=args.segment_mb << 20)
     log = PartitionLog(directory, config)
     target = args.size_mb << 20
     codec = CODECS[args.codec]
@@ -215,7 +216,7 @@ def main() -> None:
             marks.setdefault(step, time.perf_counter())
 
         t0 = time.perf_counter()
-        stats = clean(log, CleanerConfig(min_cleanable_ratio=0.0, file_delete_delay_ms=0), int(time.time() * 1000),
+        stats = clean(log, cleaner_config(min_cleanable_ratio=0.0, file_delete_delay_ms=0), int(time.time() * 1000),
                       force=True, hook=hook)
         seconds = time.perf_counter() - t0
         assert stats is not None

@@ -1,5 +1,10 @@
 """Broker configuration: a Kafka-style ``.properties`` file with Kafka's names.
 
+``BROKER_DEFAULTS`` is every broker config kbroker knows, with its default; the default of a topic
+config's broker synonym (``log.segment.bytes``, ``log.cleanup.policy``, ...) is read from the
+topic-config table (``kbroker.config_defs``), the one place it is written.  This module imports
+nothing else from kbroker.
+
 Unknown keys are warned about, never fatal.  Values are kept as strings (as Kafka's
 DescribeConfigs reports them) and converted on access.
 """
@@ -10,10 +15,35 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from kbroker.config_defs import BY_SYNONYM
+
 log = logging.getLogger("kbroker.config")
 
-# name -> (default, type, documentation)
-BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
+
+BrokerDefault = tuple[str | None, str, str]  # (default, type, documentation)
+
+
+@dataclass(frozen=True)
+class _Synonym:
+    """A topic config's broker synonym: its default and its type are the topic config's, read from
+    the topic-config table (``kbroker.config_defs``)."""
+
+    doc: str
+
+
+def _entry(name: str, e: BrokerDefault | _Synonym) -> BrokerDefault:
+    if isinstance(e, _Synonym):
+        d = BY_SYNONYM[name]
+        return d.default, d.type, e.doc
+    return e
+
+
+# name -> (default, type, documentation), or _Synonym(documentation) for the broker synonym of a topic
+# config.  The synonyms Kafka gives no value (log.retention.ms, log.roll.ms, log.flush.interval.ms,
+# log.roll.jitter.ms) are written here as None: the topic config's default applies, and
+# DescribeConfigs lists no DEFAULT_CONFIG synonym for them.  The hour and minute variants
+# (log.retention.hours, log.roll.hours, ...) are broker configs of their own.
+_BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "node.id": ("1", "INT", "The node id of this broker."),
     "broker.id": ("1", "INT", "Alias of node.id."),
     "listeners": ("PLAINTEXT://127.0.0.1:9092", "LIST", "Listener to bind."),
@@ -24,48 +54,48 @@ BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "default.replication.factor": ("1", "INT", "Replication factor of an auto-created topic."),
     "auto.create.topics.enable": ("true", "BOOLEAN", "Create unknown topics on metadata requests."),
     "delete.topic.enable": ("true", "BOOLEAN", "Allow topics to be deleted."),
-    "log.segment.bytes": ("1073741824", "INT", "Size of a log segment."),
+    "log.segment.bytes": _Synonym("Size of a log segment."),
     "log.roll.ms": (None, "LONG", "Age after which a segment rolls."),
     "log.roll.hours": ("168", "INT", "Age in hours after which a segment rolls."),
-    "log.index.interval.bytes": ("4096", "INT", "Bytes of log between offset index entries."),
-    "log.index.size.max.bytes": ("10485760", "INT", "Maximum size of an index file."),
-    "log.flush.interval.messages": ("9223372036854775807", "LONG", "Messages before an fsync."),
+    "log.index.interval.bytes": _Synonym("Bytes of log between offset index entries."),
+    "log.index.size.max.bytes": _Synonym("Maximum size of an index file."),
+    "log.flush.interval.messages": _Synonym("Messages before an fsync."),
     "log.flush.interval.ms": (None, "LONG", "Milliseconds before an fsync."),
     "log.retention.hours": ("168", "INT", "Hours to keep a log segment."),
     "log.retention.ms": (None, "LONG", "Milliseconds to keep a log segment."),
-    "log.retention.bytes": ("-1", "LONG", "Maximum size of a partition log."),
-    "log.cleanup.policy": ("delete", "LIST", "delete or compact."),
-    "log.message.timestamp.type": ("CreateTime", "STRING", "CreateTime or LogAppendTime."),
-    "message.max.bytes": ("1048588", "INT", "Largest record batch accepted."),
-    "log.preallocate": ("false", "BOOLEAN", "Default preallocate: create segment files at full size."),
+    "log.retention.bytes": _Synonym("Maximum size of a partition log."),
+    "log.cleanup.policy": _Synonym("delete or compact."),
+    "log.message.timestamp.type": _Synonym("CreateTime or LogAppendTime."),
+    "message.max.bytes": _Synonym("Largest record batch accepted."),
+    "log.preallocate": _Synonym("Default preallocate: create segment files at full size."),
     "log.roll.jitter.ms": (None, "LONG", "Largest random jitter subtracted from a segment's roll time."),
     "log.roll.jitter.hours": ("0", "INT", "Roll jitter in hours (after log.roll.jitter.ms)."),
-    "log.local.retention.ms": ("-2", "LONG", "Accepted for compatibility (no tiered storage)."),
-    "log.local.retention.bytes": ("-2", "LONG", "Accepted for compatibility (no tiered storage)."),
-    "compression.gzip.level": ("-1", "INT", "Default compression.gzip.level."),
-    "compression.lz4.level": ("9", "INT", "Default compression.lz4.level."),
-    "compression.zstd.level": ("3", "INT", "Default compression.zstd.level."),
+    "log.local.retention.ms": _Synonym("Accepted for compatibility (no tiered storage)."),
+    "log.local.retention.bytes": _Synonym("Accepted for compatibility (no tiered storage)."),
+    "compression.gzip.level": _Synonym("Default compression.gzip.level."),
+    "compression.lz4.level": _Synonym("Default compression.lz4.level."),
+    "compression.zstd.level": _Synonym("Default compression.zstd.level."),
     "socket.request.max.bytes": ("104857600", "INT", "Largest request accepted."),
-    "compression.type": ("producer", "STRING", "Final compression of a topic."),
+    "compression.type": _Synonym("Final compression of a topic."),
     "fetch.transfer": ("pread", "STRING", "kbroker: 'pread' (copy) or 'sendfile' (zero-copy) for fetch data."),
     "cluster.id": (None, "STRING", "kbroker: cluster id (generated and persisted when unset)."),
     "log.retention.minutes": (None, "INT", "Minutes to keep a log segment (before log.retention.hours)."),
     "log.retention.check.interval.ms": ("300000", "LONG", "How often segments are checked for retention."),
-    "log.segment.delete.delay.ms": ("60000", "LONG", "Wait before the files of a deleted segment are removed."),
+    "log.segment.delete.delay.ms": _Synonym("Wait before the files of a deleted segment are removed."),
     "log.cleaner.enable": ("true", "BOOLEAN", "Run the log cleaner for compacted topics."),
     "log.cleaner.threads": ("1", "INT", "Cleaner threads (kbroker cleans one log at a time)."),
     "log.cleaner.backoff.ms": ("15000", "LONG", "Sleep of the cleaner when no log needs cleaning."),
     "log.cleaner.dedupe.buffer.size": ("134217728", "LONG", "Key map budget (24 bytes per key, as Kafka counts)."),
     "log.cleaner.io.buffer.size": ("524288", "INT", "Bytes the cleaner reads at a time."),
     "log.cleaner.io.max.bytes.per.second": ("1.7976931348623157E308", "DOUBLE", "Cleaner I/O throttle."),
-    "log.cleaner.min.cleanable.ratio": ("0.5", "DOUBLE", "Default min.cleanable.dirty.ratio."),
-    "log.cleaner.min.compaction.lag.ms": ("0", "LONG", "Default min.compaction.lag.ms."),
-    "log.cleaner.max.compaction.lag.ms": ("9223372036854775807", "LONG", "Default max.compaction.lag.ms."),
-    "log.cleaner.delete.retention.ms": ("86400000", "LONG", "Default delete.retention.ms."),
-    "log.message.timestamp.before.max.ms": ("9223372036854775807", "LONG", "Default message.timestamp.before.max.ms."),
-    "log.message.timestamp.after.max.ms": ("3600000", "LONG", "Default message.timestamp.after.max.ms."),
-    "min.insync.replicas": ("1", "INT", "Accepted for compatibility; there is one broker."),
-    "unclean.leader.election.enable": ("false", "BOOLEAN", "Accepted for compatibility; there is one broker."),
+    "log.cleaner.min.cleanable.ratio": _Synonym("Default min.cleanable.dirty.ratio."),
+    "log.cleaner.min.compaction.lag.ms": _Synonym("Default min.compaction.lag.ms."),
+    "log.cleaner.max.compaction.lag.ms": _Synonym("Default max.compaction.lag.ms."),
+    "log.cleaner.delete.retention.ms": _Synonym("Default delete.retention.ms."),
+    "log.message.timestamp.before.max.ms": _Synonym("Default message.timestamp.before.max.ms."),
+    "log.message.timestamp.after.max.ms": _Synonym("Default message.timestamp.after.max.ms."),
+    "min.insync.replicas": _Synonym("Accepted for compatibility; there is one broker."),
+    "unclean.leader.election.enable": _Synonym("Accepted for compatibility; there is one broker."),
     "producer.id.expiration.ms": ("86400000", "INT", "Idle time after which a producer's sequence state is dropped."),
     "producer.id.expiration.check.interval.ms": ("600000", "INT", "How often idle producers are looked for."),
     "group.initial.rebalance.delay.ms": ("3000", "INT", "Wait before the first rebalance of an empty group."),
@@ -79,6 +109,7 @@ BROKER_DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "offsets.retention.minutes": ("10080", "INT", "Offsets of a group Empty this long expire."),
     "offsets.retention.check.interval.ms": ("600000", "LONG", "How often offsets are checked for expiry."),
 }
+BROKER_DEFAULTS: dict[str, BrokerDefault] = {name: _entry(name, e) for name, e in _BROKER_CONFIGS.items()}
 
 TRUE = {"true", "1", "yes"}
 

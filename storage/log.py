@@ -117,16 +117,18 @@ class LogConfig:
     ``None`` for a flush interval means never (Kafka's Long.MAX_VALUE default).
     ``segment_jitter_ms`` takes a random amount in [0, jitter) off ``segment_ms`` for each segment's
     time-based roll. ``preallocate`` is accepted and has no effect: segment files grow as written
-    (a preallocated zero tail would have to be told apart from data at every recovery)."""
+    (a preallocated zero tail would have to be told apart from data at every recovery).
+    Every field is required: Kafka's defaults are the server's to give (``kbroker.topic_config``);
+    storage holds only its own bounds (``__post_init__``)."""
 
-    segment_bytes: int = 1073741824
-    segment_ms: int = 604800000
-    index_interval_bytes: int = 4096
-    segment_index_bytes: int = 10485760
-    flush_interval_messages: int | None = None
-    flush_interval_ms: int | None = None
-    segment_jitter_ms: int = 0
-    preallocate: bool = False
+    segment_bytes: int
+    segment_ms: int
+    index_interval_bytes: int
+    segment_index_bytes: int
+    flush_interval_messages: int | None
+    flush_interval_ms: int | None
+    segment_jitter_ms: int
+    preallocate: bool
 
     def __post_init__(self) -> None:
         _check("segment_bytes", self.segment_bytes, 14, _INT_MAX)  # Kafka's minimum, and u32 positions
@@ -206,9 +208,9 @@ class FileSlice:
 
 
 class PartitionLog:
-    def __init__(self, directory: Path, config: LogConfig | None = None) -> None:
+    def __init__(self, directory: Path, config: LogConfig) -> None:
         self.directory = Path(directory)
-        self._config = config if config is not None else LogConfig()
+        self._config = config
         self._roll_jitter: tuple[tuple[int, int], int] = ((-1, 0), 0)  # (segment base, jitter) -> amount
         self._lock = threading.Lock()  # segment list and counters (appending thread vs flusher)
         self._flush_lock = threading.Lock()  # one flush at a time; close waits for it
@@ -630,12 +632,7 @@ class PartitionLog:
             if segment.dirty:
                 segment.flush()
                 segment.dirty = False
-        fd = os.open(self.directory / CLEAN_SHUTDOWN_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(self.directory)
+        write_atomic(self.directory / CLEAN_SHUTDOWN_FILE, b"")
 
     def delete(self) -> None:
         """Close the log and remove its directory."""

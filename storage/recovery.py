@@ -26,7 +26,7 @@ with intact files is not looked for at open (only a failing disk does that; Kafk
 
 Stray files: ``*.tmp`` and index files whose ``.log`` is gone are removed; other names are left alone.
 
-Leftovers of retention and of the cleaner (``storage.cleaner`` describes the swap), handled before
+Leftovers of retention and of the cleaner (``storage.cleaner.output`` describes the swap), handled before
 any segment is opened, so a crash at any step leaves the log as it was before or after that step's
 cleaning:
 

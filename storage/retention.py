@@ -32,12 +32,13 @@ __all__ = ["RetentionPolicy", "RetentionResult", "segments_to_delete", "enforce_
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
-    """One log's settings, named after Kafka's topic configs."""
+    """One log's settings, named after Kafka's topic configs. Every field is required: Kafka's
+    defaults are the server's to give (``kbroker.topic_config``)."""
 
-    retention_ms: int = 604_800_000  # < 0: no time limit
-    retention_bytes: int = -1  # < 0: no size limit
-    delete: bool = True  # cleanup.policy contains "delete"
-    file_delete_delay_ms: int = 60_000
+    retention_ms: int  # < 0: no time limit
+    retention_bytes: int  # < 0: no size limit
+    delete: bool  # cleanup.policy contains "delete"
+    file_delete_delay_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,12 +223,11 @@ class LogManager:
     def logs(self) -> dict[tuple[str, int], PartitionLog]:
         return dict(self._logs)
 
-    def create_topic(self, name: str, partitions: int, configs: Mapping[str, str] | None = None,
-                     config: LogConfig | None = None) -> TopicMeta:
+    def create_topic(self, name: str, partitions: int, configs: Mapping[str, str], config: LogConfig
+                     ) -> TopicMeta:
         """Persist a new topic (``configs``: its overrides, kept as given) and open its logs with
         ``config``."""
         validate_topic_name(name)
-        config = config if config is not None else LogConfig()
         meta = self.topics.create(name, partitions, configs)
         try:
             self._open_new(name, range(partitions), config)
@@ -242,10 +241,9 @@ class LogManager:
             raise
         return meta
 
-    def add_partitions(self, name: str, new_total: int, config: LogConfig | None = None) -> TopicMeta:
+    def add_partitions(self, name: str, new_total: int, config: LogConfig) -> TopicMeta:
         old = self.topics.get(name)
         assert old is not None
-        config = config if config is not None else LogConfig()
         added = range(old.partitions, new_total)
         _check_partitions(new_total)
         try:
@@ -269,11 +267,9 @@ class LogManager:
                     pass
             shutil.rmtree(self._path(name, partition), ignore_errors=True)
 
-    def alter_topic_configs(self, name: str, configs: Mapping[str, str], config: LogConfig | None = None
-                            ) -> TopicMeta:
+    def alter_topic_configs(self, name: str, configs: Mapping[str, str], config: LogConfig) -> TopicMeta:
         """Replace a topic's stored overrides; ``config`` (its new settings) applies to its open logs
         from the next append."""
-        config = config if config is not None else LogConfig()
         meta = self.topics.set_configs(name, configs)
         for partition in range(meta.partitions):
             self._logs[name, partition].reconfigure(config)

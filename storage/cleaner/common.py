@@ -63,16 +63,19 @@ class CleanerAborted(Exception):
 
 @dataclass(frozen=True, slots=True)
 class CleanerConfig:
-    """Settings of one pass, with Kafka's names: topic configs, then broker ``log.cleaner.*``."""
+    """Settings of one pass, with Kafka's names: topic configs, then broker ``log.cleaner.*``.
+    Every field is required: Kafka's defaults are the server's to give (``kbroker.topic_config``).
+    ``max_compaction_lag_ms`` = ``NO_LIMIT``: no lag forces cleaning; ``max_io_bytes_per_second`` =
+    inf: no throttle."""
 
-    delete_retention_ms: int = 86_400_000
-    min_compaction_lag_ms: int = 0
-    max_compaction_lag_ms: int = NO_LIMIT
-    min_cleanable_ratio: float = 0.5
-    file_delete_delay_ms: int = 60_000
-    dedupe_buffer_size: int = 134_217_728
-    io_buffer_size: int = 524_288
-    max_io_bytes_per_second: float = float("inf")
+    delete_retention_ms: int
+    min_compaction_lag_ms: int
+    max_compaction_lag_ms: int
+    min_cleanable_ratio: float
+    file_delete_delay_ms: int
+    dedupe_buffer_size: int
+    io_buffer_size: int
+    max_io_bytes_per_second: float
 
 
 @dataclass(slots=True)

@@ -158,15 +158,16 @@ def _open_fds(under: Path) -> int:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_many_logs_stay_within_the_handle_budget(tmp_path):
-    from storage import LogConfig, PartitionLog
+    from storage import PartitionLog
     from storage.handles import handles
+    from tests.support.policies import log_config
     from wire.records import build_batch
 
     saved = handles.budget
     handles.reset_budget(20)
     try:
         before = _open_fds(tmp_path)
-        config = LogConfig(segment_bytes=2000, index_interval_bytes=256)
+        config = log_config(segment_bytes=2000, index_interval_bytes=256)
         logs = [PartitionLog(tmp_path / f"t-{i}", config) for i in range(60)]
         for round_ in range(30):
             for i, lg in enumerate(logs):

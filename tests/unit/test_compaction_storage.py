@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from storage import LogConfig, PartitionLog
-from storage.cleaner import STEPS, CleanerConfig, clean, inspect, read_checkpoint
+from storage import PartitionLog
+from storage.cleaner import STEPS, clean, inspect, read_checkpoint
 from tests.support.logs import read_all
+from tests.support.policies import cleaner_config, log_config
 from wire.records import BatchHeader, build_batch, crc_ok, iter_batches, iter_records
 
 NOW = 1_700_000_000_000
-FORCE = CleanerConfig(min_cleanable_ratio=0.0, file_delete_delay_ms=0)
+FORCE = cleaner_config(min_cleanable_ratio=0.0, file_delete_delay_ms=0)
 
 
 class Crash(BaseException):
@@ -88,7 +89,7 @@ def fill(log: PartitionLog, keys: int, updates: int, codec: int = 0, seed: int =
 
 
 def small_log(path: Path, segment_bytes: int = 4000) -> PartitionLog:
-    return PartitionLog(path, LogConfig(segment_bytes=segment_bytes, index_interval_bytes=300))
+    return PartitionLog(path, log_config(segment_bytes=segment_bytes, index_interval_bytes=300))
 
 
 def test_latest_value_per_key_and_offsets_kept(tmp_path: Path) -> None:
@@ -198,7 +199,7 @@ def test_tombstones_stay_for_delete_retention_after_first_cleaning_then_go(tmp_p
     log.append(kbatch([(b"a", None), (b"e", b"1")], ts=old, codec=codec), NOW)
     log.append(kbatch([(b"c", b"1")] * 3, codec=codec), NOW)
     log.append(kbatch([(b"d", b"1")], codec=codec), NOW)
-    config = CleanerConfig(min_cleanable_ratio=0.0, delete_retention_ms=60_000, file_delete_delay_ms=0)
+    config = cleaner_config(min_cleanable_ratio=0.0, delete_retention_ms=60_000, file_delete_delay_ms=0)
     stats = clean(log, config, NOW)
     assert stats is not None and stats.earliest_horizon_ms == NOW + 60_000
     data = read_all(log)
@@ -212,7 +213,7 @@ def test_tombstones_stay_for_delete_retention_after_first_cleaning_then_go(tmp_p
     assert stamped[0].max_timestamp == old + 1 and stamped[0].compression == codec
     assert not inspect(log, config, NOW + 59_999).due(1.0)
     # A pass before the horizon, even with a lowered delete.retention.ms, keeps the stamped horizon.
-    clean(log, CleanerConfig(min_cleanable_ratio=0.0, delete_retention_ms=1, file_delete_delay_ms=0),
+    clean(log, cleaner_config(min_cleanable_ratio=0.0, delete_retention_ms=1, file_delete_delay_ms=0),
           NOW + 30_000, force=True)
     assert read_checkpoint(log.directory)[1] == NOW + 60_000
     assert (b"a", None) in [(r.key, r.value) for r in records_of(read_all(log))]
@@ -230,7 +231,7 @@ def test_min_compaction_lag_and_dirty_ratio(tmp_path: Path) -> None:
     log = small_log(tmp_path / "t-0", segment_bytes=300)
     for i in range(6):
         log.append(kbatch([(b"k", b"%d" % i)] * 3, ts=NOW - 100_000 + i * 10_000), NOW)
-    lag = CleanerConfig(min_cleanable_ratio=0.0, min_compaction_lag_ms=75_000, file_delete_delay_ms=0)
+    lag = cleaner_config(min_cleanable_ratio=0.0, min_compaction_lag_ms=75_000, file_delete_delay_ms=0)
     state = inspect(log, lag, NOW)
     young = [s for s in log.segments if s.max_timestamp > NOW - 75_000]
     assert state.first_uncleanable == young[0].base_offset
@@ -243,7 +244,7 @@ def test_min_compaction_lag_and_dirty_ratio(tmp_path: Path) -> None:
     assert all(r.value != b"0" for r in recs)
     # nothing dirty below the lag now: a ratio pass is not due, a forced one changes nothing
     assert not inspect(log, lag, NOW).due(0.0)
-    strict = CleanerConfig(min_cleanable_ratio=0.99)
+    strict = cleaner_config(min_cleanable_ratio=0.99)
     log.append(kbatch([(b"k", b"x")]), NOW)
     assert clean(log, strict, NOW) is None
     log.close()
@@ -253,9 +254,9 @@ def test_max_compaction_lag_forces_a_pass(tmp_path: Path) -> None:
     log = small_log(tmp_path / "t-0", segment_bytes=300)
     for i in range(4):
         log.append(kbatch([(b"k%d" % i, b"v")] * 3, ts=NOW - 50_000), NOW)
-    high = CleanerConfig(min_cleanable_ratio=1.1)
+    high = cleaner_config(min_cleanable_ratio=1.1)
     assert not inspect(log, high, NOW).due(1.1)
-    due = CleanerConfig(min_cleanable_ratio=1.1, max_compaction_lag_ms=10_000, file_delete_delay_ms=0)
+    due = cleaner_config(min_cleanable_ratio=1.1, max_compaction_lag_ms=10_000, file_delete_delay_ms=0)
     assert inspect(log, due, NOW).max_lag_due
     assert clean(log, due, NOW) is not None
     log.close()
@@ -294,7 +295,7 @@ def test_second_pass_is_idempotent(tmp_path: Path) -> None:
 def test_small_dedupe_buffer_cleans_in_several_passes(tmp_path: Path) -> None:
     log = small_log(tmp_path / "t-0", segment_bytes=2000)
     latest = fill(log, 60, 6)
-    tiny = CleanerConfig(min_cleanable_ratio=0.0, dedupe_buffer_size=24 * 30, file_delete_delay_ms=0)
+    tiny = cleaner_config(min_cleanable_ratio=0.0, dedupe_buffer_size=24 * 30, file_delete_delay_ms=0)
     first = clean(log, tiny, NOW)
     assert first is not None and first.end_offset < log.segments[-1].base_offset
     for _ in range(100):
@@ -313,7 +314,7 @@ def _crash_case(tmp_path: Path) -> tuple[Path, bytes, bytes]:
     log.close()
     ref = tmp_path / "ref-0"
     shutil.copytree(src, ref)
-    log = PartitionLog(ref, LogConfig(segment_bytes=1 << 20, index_interval_bytes=300))
+    log = PartitionLog(ref, log_config(segment_bytes=1 << 20, index_interval_bytes=300))
     before = read_all(log)
     stats = clean(log, FORCE, NOW)
     assert stats is not None and len(stats.groups) == 1 and stats.groups[0][1] > 2
@@ -329,7 +330,7 @@ def test_crash_at_each_step_reads_as_before_or_after(tmp_path: Path, step: str, 
     src, before, after = _crash_case(tmp_path)
     work = tmp_path / "work-0"
     shutil.copytree(src, work)
-    log = PartitionLog(work, LogConfig(segment_bytes=1 << 20, index_interval_bytes=300))
+    log = PartitionLog(work, log_config(segment_bytes=1 << 20, index_interval_bytes=300))
 
     def hook(name: str) -> None:
         if name == step:
@@ -342,7 +343,7 @@ def test_crash_at_each_step_reads_as_before_or_after(tmp_path: Path, step: str, 
     else:
         log.close(clean=False)
     names = os.listdir(work)
-    log = PartitionLog(work, LogConfig(segment_bytes=1 << 20, index_interval_bytes=300))
+    log = PartitionLog(work, log_config(segment_bytes=1 << 20, index_interval_bytes=300))
     committed = STEPS.index(step) >= STEPS.index("log_swap")
     got = read_all(log)
     assert got == (after if committed else before), (step, names)
@@ -359,7 +360,7 @@ def test_retired_segments_keep_serving_old_slices(tmp_path: Path) -> None:
     piece = log.read(0, 1 << 20)
     assert piece is not None
     old = os.pread(piece.fd, piece.length, piece.position)
-    config = CleanerConfig(min_cleanable_ratio=0.0, file_delete_delay_ms=30_000)
+    config = cleaner_config(min_cleanable_ratio=0.0, file_delete_delay_ms=30_000)
     clean(log, config, NOW)
     assert os.pread(piece.fd, piece.length, piece.position) == old, "the old fd still reads its bytes"
     deleted = [n for n in os.listdir(log.directory) if n.endswith(".deleted")]

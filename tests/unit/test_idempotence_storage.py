@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import LogConfig, PartitionLog
+from storage import PartitionLog
 from storage.leader_epoch import CHECKPOINT_FILE, LeaderEpochCache
 from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence, ProducerState
+from tests.support.policies import log_config
 from wire.records import BatchHeader, build_batch, iter_batches
 
 INT32_MAX = 2**31 - 1
@@ -37,7 +38,7 @@ def all_headers(log: PartitionLog) -> list[BatchHeader]:
 
 
 def test_sequence_rules(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     a = log.append(pbatch(7, 0, 0), 0)
     assert (a.base_offset, a.last_offset, a.duplicate) == (0, 1, None)
     b = log.append(pbatch(7, 0, 2), 0)
@@ -67,7 +68,7 @@ def test_sequence_rules(tmp_path: Path) -> None:
 
 
 def test_window_is_five_batches(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     for i in range(7):
         log.append(pbatch(1, 0, 2 * i), 0)
     for i in range(2, 7):
@@ -78,7 +79,7 @@ def test_window_is_five_batches(tmp_path: Path) -> None:
 
 
 def test_sequence_wraps_at_int32_max(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     log.append(pbatch(1, 0, INT32_MAX - 1, count=2), 0)  # last sequence INT32_MAX
     assert log.append(pbatch(1, 0, 0), 0).base_offset == 2
     log.append(pbatch(2, 0, INT32_MAX, count=3), 0)  # wraps inside: 2147483647, 0, 1
@@ -90,7 +91,7 @@ def test_sequence_wraps_at_int32_max(tmp_path: Path) -> None:
 
 
 def test_several_batches_in_one_append(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     info = log.append(pbatch(1, 0, 0) + pbatch(1, 0, 2) + plain(), 0)
     assert (info.base_offset, info.last_offset) == (0, 4)
     with pytest.raises(OutOfOrderSequence):  # second batch does not follow the first
@@ -111,7 +112,7 @@ def fill(log: PartitionLog, producers: int = 3, batches: int = 12) -> None:
 
 
 def test_state_survives_clean_close_and_crash(tmp_path: Path) -> None:
-    config = LogConfig(segment_bytes=1500, index_interval_bytes=200)
+    config = log_config(segment_bytes=1500, index_interval_bytes=200)
     log = PartitionLog(tmp_path / "t-0", config)
     fill(log)
     before = state_of(log)
@@ -138,7 +139,7 @@ def test_state_survives_clean_close_and_crash(tmp_path: Path) -> None:
 
 
 def test_damaged_and_stale_snapshots(tmp_path: Path) -> None:
-    config = LogConfig(segment_bytes=1500, index_interval_bytes=200)
+    config = log_config(segment_bytes=1500, index_interval_bytes=200)
     d = tmp_path / "t-0"
     log = PartitionLog(d, config)
     fill(log)
@@ -157,7 +158,7 @@ def test_damaged_and_stale_snapshots(tmp_path: Path) -> None:
 
 def test_snapshot_above_truncated_log_end_is_ignored(tmp_path: Path) -> None:
     d = tmp_path / "t-0"
-    log = PartitionLog(d)
+    log = PartitionLog(d, log_config())
     log.append(pbatch(5, 0, 0), 0)
     size_after_first = log.size_bytes
     log.append(pbatch(5, 0, 2), 0)
@@ -165,7 +166,7 @@ def test_snapshot_above_truncated_log_end_is_ignored(tmp_path: Path) -> None:
     with open(d / f"{0:020d}.log", "r+b") as f:
         f.truncate(size_after_first + 30)  # a torn second batch (as after a crash)
     os.unlink(d / ".clean-shutdown")
-    log = PartitionLog(d)
+    log = PartitionLog(d, log_config())
     assert log.log_end_offset == 2
     assert not (d / f"{4:020d}.snapshot").exists()
     # the lost batch is not a duplicate: the producer's retry is written again

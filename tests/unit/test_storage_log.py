@@ -12,6 +12,7 @@ import pytest
 from storage import LogClosedError, LogConfig, OffsetOutOfRange, PartitionLog
 from storage.log import CLEAN_SHUTDOWN_FILE
 from tests.support.logs import read_all
+from tests.support.policies import log_config
 from wire.records import BatchHeader, build_batch, crc_ok, iter_batches, iter_records
 
 
@@ -42,11 +43,11 @@ def fill(log: PartitionLog, n: int, seed: int = 1) -> list[tuple[int, int, bytes
 
 @pytest.fixture
 def small() -> LogConfig:
-    return LogConfig(segment_bytes=2000, index_interval_bytes=256)
+    return log_config(segment_bytes=2000, index_interval_bytes=256)
 
 
 def test_append_assigns_contiguous_offsets_in_place(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     assert (log.log_start_offset, log.log_end_offset, log.size_bytes) == (0, 0, 0)
     buf = batch(3) + batch(2, seed=1)
     info = log.append(buf, now_ms=5)
@@ -99,7 +100,7 @@ def test_read_at_every_offset_starts_with_containing_batch(tmp_path: Path, small
 
 
 def test_read_bounds(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     assert log.read(0, 100) is None
     assert log.read_bytes(0, 100) == b""
     with pytest.raises(OffsetOutOfRange):
@@ -141,7 +142,7 @@ def test_max_offset_stops_before_batches_at_or_after_it(tmp_path: Path, small: L
 
 
 def test_kip74_oversize_batch_and_segment(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=1000))
+    log = PartitionLog(tmp_path / "t-0", log_config(segment_bytes=1000))
     log.append(batch(2), 0)
     big = batch(3, size=5000)
     info = log.append(big, 0)
@@ -154,7 +155,7 @@ def test_kip74_oversize_batch_and_segment(tmp_path: Path) -> None:
 
 
 def test_roll_by_time_from_first_append(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_ms=1000))
+    log = PartitionLog(tmp_path / "t-0", log_config(segment_ms=1000))
     log.append(batch(), now_ms=50_000)
     log.append(batch(), now_ms=51_000)
     assert len(log.segments) == 1
@@ -166,7 +167,7 @@ def test_roll_by_time_from_first_append(tmp_path: Path) -> None:
 
 
 def test_roll_when_index_full(tmp_path: Path) -> None:
-    config = LogConfig(index_interval_bytes=0, segment_index_bytes=24)  # 3 offset / 2 time entries
+    config = log_config(index_interval_bytes=0, segment_index_bytes=24)  # 3 offset / 2 time entries
     log = PartitionLog(tmp_path / "t-0", config)
     ref = fill(log, 40)
     assert len(log.segments) >= 10
@@ -177,7 +178,7 @@ def test_roll_when_index_full(tmp_path: Path) -> None:
 
 def test_timestamp_lookup_matches_brute_force(tmp_path: Path) -> None:
     rng = random.Random(3)
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=3000, index_interval_bytes=200))
+    log = PartitionLog(tmp_path / "t-0", log_config(segment_bytes=3000, index_interval_bytes=200))
     records: list[tuple[int, int]] = []  # (offset, timestamp) in log order
     for i in range(200):
         count = rng.randint(1, 4)
@@ -199,18 +200,18 @@ def test_timestamp_lookup_matches_brute_force(tmp_path: Path) -> None:
 
     check(log)
     log.close()
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     check(log)
     log.close(clean=False)
     for path in (tmp_path / "t-0").glob("*.timeindex"):
         path.unlink()
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     check(log)
     log.close()
 
 
 def test_timestamps_on_empty_log(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     assert log.offset_for_timestamp(0) is None
     assert log.max_timestamp() is None
     log.append(bytearray(build_batch([(None, b"v", None, None)])), 0)  # no timestamp (-1)
@@ -241,7 +242,7 @@ def test_reopen_after_clean_close(tmp_path: Path, small: LogConfig) -> None:
 
 
 def test_needs_flush_by_messages_and_time(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "a-0", LogConfig(flush_interval_messages=5))
+    log = PartitionLog(tmp_path / "a-0", log_config(flush_interval_messages=5))
     log.append(batch(4), 0)
     assert not log.needs_flush(0)
     log.append(batch(1), 0)
@@ -250,7 +251,7 @@ def test_needs_flush_by_messages_and_time(tmp_path: Path) -> None:
     assert log.recovery_point == 5 and not log.needs_flush(10**9)
     log.close()
 
-    log = PartitionLog(tmp_path / "b-0", LogConfig(flush_interval_ms=100))
+    log = PartitionLog(tmp_path / "b-0", log_config(flush_interval_ms=100))
     assert not log.needs_flush(10**9)
     log.append(batch(), now_ms=1000)
     log.append(batch(), now_ms=1050)
@@ -260,14 +261,14 @@ def test_needs_flush_by_messages_and_time(tmp_path: Path) -> None:
     assert not log.needs_flush(5000)
     log.close()
 
-    log = PartitionLog(tmp_path / "c-0")
+    log = PartitionLog(tmp_path / "c-0", log_config())
     log.append(batch(100), 0)
     assert not log.needs_flush(10**12), "default: never"
     log.close()
 
 
 def test_flush_on_worker_thread_while_appending(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=4000, flush_interval_messages=1))
+    log = PartitionLog(tmp_path / "t-0", log_config(segment_bytes=4000, flush_interval_messages=1))
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -294,7 +295,7 @@ def test_flush_on_worker_thread_while_appending(tmp_path: Path) -> None:
 
 
 def test_records_survive_and_decode(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=500))
+    log = PartitionLog(tmp_path / "t-0", log_config(segment_bytes=500))
     for i in range(30):
         log.append(bytearray(build_batch([(b"key", b"value-%d" % i, [("h", b"x")], 7 + i)])), 0)
     values = [r.value for r in iter_records_all(read_all(log, check=batches_of))]
@@ -308,7 +309,7 @@ def iter_records_all(data: bytes):
 
 
 def test_delete_removes_directory(tmp_path: Path) -> None:
-    log = PartitionLog(tmp_path / "t-0")
+    log = PartitionLog(tmp_path / "t-0", log_config())
     fill(log, 3)
     log.delete()
     assert not (tmp_path / "t-0").exists()
@@ -330,7 +331,7 @@ def test_delete_removes_directory(tmp_path: Path) -> None:
 )
 def test_log_config_validation(kwargs: dict) -> None:
     with pytest.raises(ValueError):
-        LogConfig(**kwargs)
+        log_config(**kwargs)
 
 
 def open_fds() -> int:

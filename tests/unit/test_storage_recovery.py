@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from storage import LogConfig, PartitionLog
+from storage import PartitionLog
 from storage.log import CLEAN_SHUTDOWN_FILE
 from storage.segment import Segment
 from tests.support import ROOT
 from tests.support.logs import read_all
+from tests.support.policies import log_config
 from wire.records import build_batch, iter_batches, iter_records
 
-CONFIG = LogConfig(segment_bytes=1500, index_interval_bytes=200)
+CONFIG = log_config(segment_bytes=1500, index_interval_bytes=200)
 
 
 def batch(i: int, count: int = 2, size: int = 40) -> bytearray:
@@ -252,9 +253,10 @@ def test_stray_files_are_cleaned(tmp_path: Path) -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from storage import LogConfig, PartitionLog
+from storage import PartitionLog
+from tests.support.policies import log_config
 from wire.records import build_batch
-log = PartitionLog(Path(sys.argv[1]), LogConfig(segment_bytes=20000, index_interval_bytes=300))
+log = PartitionLog(Path(sys.argv[1]), log_config(segment_bytes=20000, index_interval_bytes=300))
 i = 0
 while True:
     info = log.append(bytearray(build_batch([(None, b"x" * (i % 700), None, i)])), 0)
@@ -275,7 +277,7 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     proc.kill()
     proc.wait()
     proc.stdout.close()
-    log = PartitionLog(directory)
+    log = PartitionLog(directory, log_config())
     assert log.log_end_offset >= acked + 1
     data = read_all(log)
     values = [r.value for pos, _ in iter_batches(data) for r in iter_records(data, pos)]

@@ -22,6 +22,7 @@ from storage import (
     TopicStore,
     UnknownTopic,
 )
+from tests.support.policies import log_config
 from wire.records import build_batch
 
 
@@ -93,8 +94,8 @@ def test_topic_overrides_resolve_to_log_settings() -> None:
             "retention.ms": "5",
         },
     ).log
-    assert config == LogConfig(1048576, 60000, 128, 4096, 1, None)
-    assert default == LogConfig()
+    assert config == LogConfig(1048576, 60000, 128, 4096, 1, None, 0, False)
+    assert default == LogConfig(1073741824, 604800000, 4096, 10485760, None, None, 0, False)
     for bad in [{"segment.bytes": "big"}, {"segment.bytes": "1"}, {"flush.messages": "0"}]:
         with pytest.raises(InvalidTopicConfig):
             check_overrides(BrokerConfig(), bad)
@@ -146,11 +147,11 @@ def test_topic_service_lifecycle(tmp_path: Path) -> None:
 
 def test_log_manager_opens_logs_with_the_settings_it_is_given(tmp_path: Path) -> None:
     manager = LogManager(tmp_path)
-    manager.create_topic("a", 1, {"segment.bytes": "200"}, LogConfig(segment_bytes=200))
+    manager.create_topic("a", 1, {"segment.bytes": "200"}, log_config(segment_bytes=200))
     manager.close_all()
     manager = LogManager(tmp_path)
     assert manager.logs() == {}  # opened by open(), with typed settings
-    manager.open({"a": LogConfig(segment_bytes=300)})
+    manager.open({"a": log_config(segment_bytes=300)})
     assert manager.get_log("a", 0).config.segment_bytes == 300  # type: ignore[union-attr]
     assert manager.topics.get("a").configs == {"segment.bytes": "200"}  # type: ignore[union-attr]
     manager.close_all()
@@ -168,7 +169,7 @@ def test_topic_service_rejects_bad_config_before_saving(tmp_path: Path) -> None:
 
 def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
     manager = LogManager(tmp_path)
-    manager.create_topic("t", 1)
+    manager.create_topic("t", 1, {}, log_config())
     manager.get_log("t", 0).append(batch(), 0)  # type: ignore[union-attr]
     manager.close_all()
     # crash after the metadata went but before the directory did
@@ -178,7 +179,7 @@ def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
     manager.open({})
     assert not (tmp_path / "deadbeef-delete").exists()
     assert manager.get_log("t", 0) is None
-    manager.create_topic("t", 1)
+    manager.create_topic("t", 1, {}, log_config())
     assert manager.get_log("t", 0).log_end_offset == 0  # type: ignore[union-attr]
     manager.close_all()
 
@@ -186,7 +187,7 @@ def test_interrupted_delete_never_resurrects_data(tmp_path: Path) -> None:
 def test_partition_dirs_are_created_if_missing(tmp_path: Path) -> None:
     TopicStore(tmp_path).create("t", 2)  # metadata written, crash before the logs were made
     manager = LogManager(tmp_path)
-    manager.open({"t": LogConfig()})
+    manager.open({"t": log_config()})
     assert (tmp_path / "t-0").is_dir() and (tmp_path / "t-1").is_dir()
     assert manager.get_log("t", 1).log_end_offset == 0  # type: ignore[union-attr]
     manager.close_all()
