@@ -1,76 +1,26 @@
 """Handlers called in process, without a socket: a RequestContext over the services of a broker
-built in this process (kbroker.broker), the generated request objects in, the response objects out."""
+built in this process (kbroker.broker), the generated request objects in, the response objects out
+(the broker and the context come from tests/support/inproc.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 from pathlib import Path
 
-from kbroker.apis.create_topics import create_topics
 from kbroker.apis.delete_topics import delete_topics
 from kbroker.apis.describe_configs import describe_configs
-from kbroker.apis.fetch import fetch
 from kbroker.apis.incremental_alter_configs import incremental_alter_configs
 from kbroker.apis.list_offsets import list_offsets
-from kbroker.apis.produce import produce
 from kbroker.broker import Broker
-from kbroker.config import BrokerConfig
-from kbroker.context import RequestContext
+from tests.support.inproc import create, ctx, fetch_all, produce_one, run, slice_bytes
 from wire.errors import ErrorCode
-from wire.messages.create_topics import CreateTopicsRequest
 from wire.messages.delete_topics import DeleteTopicsRequest
 from wire.messages.describe_configs import DescribeConfigsRequest
-from wire.messages.fetch import FetchRequest
 from wire.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
 from wire.messages.list_offsets import ListOffsetsRequest
-from wire.messages.produce import ProduceRequest
-from wire.records import build_batch, iter_batches, iter_records
+from wire.records import iter_batches, iter_records
 
 TOPIC = 2
 DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG = 1, 5
-
-
-def run(tmp_path: Path, body, **props: str):  # type: ignore[no-untyped-def]
-    """``body(broker)`` with a broker whose background work runs, then a clean stop."""
-    async def main():  # type: ignore[no-untyped-def]
-        b = Broker(BrokerConfig({"log.dirs": str(tmp_path / "data"), **props}))
-        b.start_background()
-        try:
-            return await asyncio.wait_for(body(b), 30)
-        finally:
-            await b.stop()
-    return asyncio.run(main())
-
-
-def ctx(b: Broker, version: int) -> RequestContext:
-    return RequestContext(b.services, api_version=version, correlation_id=1, client_id="inproc", peer="test")
-
-
-def create(b: Broker, name: str, partitions: int, configs: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    topic = CreateTopicsRequest.CreatableTopic(
-        name=name, num_partitions=partitions, replication_factor=1,
-        configs=[CreateTopicsRequest.CreatableTopicConfig(name=k, value=v) for k, v in (configs or {}).items()])
-    return create_topics(ctx(b, 7), CreateTopicsRequest(topics=[topic]))
-
-
-def produce_one(b: Broker, topic: str, partition: int, records: list, version: int = 9):  # type: ignore[no-untyped-def]
-    data = memoryview(bytearray(build_batch(records)))
-    req = ProduceRequest(acks=-1, timeout_ms=1000, topic_data=[ProduceRequest.TopicProduceData(
-        name=topic, partition_data=[ProduceRequest.PartitionProduceData(index=partition, records=data)])])
-    return produce(ctx(b, version), req)
-
-
-def fetch_all(b: Broker, topic: str, partition: int, offset: int = 0):  # type: ignore[no-untyped-def]
-    req = FetchRequest(max_wait_ms=0, min_bytes=0, topics=[FetchRequest.FetchTopic(
-        topic=topic, partitions=[FetchRequest.FetchPartition(partition=partition, fetch_offset=offset,
-                                                             partition_max_bytes=1 << 20)])])
-    return fetch(ctx(b, 12), req)
-
-
-def slice_bytes(sl) -> bytes:  # type: ignore[no-untyped-def]
-    with sl.use() as fd:
-        return os.pread(fd, sl.length, sl.position)
 
 
 def test_create_produce_fetch_list_offsets_in_process(tmp_path: Path) -> None:
