@@ -29,8 +29,8 @@ else
   # the editable install points at this checkout (a venv copied from elsewhere would not)
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 fi
-export PATH="$PWD/$VENV/bin:$PATH"
-export VIRTUAL_ENV="$PWD/$VENV"
+export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
+export VIRTUAL_ENV="$(cd "$VENV" && pwd)"
 
 set +e
 "$VENV/bin/python" -m pytest "$@"
