@@ -122,8 +122,8 @@ def timestamp_errors(data: memoryview, batches: Batches, low: int, high: int, li
     """The records whose CreateTime lies outside [low, high] (may run in a worker thread)."""
     errors = []
     try:
-        for pos, _ in batches:
-            for i, r in enumerate(records.stream_records(data, pos, limit)):
+        for pos, h in batches:
+            for i, r in enumerate(records.stream_records(data, pos, limit, h)):
                 if r.timestamp > high or (0 <= r.timestamp < low):
                     errors.append((i, f"Timestamp {r.timestamp} of record {i} is out of range; it should be "
                                       f"within [{low}, {high}]"))
@@ -146,8 +146,8 @@ def inspect(data: memoryview, batches: Batches, tp: str, config: TopicConfig
     try:
         if config.compact:
             errors = []
-            for pos, _ in batches:
-                for i, r in enumerate(records.stream_records(data, pos, limit)):
+            for pos, h in batches:
+                for i, r in enumerate(records.stream_records(data, pos, limit, h)):
                     if r.key is None:
                         errors.append((i, f"Compacted topic cannot accept a record without a key in topic "
                                           f"partition {tp}."))
@@ -178,7 +178,7 @@ def recompress(data: memoryview | bytearray, batches: Batches, target: int | Non
             out += data[pos : pos + h.total_size]
             continue
         # decoded while decompressing: the records, not also the whole decompressed blob
-        recs = list(records.stream_records(data, pos, limit))
+        recs = list(records.stream_records(data, pos, limit, h))
         out += records.build_batch(
             recs,
             compression=target,

@@ -518,11 +518,13 @@ class _ChunkReader:
         return not self._fill(1)
 
 
-def stream_records(buf, pos: int = 0, limit: int = 1 << 30) -> Iterator[Record]:
+def stream_records(buf, pos: int = 0, limit: int = 1 << 30, header: BatchHeader | None = None) -> Iterator[Record]:
     """The records of the batch at ``pos``, decoded while decompressing: holds about one record and
     one codec step at a time, never the whole decompressed batch. Decompressing past ``limit``
-    bytes raises InvalidRecordError; inconsistencies raise CorruptRecordError as iter_records does."""
-    header = BatchHeader(buf, pos)
+    bytes raises InvalidRecordError; inconsistencies raise CorruptRecordError as iter_records does.
+    ``header``: the batch's header when the caller has already parsed it (it is not read again)."""
+    if header is None:
+        header = BatchHeader(buf, pos)
     if header.batch_length < _MIN_BATCH_LENGTH or len(buf) - pos < header.total_size:
         raise CorruptRecordError(f"no whole batch at {pos}")
     append_time = header.max_timestamp if header.log_append_time else None
