@@ -8,9 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
 from tests.support.rawclient import RawClient
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_kafka_jars
 from wire.errors import ErrorCode as E
 from wire.messages.alter_configs import AlterConfigsRequest
 from wire.messages.describe_configs import DescribeConfigsRequest
@@ -85,12 +84,7 @@ def test_legacy_alter_configs_is_invalid_request(rc) -> None:
 
 
 def test_kafka_configs_broker_loggers(broker) -> None:
-    java = require_tool("java")
-    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
-    if not (jars / ".complete").exists():
-        if IN_CI:
-            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
-        pytest.skip(f"the reference Kafka jars are not fetched ({jars})")
+    java, jars = require_kafka_jars()
 
     def tool(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([java, "-cp", f"{jars}/*", "kafka.admin.ConfigCommand", "--bootstrap-server",

@@ -9,9 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
 from tests.support.rawclient import RawClient
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_kafka_jars
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_log_dirs import DescribeLogDirsRequest
 from wire.records import build_batch
@@ -70,12 +69,7 @@ def test_kafka_python_admin(broker, rc) -> None:
 
 
 def test_kafka_log_dirs_describe(broker, rc) -> None:
-    java = require_tool("java")
-    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
-    if not (jars / ".complete").exists():
-        if IN_CI:
-            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
-        pytest.skip(f"the reference Kafka jars are not fetched ({jars})")
+    java, jars = require_kafka_jars()
     proc = subprocess.run([java, "-cp", f"{jars}/*", "org.apache.kafka.tools.LogDirsCommand",
                            "--bootstrap-server", broker.bootstrap, "--describe", "--topic-list", "ldirs"],
                           capture_output=True, text=True, timeout=180)

@@ -16,11 +16,10 @@ from confluent_kafka.admin import AdminClient
 from kafka.admin import KafkaAdminClient
 
 from kbroker.groups.consumer_protocol import encode_assignment, encode_subscription
-from tests.support import ROOT
 from tests.support.brokerproc import BrokerProcess
 from tests.support.groups import GROUP_OVERRIDES
 from tests.support.rawclient import RawClient
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_kafka_jars
 from wire.errors import ErrorCode as E
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_groups import DescribeGroupsRequest
@@ -209,12 +208,7 @@ def test_admin_clients_show_classic(rb, rc) -> None:
 
 def test_kafka_consumer_groups_list_type_shows_classic(rb, rc) -> None:
     """`kafka-consumer-groups --list --type` (Kafka 4.1.1's tool, from the reference broker's jars)."""
-    java = require_tool("java")
-    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
-    if not (jars / ".complete").exists():
-        if IN_CI:
-            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
-        pytest.skip(f"the reference Kafka jars are not fetched ({jars}: compat/kafka_ref/launcher.py fetch)")
+    java, jars = require_kafka_jars()
     join_stable(rc, "cli-classic")
     assert commit(rc, "cli-offsets-only", -1, "", 9) == E.NONE
 

@@ -11,9 +11,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry
 from confluent_kafka.admin import ConfigResource as CResource
 
-from tests.support import ROOT
 from tests.support.rawclient import RawClient
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_kafka_jars
 from wire.errors import ErrorCode as E
 from wire.messages import BROKER_VERSIONS
 from wire.messages.describe_configs import DescribeConfigsRequest
@@ -88,12 +87,7 @@ def test_list_config_resources(broker) -> None:
 
 
 def test_kafka_configs_groups(broker) -> None:
-    java = require_tool("java")
-    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
-    if not (jars / ".complete").exists():
-        if IN_CI:
-            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
-        pytest.skip(f"the reference Kafka jars are not fetched ({jars})")
+    java, jars = require_kafka_jars()
 
     def tool(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([java, "-cp", f"{jars}/*", "kafka.admin.ConfigCommand", "--bootstrap-server",

@@ -12,8 +12,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, NewTopic
 from confluent_kafka.admin import ConfigResource as CResource
 
-from tests.support import ROOT
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_kafka_jars
 
 # Kafka 4.1.1's topic configs (TopicConfig / LogConfig) with their defaults.
 KAFKA_41_TOPIC_DEFAULTS = {
@@ -172,12 +171,7 @@ KAFKA_41_DESCRIBE_ALL = [
 
 
 def test_kafka_configs_describe_all_matches_kafka(broker) -> None:
-    java = require_tool("java")
-    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
-    if not (jars / ".complete").exists():
-        if IN_CI:
-            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
-        pytest.skip(f"the reference Kafka jars are not fetched ({jars})")
+    java, jars = require_kafka_jars()
     create(admin(broker), "t1", {})
     p = subprocess.run([java, "-cp", f"{jars}/*", "kafka.admin.ConfigCommand", "--bootstrap-server", broker.bootstrap,
                         "--entity-type", "topics", "--entity-name", "t1", "--describe", "--all"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,3 +35,18 @@ def require_program_client(tool: str, client: Any) -> None:
         if IN_CI:
             pytest.fail(f"{e}; required under CI=true")
         pytest.skip(str(e))
+
+
+def require_kafka_jars() -> tuple[str, Path]:
+    """``java`` and the folder of the reference Kafka's jars (Kafka's own CLI tools run from them);
+    skipped when absent, except under CI where they must be there (scripts/install-deps.sh fetches
+    them with compat/kafka_ref/launcher.py)."""
+    from tests.support import ROOT
+
+    java = require_tool("java")
+    jars = ROOT / "compat" / ".cache" / "kafka-ref" / "jars"
+    if not (jars / ".complete").exists():
+        if IN_CI:
+            pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
+        pytest.skip(f"the reference Kafka jars are not fetched ({jars}: compat/kafka_ref/launcher.py fetch)")
+    return java, jars
