@@ -22,7 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from kbroker.config import BROKER_DEFAULTS, BrokerConfig
-from kbroker.topic_config import TOPIC_CONFIGS, ConfigDef, InvalidTopicConfig, check_overrides, check_value
+from kbroker.topic_config import (
+    TOPIC_CONFIGS,
+    ConfigDef,
+    InvalidTopicConfig,
+    TopicConfig,
+    check_overrides,
+    check_value,
+)
 from storage.checkpoint import write_atomic
 
 
@@ -154,18 +161,18 @@ def _apply(current: Mapping[str, str], ops: Iterable[Op], defs: Mapping[str, Con
 
 
 def plan_topic_change(broker: BrokerConfig, current: Mapping[str, str], ops: Iterable[Op],
-                      replace: bool = False) -> dict[str, str]:
+                      replace: bool = False) -> tuple[dict[str, str], TopicConfig]:
     """A topic's new overrides: ``ops`` applied to ``current`` (IncrementalAlterConfigs), or the SET
     ops alone when ``replace`` (AlterConfigs, which drops every override it does not name); checked
-    as a whole by ``check_overrides``, as CreateTopics checks a new topic's."""
+    as a whole by ``check_overrides``, as CreateTopics checks a new topic's. Returns them with the
+    config they resolve to."""
     ops = list(ops)
     check_request_shape(ops)
     new = _apply({} if replace else current, ops, TOPIC_CONFIGS, {})
     try:
-        check_overrides(broker, new)
+        return new, check_overrides(broker, new)
     except InvalidTopicConfig as exc:
         raise ConfigChangeError(INVALID_CONFIG, str(exc)) from None
-    return new
 
 
 THREAD_COUNTS = ("background.threads", "num.io.threads", "num.network.threads", "num.replica.fetchers",

@@ -68,10 +68,12 @@ class TopicService:
         """A would-be topic's config (InvalidTopicConfig when Kafka would refuse the set)."""
         return check_overrides(self._broker_config, overrides)
 
-    def create(self, name: str, partitions: int, overrides: Mapping[str, str]) -> TopicMeta:
+    def create(self, name: str, partitions: int, overrides: Mapping[str, str],
+               config: TopicConfig | None = None) -> TopicMeta:
         """Create a topic; InvalidTopicConfig, storage's InvalidPartitions / InvalidTopic /
-        TopicAlreadyExists, or OSError (nothing of the topic is kept then)."""
-        config = self.check(overrides)
+        TopicAlreadyExists, or OSError (nothing of the topic is kept then). ``config``: the
+        overrides as ``check`` already resolved them (checked here otherwise)."""
+        config = config if config is not None else self.check(overrides)
         meta = self.logs.create_topic(name, partitions, dict(overrides), config.log)
         self._states[name] = TopicState(name, config)
         self._add_partitions(meta, range(partitions))
@@ -85,9 +87,10 @@ class TopicService:
         self._add_partitions(meta, range(old.partitions, total))
         return meta
 
-    def alter(self, name: str, overrides: Mapping[str, str]) -> TopicMeta:
-        """Replace a topic's overrides (checked by the caller's plan, again here)."""
-        config = self.check(overrides)
+    def alter(self, name: str, overrides: Mapping[str, str], config: TopicConfig | None = None) -> TopicMeta:
+        """Replace a topic's overrides. ``config``: the overrides as the caller's plan already
+        resolved them (checked here otherwise)."""
+        config = config if config is not None else self.check(overrides)
         meta = self.logs.alter_topic_configs(name, dict(overrides), config.log)
         self._states[name].config = config
         return meta

@@ -38,11 +38,11 @@ def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], re
     try:
         if rtype == TOPIC:
             meta = ctx.topics.get(name)
-            new = config_changes.plan_topic_change(ctx.config, meta.configs if meta else {}, ops, replace)
+            new, resolved = config_changes.plan_topic_change(ctx.config, meta.configs if meta else {}, ops, replace)
             if meta is None:
                 return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
             if not validate_only:
-                ctx.topics.alter(name, new)
+                ctx.topics.alter(name, new, resolved)
             return ErrorCode.NONE, None
         if rtype == BROKER:
             if name:

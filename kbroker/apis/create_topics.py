@@ -84,7 +84,7 @@ def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, validat
     topic_id = None
     if not validate_only:
         try:
-            topic_id = ctx.topics.create(name, partitions, configs).topic_id
+            topic_id = ctx.topics.create(name, partitions, configs, resolved).topic_id
         except InvalidPartitions as exc:
             return _fail(name, ErrorCode.INVALID_PARTITIONS, str(exc))
         except OSError as exc:
