@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-Python tools the tests need; idempotent and non-interactive (CI has no stdin).
 #   kcat  (Debian package; tests/foreign/test_kcat.py, compat/scenarios/kcat.py)
+#   ZooKeeper (Debian package zookeeper; the cluster tests and compat/cluster)
 #   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
 # Python packages come from pyproject.toml ('.[test]'), not from here.
 set -euo pipefail
@@ -40,6 +41,16 @@ if command -v javac >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
 else
   echo "install-deps: installing a JDK and Maven"
   apt_install openjdk-17-jdk-headless maven
+fi
+
+# ZooKeeper for the cluster tests (tests/support/zookeeper.py runs its jar with java; the Debian
+# package's init script is not used, every test starts its own server on a loopback port).
+if [ -f /usr/share/java/zookeeper.jar ]; then
+  echo "install-deps: ZooKeeper already installed (/usr/share/java/zookeeper.jar)"
+else
+  echo "install-deps: installing ZooKeeper"
+  apt_install zookeeper
+  [ -f /usr/share/java/zookeeper.jar ] || { echo "install-deps: ZooKeeper still missing after install" >&2; exit 1; }
 fi
 
 # Foreign clients run by the compat tests, each installed by its own idempotent, cached script
