@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbroker.cleaner_service import CleanerService
 from kbroker.config import BrokerConfig
@@ -17,13 +17,16 @@ from kbroker.context import Services
 from kbroker.flusher import Flusher
 from kbroker.group_config import GroupConfigStore
 from kbroker.groups.coordinator import GroupCoordinator
-from kbroker.identity import load_identity
+from kbroker.identity import load_identity, stored_cluster_id
 from kbroker.producers import ProducerExpiry, ProducerIdAllocator
 from kbroker.retention_service import RetentionService
 from kbroker.topics import TopicService
 from kbroker.waiters import AppendWaiters
 from storage.handles import handles
 from storage.topics import LogManager
+
+if TYPE_CHECKING:
+    from kbroker.cluster.node import ClusterNode
 
 log = logging.getLogger("kbroker.broker")
 
@@ -61,14 +64,34 @@ class Broker:
         self.config = config
         self.data_dir = Path(config.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.identity = load_identity(config, self.data_dir)
+        self.cluster: ClusterNode | None = None
+        if config.zookeeper_connect:
+            from kbroker.cluster.node import ClusterNode
+
+            adv = config.advertised
+            self.cluster = ClusterNode(config, config.node_id, adv.host, adv.port, stored_cluster_id(self.data_dir),
+                                       self.data_dir)
+            self.identity = load_identity(config, self.data_dir, self.cluster.cluster_id)
+        else:
+            self.identity = load_identity(config, self.data_dir)
         load_dynamic(config, self.data_dir)  # AlterConfigs on the broker, before any topic is resolved
         self.connections: set[Any] = set()
         self.waiters = AppendWaiters()
         self.logs = LogManager(self.data_dir)
-        self.topics = TopicService(config, self.logs, self.identity.node_id, self.waiters)
+        if self.cluster is not None:
+            self.topics = TopicService(config, self.logs, self.identity.node_id, self.waiters, replicated=True,
+                                       high_watermarks=self.cluster.high_watermarks())
+            self.replicas = self.cluster.attach(self.topics)
+        else:
+            self.topics = TopicService(config, self.logs, self.identity.node_id, self.waiters)
         self.flusher = Flusher(self.logs)
-        self.producer_ids = ProducerIdAllocator(self.data_dir)
+        self.producer_ids: Any
+        if self.cluster is not None:
+            from kbroker.cluster.producer_ids import ZkProducerIdAllocator
+
+            self.producer_ids = ZkProducerIdAllocator(self.cluster.zk, self.identity.node_id)
+        else:
+            self.producer_ids = ProducerIdAllocator(self.data_dir)
         self.producer_expiry = ProducerExpiry(self.logs, config.get_int("producer.id.expiration.ms"),
                                               config.get_int("producer.id.expiration.check.interval.ms"))
         self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
@@ -84,10 +107,13 @@ class Broker:
             flusher=self.flusher,
             dynamic_configs=DynamicBrokerConfigs(config, self.data_dir, self.topics.reconfigure),
             group_configs=GroupConfigStore(self.data_dir),
+            cluster=self.cluster,
         )
 
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:
+        if self.cluster is not None:
+            self.cluster.start()
         self.flusher.start()
         self.producer_expiry.start()
         self.groups.start()
@@ -102,6 +128,11 @@ class Broker:
                 await part.stop()
             except Exception:
                 log.exception("stopping the %s failed; continuing the shutdown", name)
+        if self.cluster is not None:
+            try:
+                await self.cluster.stop()
+            except Exception:
+                log.exception("leaving the cluster failed; continuing the shutdown")
         self.producer_expiry.stop()
         await self.flusher.stop()
         tasks = []

@@ -51,7 +51,7 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "log.dirs": ("./kbroker-data", "STRING", "Directory holding the logs."),
     "log.dir": (None, "STRING", "Alias of log.dirs."),
     "num.partitions": ("1", "INT", "Partitions of an auto-created topic."),
-    "default.replication.factor": ("1", "INT", "Replication factor of an auto-created topic."),
+    "default.replication.factor": ("1", "INT", "Replication factor of an auto-created topic (or -1 in CreateTopics)."),
     "auto.create.topics.enable": ("true", "BOOLEAN", "Create unknown topics on metadata requests."),
     "delete.topic.enable": ("true", "BOOLEAN", "Allow topics to be deleted."),
     "log.segment.bytes": _Synonym("Size of a log segment."),
@@ -94,8 +94,28 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "log.cleaner.delete.retention.ms": _Synonym("Default delete.retention.ms."),
     "log.message.timestamp.before.max.ms": _Synonym("Default message.timestamp.before.max.ms."),
     "log.message.timestamp.after.max.ms": _Synonym("Default message.timestamp.after.max.ms."),
-    "min.insync.replicas": _Synonym("Accepted for compatibility; there is one broker."),
-    "unclean.leader.election.enable": _Synonym("Accepted for compatibility; there is one broker."),
+    "min.insync.replicas": _Synonym("Fewest in-sync replicas an acks=all produce needs (NOT_ENOUGH_REPLICAS below)."),
+    "unclean.leader.election.enable": _Synonym("Elect a replica outside the ISR when no ISR member is alive (may lose data)."),
+    # -- the replicated cluster (ZooKeeper mode; all ignored without zookeeper.connect)
+    "zookeeper.connect": (None, "STRING", "host:port[,host:port...][/chroot] of ZooKeeper; unset: a single broker."),
+    "zookeeper.session.timeout.ms": ("18000", "INT", "ZooKeeper session timeout: a broker silent this long is dead."),
+    "zookeeper.connection.timeout.ms": (None, "INT", "Wait for the ZooKeeper connection at start (default: the session timeout)."),
+    "broker.rack": (None, "STRING", "Rack of this broker (rack-aware replica placement)."),
+    "replica.lag.time.max.ms": ("30000", "LONG", "A follower not caught up for this long leaves the ISR."),
+    "replica.fetch.max.bytes": ("1048576", "INT", "Bytes a follower asks for per partition."),
+    "replica.fetch.response.max.bytes": ("10485760", "INT", "Bytes a follower asks for per fetch."),
+    "replica.fetch.wait.max.ms": ("500", "INT", "Longest wait of a follower's fetch at the leader."),
+    "replica.fetch.min.bytes": ("1", "INT", "Bytes a follower's fetch waits for."),
+    "replica.fetch.backoff.ms": ("1000", "INT", "Pause of a follower after a fetch error."),
+    "replica.socket.timeout.ms": ("30000", "INT", "Socket timeout of a follower's fetch connection."),
+    "replica.high.watermark.checkpoint.interval.ms": ("5000", "LONG", "How often high watermarks are checkpointed."),
+    "num.replica.fetchers": ("1", "INT", "Fetcher connections per source broker."),
+    "controlled.shutdown.enable": ("true", "BOOLEAN", "On shutdown, move this broker's leaderships away first."),
+    "controlled.shutdown.max.retries": ("3", "INT", "Attempts of a controlled shutdown."),
+    "controlled.shutdown.retry.backoff.ms": ("5000", "LONG", "Pause between controlled shutdown attempts."),
+    "auto.leader.rebalance.enable": ("true", "BOOLEAN", "Give leadership back to preferred replicas."),
+    "leader.imbalance.check.interval.seconds": ("300", "LONG", "How often the controller checks leader balance."),
+    "leader.imbalance.per.broker.percentage": ("10", "INT", "Imbalance of a broker that triggers a rebalance."),
     "producer.id.expiration.ms": ("86400000", "INT", "Idle time after which a producer's sequence state is dropped."),
     "producer.id.expiration.check.interval.ms": ("600000", "INT", "How often idle producers are looked for."),
     "group.initial.rebalance.delay.ms": ("3000", "INT", "Wait before the first rebalance of an empty group."),
@@ -104,7 +124,7 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "group.max.size": ("2147483647", "INT", "Most members a group may have."),
     "offsets.topic.num.partitions": ("50", "INT", "Partitions of __consumer_offsets (fixed once created)."),
     "offsets.topic.segment.bytes": ("104857600", "INT", "Segment size of __consumer_offsets."),
-    "offsets.topic.replication.factor": ("1", "SHORT", "Accepted for compatibility; there is one broker."),
+    "offsets.topic.replication.factor": ("3", "SHORT", "Replicas of __consumer_offsets in a cluster (one broker: 1)."),
     "offset.metadata.max.bytes": ("4096", "INT", "Longest metadata string of a committed offset."),
     "offsets.retention.minutes": ("10080", "INT", "Offsets of a group Empty this long expire."),
     "offsets.retention.check.interval.ms": ("600000", "LONG", "How often offsets are checked for expiry."),
@@ -241,6 +261,11 @@ class BrokerConfig:
         4096) and ``log.cleaner.io.max.bytes.per.second``."""
         return (self.get_int("log.cleaner.dedupe.buffer.size"), max(self.get_int("log.cleaner.io.buffer.size"), 4096),
                 float(self.get("log.cleaner.io.max.bytes.per.second") or "inf"))
+
+    @property
+    def zookeeper_connect(self) -> str | None:
+        """``zookeeper.connect`` when this broker is part of a cluster, else None (a single broker)."""
+        return self.get("zookeeper.connect") or None
 
     @property
     def num_partitions(self) -> int:

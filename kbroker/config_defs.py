@@ -108,7 +108,7 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in [
     _d("segment.ms", "LONG", "604800000", ("log.roll.ms", "log.roll.hours"),
        "Age at which a segment rolls.", minimum=1),
     _d("unclean.leader.election.enable", "BOOLEAN", "false", "unclean.leader.election.enable",
-       "Let an out-of-sync replica become leader (accepted; there is one broker)."),
+       "Let an out-of-sync replica become leader when no ISR member is alive (may lose data)."),
 ]}
 
 BY_SYNONYM: dict[str, ConfigDef] = {d.synonyms[0]: d for d in TOPIC_CONFIGS.values() if d.synonyms}

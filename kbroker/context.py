@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kbroker.cluster.node import ClusterNode
     from kbroker.config import BrokerConfig
     from kbroker.config_changes import DynamicBrokerConfigs
     from kbroker.flusher import Flusher
@@ -31,6 +32,7 @@ class Services:
     flusher: Flusher  # group commit
     dynamic_configs: DynamicBrokerConfigs
     group_configs: GroupConfigStore
+    cluster: ClusterNode | None = None  # set when this broker is part of a cluster (zookeeper.connect)
 
 
 @dataclass(slots=True)
@@ -52,6 +54,10 @@ class RequestContext:
     @property
     def node_id(self) -> int:
         return self.services.identity.node_id
+
+    @property
+    def cluster(self) -> ClusterNode | None:
+        return self.services.cluster
 
     @property
     def topics(self) -> TopicService:

@@ -13,11 +13,24 @@ hands the bytes and their already-parsed headers to the log.  Idempotent batches
 log against the producer's last five (``storage.producer_state``): a duplicate is answered with its
 original offset, a gap or a new epoch not starting at 0 is OUT_OF_ORDER_SEQUENCE_NUMBER, a stale
 epoch INVALID_PRODUCER_EPOCH.  Appends wake the fetches parked on the partition.
+
+Replication (a cluster, ``zookeeper.connect``): the partition holds its role (leader, follower, or
+neither while it has no leader), the leader id and epoch, the replica set and the ISR with the
+version of the state znode they came from, and the high watermark.  As leader it records each
+follower's log end offset from its fetches, moves the high watermark to the ISR's minimum (only
+forward), completes the acks=all produces waiting for it, and proposes ISR changes (a follower
+caught up joins; one not caught up for ``replica.lag.time.max.ms`` leaves) through the injected
+``isr_writer`` — a conditional write of the state znode, so a newer decision (a new leader, another
+ISR change) always wins.  As follower it appends what the leader sends with the leader's offsets
+and epochs, and its high watermark is the leader's, capped by its own log end.  On a single broker
+none of this runs: the partition is its own ISR and the high watermark is the log end offset.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,6 +46,25 @@ from wire.errors import ErrorCode
 
 # Decoding of compressed batches (compacted key checks, recompression, timestamp errors), off the loop.
 _DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="produce-decode")
+log = logging.getLogger("kbroker.partition")
+
+LEADER, FOLLOWER, NO_ROLE = "leader", "follower", "none"
+# (partition, proposed ISR) -> the state znode's new version, or None when the write lost (a newer
+# state exists: the metadata watch brings it)
+IsrWriter = Callable[["Partition", tuple[int, ...]], Awaitable[int | None]]
+
+
+class FollowerState:
+    """What a leader knows of one follower (Kafka's Replica): its log end offset and when it was last
+    caught up."""
+
+    __slots__ = ("leo", "caught_up_ms", "last_fetch_leader_leo", "last_fetch_ms")
+
+    def __init__(self, now: int) -> None:
+        self.leo = -1
+        self.caught_up_ms = now
+        self.last_fetch_leader_leo = -1
+        self.last_fetch_ms = now
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +72,7 @@ class Appended:
     base_offset: int
     log_append_time_ms: int  # -1 for CreateTime topics
     log_start_offset: int
+    end_offset: int = -1  # the offset after the batch's last record (what acks=all waits for)
 
 
 class TopicState:
@@ -54,12 +87,26 @@ class TopicState:
 
 class Partition:
     def __init__(self, topic: TopicState, index: int, log: PartitionLog, node_id: int,
-                 waiters: AppendWaiters) -> None:
+                 waiters: AppendWaiters, replicated: bool = False, high_watermark: int = 0) -> None:
         self._topic = topic
         self.index = index
         self.log = log
         self.node_id = node_id
         self._waiters = waiters
+        # replication state (cluster mode only; see the module docstring)
+        self.replicated = replicated
+        self.role = NO_ROLE if replicated else LEADER
+        self._leader = -1
+        self._epoch = -1
+        self._replicas: tuple[int, ...] = (node_id,)
+        self._isr: tuple[int, ...] = (node_id,)
+        self.state_version = -1
+        self.controller_epoch = 0
+        self._hw = min(high_watermark, log.log_end_offset)
+        self._followers: dict[int, FollowerState] = {}
+        self._acks: list[tuple[int, asyncio.Future[int]]] = []  # (offset the HW must reach, answer)
+        self._isr_inflight = False
+        self.isr_writer: IsrWriter | None = None
 
     def __repr__(self) -> str:
         return f"Partition({self.topic}-{self.index})"
@@ -76,23 +123,27 @@ class Partition:
 
     @property
     def leader_id(self) -> int:
-        return self.node_id
+        return self._leader if self.replicated else self.node_id
 
     @property
     def leader_epoch(self) -> int:
-        return self.log.leader_epoch
+        return self._epoch if self.replicated else self.log.leader_epoch
 
     @property
     def replicas(self) -> tuple[int, ...]:
-        return (self.node_id,)
+        return self._replicas
 
     @property
     def isr(self) -> tuple[int, ...]:
-        return (self.node_id,)
+        return self._isr
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == LEADER
 
     @property
     def high_watermark(self) -> int:
-        return self.log.log_end_offset
+        return self._hw if self.replicated else self.log.log_end_offset
 
     @property
     def last_stable_offset(self) -> int:
@@ -108,9 +159,18 @@ class Partition:
 
     # -- produce ------------------------------------------------------------------------------------
 
-    async def append(self, data: memoryview, api_version: int) -> Appended:
-        """Validate and append one produced record batch. Raises ProduceError with the Kafka error."""
+    async def append(self, data: memoryview, api_version: int, acks: int = 1) -> Appended:
+        """Validate and append one produced record batch. Raises ProduceError with the Kafka error.
+        In a cluster only the leader appends, and acks=all needs ``min.insync.replicas`` in-sync
+        replicas (NOT_ENOUGH_REPLICAS, nothing appended); waiting for them is ``wait_replicated``."""
         config = self.config
+        if self.replicated:
+            if self.role != LEADER:
+                raise ProduceError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+            if acks == -1 and len(self._isr) < config.min_insync_replicas:
+                raise ProduceError(ErrorCode.NOT_ENOUGH_REPLICAS,
+                                   f"the ISR {list(self._isr)} is smaller than min.insync.replicas "
+                                   f"{config.min_insync_replicas}")
         now = now_ms()
         try:
             batches = lv.check_batches(data, config, api_version, now)
@@ -144,9 +204,209 @@ class Partition:
             raise ProduceError(ErrorCode.KAFKA_STORAGE_ERROR, str(e)) from None
         if info.duplicate is not None:  # a retry of a batch already written: its original offset
             return Appended(info.base_offset, info.duplicate.timestamp if config.log_append_time else -1,
-                            info.log_start_offset)
-        self._waiters.notify(self.topic, self.index)  # the high watermark moved
-        return Appended(info.base_offset, now if config.log_append_time else -1, info.log_start_offset)
+                            info.log_start_offset, info.last_offset + 1)
+        if self.replicated:
+            self._advance_hw()  # a leader alone in its ISR commits at once
+        self._waiters.notify(self.topic, self.index)  # the log end (single broker: the HW) moved
+        return Appended(info.base_offset, now if config.log_append_time else -1, info.log_start_offset,
+                        info.last_offset + 1)
+
+    async def wait_replicated(self, end_offset: int, timeout_ms: int) -> int:
+        """acks=all: wait until the high watermark reaches ``end_offset`` (the offset after the last
+        appended record). 0, or NOT_ENOUGH_REPLICAS_AFTER_APPEND (the ISR fell below
+        min.insync.replicas), NOT_LEADER_OR_FOLLOWER (leadership moved), REQUEST_TIMED_OUT."""
+        if not self.replicated:
+            return 0
+        if self.role != LEADER:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        if self._hw >= end_offset:
+            return self._committed_answer()
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        entry = (end_offset, fut)
+        self._acks.append(entry)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), max(timeout_ms, 0) / 1000)
+        except TimeoutError:
+            return ErrorCode.REQUEST_TIMED_OUT
+        finally:
+            try:
+                self._acks.remove(entry)
+            except ValueError:
+                pass
+
+    def _committed_answer(self) -> int:
+        if len(self._isr) < self.config.min_insync_replicas:
+            return ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        return 0
+
+    def _complete_acks(self) -> None:
+        if not self._acks:
+            return
+        hw = self._hw
+        answer = self._committed_answer()
+        for end, fut in self._acks:
+            if end <= hw and not fut.done():
+                fut.set_result(answer)
+
+    def _fail_acks(self, code: int) -> None:
+        for _, fut in self._acks:
+            if not fut.done():
+                fut.set_result(code)
+
+    # -- replication: roles -------------------------------------------------------------------------
+
+    def _set_state(self, leader: int, epoch: int, isr: tuple[int, ...], replicas: tuple[int, ...],
+                   version: int, controller_epoch: int) -> None:
+        self._leader, self._epoch, self._isr, self._replicas = leader, epoch, isr, replicas
+        self.state_version, self.controller_epoch = version, controller_epoch
+
+    def become_leader(self, epoch: int, isr: tuple[int, ...], replicas: tuple[int, ...], version: int,
+                      controller_epoch: int, now: int) -> None:
+        """This broker leads from ``epoch``: new epoch entry at the log end, every follower's
+        position unknown (caught up as of now, as Kafka starts them)."""
+        was_leader = self.role == LEADER and self._epoch == epoch
+        self._set_state(self.node_id, epoch, isr, replicas, version, controller_epoch)
+        if was_leader:
+            self._advance_hw()
+            return
+        self.role = LEADER
+        if epoch > self.log.leader_epoch:
+            self.log.leader_epochs.assign(epoch, self.log.log_end_offset)
+        self._followers = {r: FollowerState(now) for r in replicas if r != self.node_id}
+        self._hw = min(self._hw, self.log.log_end_offset)
+        log.info("%s-%d: leader at epoch %d, ISR %s, log end %d, HW %d", self.topic, self.index, epoch,
+                 list(isr), self.log.log_end_offset, self._hw)
+        self._advance_hw()
+
+    def become_follower(self, leader: int, epoch: int, isr: tuple[int, ...], replicas: tuple[int, ...],
+                        version: int, controller_epoch: int) -> bool:
+        """Follow ``leader`` (-1: no leader for now). True when the leader or epoch changed (the
+        replica fetcher then truncates and fetches from the new leader)."""
+        changed = self.role != FOLLOWER or leader != self._leader or epoch != self._epoch
+        self._set_state(leader, epoch, isr, replicas, version, controller_epoch)
+        if changed:
+            self.role = FOLLOWER if leader >= 0 else NO_ROLE
+            self._followers = {}
+            self._fail_acks(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+            self._waiters.notify(self.topic, self.index)
+            log.info("%s-%d: follower of %d at epoch %d, log end %d, HW %d", self.topic, self.index, leader,
+                     epoch, self.log.log_end_offset, self._hw)
+        return changed
+
+    def update_isr(self, isr: tuple[int, ...], version: int, controller_epoch: int) -> None:
+        """Same leader and epoch, a new ISR (this leader's own change, or the controller's)."""
+        self._isr, self.state_version, self.controller_epoch = isr, version, controller_epoch
+        if self.role == LEADER:
+            self._advance_hw()
+            self._complete_acks()
+
+    # -- replication: the leader's side -------------------------------------------------------------
+
+    def _advance_hw(self) -> None:
+        leo = self.log.log_end_offset
+        new = leo
+        for r in self._isr:
+            if r == self.node_id:
+                continue
+            f = self._followers.get(r)
+            new = min(new, f.leo if f is not None else -1)
+        if new > self._hw:
+            self._hw = new
+            self._complete_acks()
+            self._waiters.notify(self.topic, self.index)
+
+    def follower_fetched(self, replica_id: int, fetch_offset: int, now: int) -> int:
+        """A follower asked for ``fetch_offset``: its log end offset. 0, or the error to answer it."""
+        if self.role != LEADER:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        f = self._followers.get(replica_id)
+        if f is None:
+            if replica_id not in self._replicas:
+                return ErrorCode.NOT_LEADER_OR_FOLLOWER
+            f = self._followers[replica_id] = FollowerState(now)
+        leo = self.log.log_end_offset
+        if fetch_offset >= leo:
+            f.caught_up_ms = now
+        elif fetch_offset >= f.last_fetch_leader_leo >= 0:
+            f.caught_up_ms = max(f.caught_up_ms, f.last_fetch_ms)
+        f.leo = min(fetch_offset, leo)
+        f.last_fetch_leader_leo = leo
+        f.last_fetch_ms = now
+        if replica_id not in self._isr and f.leo >= self._hw and f.leo >= self._epoch_start():
+            self._propose_isr(tuple(r for r in self._replicas if r in self._isr or r == replica_id))
+        self._advance_hw()
+        return 0
+
+    def _epoch_start(self) -> int:
+        entries = self.log.leader_epochs.entries
+        return entries[-1][1] if entries else 0
+
+    def lagging(self, now: int, max_lag_ms: int) -> tuple[int, ...]:
+        """ISR followers not caught up for longer than ``max_lag_ms``."""
+        if self.role != LEADER:
+            return ()
+        out = []
+        for r in self._isr:
+            if r == self.node_id:
+                continue
+            f = self._followers.get(r)
+            if f is None or now - f.caught_up_ms > max_lag_ms:
+                out.append(r)
+        return tuple(out)
+
+    def shrink_isr(self, now: int, max_lag_ms: int) -> None:
+        out = self.lagging(now, max_lag_ms)
+        if out:
+            log.info("%s-%d: followers %s out of sync for more than %d ms", self.topic, self.index, list(out),
+                     max_lag_ms)
+            self._propose_isr(tuple(r for r in self._isr if r not in out))
+
+    def _propose_isr(self, isr: tuple[int, ...]) -> None:
+        writer = self.isr_writer
+        if writer is None or self._isr_inflight or isr == self._isr or self.node_id not in isr:
+            return
+        self._isr_inflight = True
+        epoch = self._epoch
+
+        async def write() -> None:
+            try:
+                version = await writer(self, isr)
+            except Exception:
+                log.exception("%s-%d: ISR change to %s failed", self.topic, self.index, list(isr))
+                version = None
+            finally:
+                self._isr_inflight = False
+            if version is not None and self.role == LEADER and self._epoch == epoch and version > self.state_version:
+                log.info("%s-%d: ISR %s -> %s", self.topic, self.index, list(self._isr), list(isr))
+                self.update_isr(isr, version, self.controller_epoch)
+
+        asyncio.get_running_loop().create_task(write())
+
+    # -- replication: the follower's side -----------------------------------------------------------
+
+    def append_from_leader(self, data: memoryview, leader_hw: int, leader_log_start: int) -> int:
+        """Records fetched from the leader, with its offsets and epochs. The new log end offset."""
+        if len(data):
+            self.log.append_as_follower(data, now_ms())
+        leo = self.log.log_end_offset
+        if leader_log_start > self.log.log_start_offset and leader_log_start <= leo:
+            self.log.advance_log_start(leader_log_start)
+        hw = min(leader_hw, leo)
+        if hw > self._hw:
+            self._hw = hw
+        self._waiters.notify(self.topic, self.index)
+        return leo
+
+    def truncate_to(self, offset: int) -> None:
+        if offset < self.log.log_end_offset:
+            log.info("%s-%d: truncating from %d to %d", self.topic, self.index, self.log.log_end_offset, offset)
+            self.log.truncate_to(offset)
+        self._hw = min(self._hw, self.log.log_end_offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        log.info("%s-%d: log emptied, restarting at %d", self.topic, self.index, offset)
+        self.log.truncate_fully_and_start_at(offset)
+        self._hw = offset
 
     def needs_flush(self) -> bool:
         """flush.messages / flush.ms say the log must be synced before the produce answers."""

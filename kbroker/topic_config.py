@@ -174,6 +174,8 @@ class TopicConfig:
     max_compaction_lag_ms: int
     min_cleanable_dirty_ratio: float
     file_delete_delay_ms: int
+    min_insync_replicas: int
+    unclean_leader_election: bool
     log: LogConfig
     retention: RetentionPolicy
 
@@ -255,6 +257,8 @@ def resolve(broker: BrokerConfig, overrides: Mapping[str, str]) -> TopicConfig:
         max_compaction_lag_ms=max_lag,
         min_cleanable_dirty_ratio=float(entries["min.cleanable.dirty.ratio"].value),
         file_delete_delay_ms=num("file.delete.delay.ms"),
+        min_insync_replicas=num("min.insync.replicas"),
+        unclean_leader_election=entries["unclean.leader.election.enable"].value.lower() == "true",
         log=log,
         retention=retention,
     )

@@ -22,17 +22,22 @@ from storage.topics import LogManager, TopicMeta
 
 
 class TopicService:
-    def __init__(self, config: BrokerConfig, logs: LogManager, node_id: int, waiters: AppendWaiters) -> None:
+    def __init__(self, config: BrokerConfig, logs: LogManager, node_id: int, waiters: AppendWaiters,
+                 replicated: bool = False, high_watermarks: Mapping[tuple[str, int], int] | None = None) -> None:
+        """``replicated``: a cluster broker — only the partitions it holds a replica of have a log
+        here (``ensure_replicas``), each starting from its checkpointed high watermark."""
         self._broker_config = config
         self.logs = logs
         self.node_id = node_id
         self._waiters = waiters
+        self.replicated = replicated
+        self._hw = dict(high_watermarks or {})
         self._states: dict[str, TopicState] = {}
         self._partitions: dict[tuple[str, int], Partition] = {}
         for meta in logs.topics.all():
             # stored overrides were checked when set; a broker default may have changed since
             self._states[meta.name] = TopicState(meta.name, resolve(config, meta.configs))
-        logs.open({name: s.config.log for name, s in self._states.items()})
+        logs.open({name: s.config.log for name, s in self._states.items()}, existing_only=replicated)
         for meta in logs.topics.all():
             self._add_partitions(meta, range(meta.partitions))
 
@@ -119,5 +124,42 @@ class TopicService:
         state = self._states[meta.name]
         for i in indexes:
             log = self.logs.get_log(meta.name, i)
+            if log is None and self.replicated:
+                continue  # no replica here
             assert log is not None
-            self._partitions[meta.name, i] = Partition(state, i, log, self.node_id, self._waiters)
+            self._partitions[meta.name, i] = Partition(state, i, log, self.node_id, self._waiters, self.replicated,
+                                                       self._hw.get((meta.name, i), 0))
+
+    # -- replicas (cluster mode) ------------------------------------------------------------------
+
+    def ensure_replicas(self, name: str, topic_id: uuid.UUID, total: int, hosted: set[int],
+                        overrides: Mapping[str, str]) -> list[Partition]:
+        """The topic as the cluster has it, with logs for exactly the partitions in ``hosted``.
+        Returns the partitions opened now. A local topic of the same name with another id is
+        deleted first."""
+        old = self.logs.topics.get(name)
+        if old is not None and old.topic_id != topic_id:
+            self.delete(name)
+        meta = self.logs.ensure_topic(name, topic_id, total, overrides)
+        state = self._states.get(name)
+        config = resolve(self._broker_config, meta.configs)
+        if state is None:
+            state = self._states[name] = TopicState(name, config)
+        elif state.config.overrides != config.overrides:
+            state.config = config
+            self.logs.reconfigure(name, config.log)
+        opened = []
+        for i in sorted(hosted):
+            if (name, i) not in self._partitions:
+                log = self.logs.open_partition(name, i, state.config.log)
+                part = Partition(state, i, log, self.node_id, self._waiters, True, self._hw.get((name, i), 0))
+                self._partitions[name, i] = part
+                opened.append(part)
+        for (t, i) in [k for k in self._partitions if k[0] == name and k[1] not in hosted]:
+            self._partitions.pop((t, i))
+            self.logs.remove_partition(t, i)
+            self._waiters.notify(t, i)
+        return opened
+
+    def high_watermarks(self) -> dict[tuple[str, int], int]:
+        return {(p.topic, p.index): p.high_watermark for p in self._partitions.values() if not p.log.closed}

@@ -197,14 +197,50 @@ class LogManager:
         self.topics = TopicStore(self.data_dir)
         self._logs: dict[tuple[str, int], PartitionLog] = {}
 
-    def open(self, configs: Mapping[str, LogConfig]) -> None:
+    def open(self, configs: Mapping[str, LogConfig], existing_only: bool = False) -> None:
         """Open every stored topic's logs (missing partition directories are created), each topic
-        with its settings in ``configs`` (keyed by topic name)."""
+        with its settings in ``configs`` (keyed by topic name). ``existing_only``: open only the
+        partitions that have a directory (a cluster broker holds replicas of some partitions)."""
         for meta in self.topics.all():
             config = configs[meta.name]
             for partition in range(meta.partitions):
+                path = self._path(meta.name, partition)
+                if existing_only and not path.is_dir():
+                    continue
                 if (meta.name, partition) not in self._logs:
-                    self._logs[meta.name, partition] = PartitionLog(self._path(meta.name, partition), config)
+                    self._logs[meta.name, partition] = PartitionLog(path, config)
+
+    # -- replicas (a cluster broker holds the partitions assigned to it) ----------------------------
+
+    def ensure_topic(self, name: str, topic_id: uuid.UUID, partitions: int, configs: Mapping[str, str]) -> TopicMeta:
+        """The topic's metadata as the cluster has it (id, partition count, overrides); a local topic
+        of that name with another id (deleted and created again while this broker was away) is
+        deleted first, with its data. No log is opened here (``open_partition``)."""
+        meta = self.topics.get(name)
+        if meta is not None and meta.topic_id != topic_id:
+            self.delete_topic(name)
+            meta = None
+        if meta is None:
+            validate_topic_name(name)
+            return self.topics.create(name, partitions, configs, topic_id=topic_id)
+        if partitions > meta.partitions:
+            meta = self.topics.add_partitions(name, partitions)
+        if dict(configs) != meta.configs:
+            meta = self.topics.set_configs(name, configs)
+        return meta
+
+    def open_partition(self, name: str, partition: int, config: LogConfig) -> PartitionLog:
+        log = self._logs.get((name, partition))
+        if log is None:
+            log = self._logs[name, partition] = PartitionLog(self._path(name, partition), config)
+        return log
+
+    def remove_partition(self, name: str, partition: int) -> None:
+        """This broker no longer holds a replica of the partition: its log and files go."""
+        log = self._logs.pop((name, partition), None)
+        if log is not None:
+            log.close(clean=False)
+        self._discard(self._path(name, partition))
 
     def _path(self, topic: str, partition: int) -> Path:
         return self.data_dir / f"{topic}-{partition}"

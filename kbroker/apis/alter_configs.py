@@ -32,10 +32,21 @@ from wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsRespons
 TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 
 
-def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
-                   validate_only: bool) -> tuple[int, str | None]:
-    """Apply (or with ``validate_only`` just check) one resource's changes: (error code, message)."""
+async def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[Op], replace: bool,
+                         validate_only: bool) -> tuple[int, str | None]:
+    """Apply (or with ``validate_only`` just check) one resource's changes: (error code, message).
+    A topic's configs in a cluster are written to ZooKeeper (/config/topics/<t>), from where every
+    broker applies them."""
     try:
+        if rtype == TOPIC and ctx.cluster is not None:
+            cluster = ctx.cluster
+            if not cluster.has_topic(name):
+                return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
+            current = cluster.metadata.configs.get(name, {})
+            new, _ = config_changes.plan_topic_change(ctx.config, current, ops, replace)
+            if not validate_only:
+                await cluster.set_topic_config(name, new)
+            return ErrorCode.NONE, None
         if rtype == TOPIC:
             meta = ctx.topics.get(name)
             new, resolved = config_changes.plan_topic_change(ctx.config, meta.configs if meta else {}, ops, replace)
@@ -100,7 +111,7 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
             code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
         else:
             ops: list[Op] = [(c.name, config_changes.SET, c.value) for c in r.configs or []]
-            code, msg = alter_resource(ctx, r.resource_type, r.resource_name, ops, True, req.validate_only)
+            code, msg = await alter_resource(ctx, r.resource_type, r.resource_name, ops, True, req.validate_only)
         out.append(AlterConfigsResponse.AlterConfigsResourceResponse(
             error_code=code, error_message=msg, resource_type=r.resource_type, resource_name=r.resource_name))
     return AlterConfigsResponse(throttle_time_ms=0, responses=out)

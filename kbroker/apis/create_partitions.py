@@ -24,6 +24,56 @@ from wire.messages.create_partitions import _CreatePartitionsResponse_CreatePart
 log = logging.getLogger(__name__)
 
 
+async def _in_cluster(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool,
+                     timeout_ms: int) -> Result:
+    """New partitions placed over the live brokers with the topic's replication factor (or as
+    assigned: live, distinct brokers), added to /brokers/topics/<t>; the controller elects their
+    leaders."""
+    cluster = ctx.cluster
+    assert cluster is not None
+    a = cluster.metadata.assignments.get(t.name)
+    if a is None:
+        return Result(name=t.name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                      error_message=f"The topic '{t.name}' does not exist.")
+    current = len(a.partitions)
+    if t.count <= current:
+        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
+                      error_message=f"Topic currently has {current} partitions, which is higher than or "
+                                    f"equal to the requested {t.count}.")
+    if t.count > MAX_PARTITIONS:
+        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
+                      error_message=f"Number of partitions {t.count} is above the limit of {MAX_PARTITIONS}.")
+    rf = len(a.partitions[0])
+    alive = {b.broker_id for b in cluster.brokers()}
+    if t.assignments is not None:
+        if len(t.assignments) != t.count - current:
+            return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          error_message="Assignments must cover exactly the new partitions.")
+        added = {}
+        for i, asg in enumerate(t.assignments):
+            ids = list(asg.broker_ids)
+            if len(ids) != rf or len(set(ids)) != len(ids) or any(b not in alive for b in ids):
+                return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                              error_message=f"Invalid replica assignment {ids} (replication factor {rf}, "
+                                            f"live brokers {sorted(alive)}).")
+            added[current + i] = tuple(ids)
+    else:
+        try:
+            planned = cluster.plan_assignment(t.count - current, rf, start=current)
+        except ValueError as exc:
+            return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICATION_FACTOR, error_message=str(exc))
+        added = {current + i: r for i, r in enumerate(planned[p] for p in sorted(planned))}
+    if not validate_only:
+        from kbroker.cluster.admin import ConcurrentChange
+
+        try:
+            await cluster.add_partitions(t.name, added, timeout_ms)
+        except ConcurrentChange:
+            return Result(name=t.name, error_code=ErrorCode.REASSIGNMENT_IN_PROGRESS,
+                          error_message="The topic's assignment changed meanwhile; try again.")
+    return Result(name=t.name, error_code=0, error_message=None)
+
+
 def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool) -> Result:
     meta = ctx.topics.get(t.name)
     if meta is None:
@@ -58,5 +108,8 @@ def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic,
 
 @handler(CreatePartitionsRequest, versions=(0, 3))
 async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
+    if ctx.cluster is not None:
+        return CreatePartitionsResponse(throttle_time_ms=0, results=[
+            await _in_cluster(ctx, t, req.validate_only, req.timeout_ms) for t in req.topics])
     return CreatePartitionsResponse(throttle_time_ms=0,
                                     results=[_one(ctx, t, req.validate_only) for t in req.topics])

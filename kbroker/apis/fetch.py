@@ -23,7 +23,11 @@ response lists this broker in node_endpoints (KIP-951) · v17 replica_directory_
 follower's high_watermark (KIP-1166): follower-only fields, read and ignored.
 Fetch sessions are declined at every version: the Java consumer (4.x) treats session id 0 as "no
 session" and sends full fetches (by topic id from v13).
-Not implemented: follower fetches (no replication), fetch sessions (declined, as allowed).
+In a cluster: only the leader serves (others answer NOT_LEADER_OR_FOLLOWER with the leader they know,
+v16+); a fetch with a replica id (a follower, ``replica_id`` up to v14, ``replica_state`` from v15)
+records the follower's log end offset on the partition (high watermark, ISR) and reads up to the
+log end instead of the high watermark.
+Not implemented: fetch sessions (declined, as allowed), fetch from a follower (KIP-392).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import asyncio
 import time
 import uuid
 
+from kbroker.clock import now_ms
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from storage.errors import OffsetOutOfRange
@@ -49,7 +54,7 @@ def _names(ctx: RequestContext, req: FetchRequest) -> list[str | None]:
     """The topic name of each requested topic: by name up to v12, by topic id from v13 (None: unknown id)."""
     if ctx.api_version < 13:
         return [t.topic for t in req.topics]
-    by_id = ctx.topics.ids()
+    by_id = (ctx.cluster.topic_ids() if ctx.cluster is not None else ctx.topics.ids())
     return [by_id.get(t.topic_id) for t in req.topics]
 
 
@@ -91,6 +96,9 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
     topics (names, or ids from v13) come after all the others, as in Kafka's response."""
     v = ctx.api_version
     budget = req.max_bytes if req.max_bytes > 0 else 2**31 - 1
+    replica_id = req.replica_id if v < 15 else req.replica_state.replica_id
+    cluster = ctx.cluster
+    now = now_ms()
     total = 0
     any_error = False
     served: list[tuple[str, uuid.UUID, PartData]] = []
@@ -103,13 +111,30 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
         meta = ctx.topics.get(name)
         tid = meta.topic_id if meta is not None else tid_asked
         part = ctx.topics.partition(name, idx)
+        if part is None and cluster is not None and cluster.partition(name, idx) is not None:
+            info = cluster.partition(name, idx)
+            assert info is not None
+            leader = LeaderIdAndEpoch()
+            if v >= 16 and info.leader >= 0:
+                leader = LeaderIdAndEpoch(leader_id=info.leader, leader_epoch=info.leader_epoch)
+            served.append((name, cluster.metadata.assignments[name].topic_id,
+                           _failed(idx, ErrorCode.NOT_LEADER_OR_FOLLOWER, leader)))
+            any_error = True
+            continue
         if part is None:  # unknown, or deleted since the topic was looked up
             unknown.append((name, tid, _unknown(idx, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
             any_error = True
             continue
+        err = part.epoch_error(p.current_leader_epoch)
+        max_offset = None
+        if part.replicated:
+            if not part.is_leader:
+                err = err or ErrorCode.NOT_LEADER_OR_FOLLOWER
+            elif replica_id >= 0:  # a follower: its fetch offset is its log end; it reads to the log end
+                err = err or part.follower_fetched(replica_id, p.fetch_offset, now)
+                max_offset = part.log_end_offset
         hw = part.high_watermark
         lso = part.last_stable_offset
-        err = part.epoch_error(p.current_leader_epoch)
         # v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)
         div = part.diverging_epoch(p.last_fetched_epoch, p.fetch_offset) if not err else None
         if div is not None:
@@ -124,7 +149,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             limit = min(p.partition_max_bytes, budget - total)
             if limit > 0 or total == 0:
                 try:
-                    sl = part.read(p.fetch_offset, max(limit, 1), hw)
+                    sl = part.read(p.fetch_offset, max(limit, 1), hw if max_offset is None else max_offset)
                 except OffsetOutOfRange:
                     err = ErrorCode.OFFSET_OUT_OF_RANGE
                     sl = None
@@ -134,7 +159,8 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
         if err:
             any_error = True
             leader = LeaderIdAndEpoch()
-            if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER):
+            if v >= 16 and err in (ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER) \
+                    and part.leader_id >= 0:
                 leader = LeaderIdAndEpoch(leader_id=part.leader_id, leader_epoch=part.leader_epoch)
             served.append((name, tid, _failed(idx, err, leader)))
             continue
@@ -148,6 +174,10 @@ def _node_endpoints(ctx: RequestContext, topics: list[TopicData]) -> list[NodeEn
     """v16+: the leader of every partition answered with a current leader (KIP-951): this broker."""
     if ctx.api_version < 16 or not any(p.current_leader.leader_id >= 0 for t in topics for p in t.partitions):
         return []
+    if ctx.cluster is not None:
+        leaders = {p.current_leader.leader_id for t in topics for p in t.partitions}
+        return [NodeEndpoint(node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+                for b in ctx.cluster.brokers() if b.broker_id in leaders]
     adv = ctx.identity.advertised
     return [NodeEndpoint(node_id=ctx.node_id, host=adv.host, port=adv.port, rack=None)]
 

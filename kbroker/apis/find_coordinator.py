@@ -1,7 +1,10 @@
 """FindCoordinator (key 10), v0-6.
 
 Behaviour: this broker coordinates every group (key_type 0), so it answers with itself;
-the first lookup creates ``__consumer_offsets`` (as Kafka does on demand).
+the first lookup creates ``__consumer_offsets`` (as Kafka does on demand).  In a cluster the
+coordinator is the leader of the group's ``__consumer_offsets`` partition; the topic is created
+(offsets.topic.replication.factor replicas) once that many brokers are alive, and until then — or
+while the partition has no leader — the answer is COORDINATOR_NOT_AVAILABLE, as Kafka's.
 v4+ looks up a batch of keys at once.
 Transaction coordinators (key_type 1): there are no transactions yet, so the answer is
 CLUSTER_AUTHORIZATION_FAILED with the message "kbroker does not support transactions yet",
@@ -26,6 +29,7 @@ import binascii
 import uuid
 
 from kbroker.context import RequestContext
+from kbroker.groups.codec import OFFSETS_TOPIC, partition_for
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
@@ -54,7 +58,31 @@ def _error(key: str, code: int, message: str) -> Coordinator:
     return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
 
+def _group_in_cluster(ctx: RequestContext, key: str) -> Coordinator:
+    """The leader of the group's __consumer_offsets partition; the topic is created on first use
+    once offsets.topic.replication.factor brokers are alive (COORDINATOR_NOT_AVAILABLE until then,
+    and while the partition has no leader)."""
+    cluster = ctx.cluster
+    assert cluster is not None
+    c = ctx.config
+    topic = OFFSETS_TOPIC
+    if not cluster.ensure_internal_topic(topic, c.get_int("offsets.topic.num.partitions"),
+                                         c.get_int("offsets.topic.replication.factor"),
+                                         {"cleanup.policy": "compact",
+                                          "segment.bytes": str(c.get_int("offsets.topic.segment.bytes")),
+                                          "compression.type": "producer"}):
+        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
+    n = len(cluster.metadata.assignments[topic].partitions)
+    info = cluster.partition(topic, partition_for(key, n))
+    leader = cluster.metadata.brokers.get(info.leader) if info is not None else None
+    if leader is None:
+        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
+    return Coordinator(key=key, node_id=leader.broker_id, host=leader.host, port=leader.port, error_code=0)
+
+
 def _lookup(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
+    if key_type == GROUP and ctx.cluster is not None:
+        return _group_in_cluster(ctx, key)
     if key_type == GROUP:
         ctx.groups.topic.ensure()
         adv = ctx.identity.advertised

@@ -41,7 +41,7 @@ async def incremental_alter_configs(ctx: RequestContext, req: IncrementalAlterCo
             code, msg = ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
         else:
             ops: list[Op] = [(c.name, c.config_operation, c.value) for c in r.configs or []]
-            code, msg = alter_resource(ctx, r.resource_type, r.resource_name, ops, False, req.validate_only)
+            code, msg = await alter_resource(ctx, r.resource_type, r.resource_name, ops, False, req.validate_only)
         out.append(Resp(error_code=code, error_message=msg, resource_type=r.resource_type,
                         resource_name=r.resource_name))
     return IncrementalAlterConfigsResponse(throttle_time_ms=0, responses=out)

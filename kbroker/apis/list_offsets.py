@@ -1,6 +1,7 @@
 """ListOffsets (key 2), v1-10 (Kafka 4.1.1's range).
 
-Behaviour: timestamp -1 = latest (the high watermark, or the last stable offset for
+Behaviour: served by the partition's leader (NOT_LEADER_OR_FOLLOWER elsewhere in a cluster).
+timestamp -1 = latest (the high watermark — the log end offset for a follower's request — or the last stable offset for
 read_committed: the same while there are no transactions), -2 = earliest (log start
 offset), -3 = the record with the largest timestamp (v7+), -4 = earliest local offset
 (v8+; there is no tiered storage, so the log start offset), -5 = latest tiered offset
@@ -30,11 +31,14 @@ LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, EARLIEST_PENDING
 _MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_PENDING_UPLOAD: 11}
 
 
-def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffsetsPartition) -> PartResp:
+def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffsetsPartition,
+               replica: bool) -> PartResp:
     idx = p.partition_index
     meta = ctx.topics.get(topic)
     part = ctx.topics.partition(topic, idx) if meta is not None and 0 <= idx < meta.partitions else None
-    if part is None:
+    if part is None or (part.replicated and not part.is_leader):
+        if ctx.cluster is not None and ctx.cluster.partition(topic, idx) is not None:
+            return PartResp(partition_index=idx, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER)
         return PartResp(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     epoch = part.leader_epoch
     current = p.current_leader_epoch
@@ -47,7 +51,8 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
     if ctx.api_version < _MIN_VERSION.get(ts, 0):
         return PartResp(partition_index=idx, error_code=ErrorCode.UNSUPPORTED_VERSION)
     if ts == LATEST:
-        return PartResp(partition_index=idx, timestamp=-1, offset=part.log_end_offset, leader_epoch=epoch)
+        latest = part.log_end_offset if replica else part.high_watermark  # a follower asks for the log end
+        return PartResp(partition_index=idx, timestamp=-1, offset=latest, leader_epoch=epoch)
     if ts in (EARLIEST, EARLIEST_LOCAL):
         start = part.log_start_offset
         return PartResp(partition_index=idx, timestamp=-1, offset=start,
@@ -65,5 +70,5 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
 @handler(ListOffsetsRequest, versions=(1, 10))
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     return ListOffsetsResponse(throttle_time_ms=0, topics=[
-        TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p) for p in t.partitions])
+        TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p, req.replica_id >= 0) for p in t.partitions])
         for t in req.topics])

@@ -1,6 +1,9 @@
 """Metadata (key 3), v0-13.
 
-Behaviour: one broker, the leader (and only replica) of every partition.  v0: an
+Behaviour: one broker, the leader (and only replica) of every partition; in a cluster, the live
+brokers, the controller and each partition's leader, epoch, replicas, ISR and offline replicas from
+the cluster's metadata (kbroker.cluster.metadata), auto-creation over the live brokers with
+default.replication.factor.  v0: an
 empty topic list means all topics; v1+: null means all, empty means none.  Unknown
 topics are created when auto.create.topics.enable is true and the request allows it
 (v4+ flag; always for v0-3), with num.partitions partitions; that first answer says
@@ -41,7 +44,31 @@ CLUSTER_OPERATIONS = bitset(CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CO
                             IDEMPOTENT_WRITE)  # 8096
 
 
+def _cluster_topic_entry(ctx: RequestContext, name: str) -> Topic:
+    """A topic as the cluster's metadata has it: every partition's leader (-1 and
+    LEADER_NOT_AVAILABLE while it has none), epoch, replicas, ISR and the replicas on brokers that
+    are not alive (offline)."""
+    cluster = ctx.cluster
+    assert cluster is not None
+    a = cluster.metadata.assignments.get(name)
+    if a is None:
+        return Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+    alive = cluster.metadata.brokers
+    partitions = []
+    for info in cluster.partitions(name):
+        offline = [r for r in info.replicas if r not in alive]
+        leader = info.leader if info.leader in alive else -1
+        partitions.append(Partition(
+            error_code=0 if leader >= 0 else ErrorCode.LEADER_NOT_AVAILABLE, partition_index=info.index,
+            leader_id=leader, leader_epoch=max(info.leader_epoch, 0), replica_nodes=list(info.replicas),
+            isr_nodes=list(info.isr), offline_replicas=offline))
+    return Topic(error_code=0, name=name, topic_id=a.topic_id, is_internal=name in INTERNAL_TOPICS,
+                 partitions=partitions)
+
+
 def topic_entry(ctx: RequestContext, name: str) -> Topic:
+    if ctx.cluster is not None:
+        return _cluster_topic_entry(ctx, name)
     meta = ctx.topics.get(name)
     if meta is None:
         return Topic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
@@ -60,11 +87,16 @@ def topic_entry(ctx: RequestContext, name: str) -> Topic:
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
     v = ctx.api_version
     topics: list[Topic] = []
+    cluster = ctx.cluster
     if req.topics is None or (v == 0 and not req.topics):
-        topics = [topic_entry(ctx, t.name) for t in ctx.topics.all()]
+        names = cluster.metadata.topic_names() if cluster is not None else [t.name for t in ctx.topics.all()]
+        topics = [topic_entry(ctx, n) for n in names]
     else:
         allow = (v < 4 or req.allow_auto_topic_creation) and ctx.config.auto_create_topics
-        by_id = {t.topic_id: t.name for t in ctx.topics.all()}
+        if cluster is not None:
+            by_id = {a.topic_id: n for n, a in cluster.metadata.assignments.items()}
+        else:
+            by_id = {t.topic_id: t.name for t in ctx.topics.all()}
         for rt in req.topics:
             name = rt.name
             # v12+: a non-zero topic id wins over the name (Java sends "" as the name then, not null)
@@ -74,10 +106,14 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 else:
                     topics.append(Topic(error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=rt.topic_id))
                 continue
-            if ctx.topics.get(name) is None:
+            exists = cluster.has_topic(name) if cluster is not None else ctx.topics.get(name) is not None
+            if not exists:
                 err = topic_name_error(name)
                 if err is not None:
                     topics.append(Topic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
+                    continue
+                if allow and name not in INTERNAL_TOPICS and cluster is not None:
+                    topics.append(await _auto_create(ctx, name))
                     continue
                 if allow and name not in INTERNAL_TOPICS:
                     created = ctx.topics.create(name, ctx.config.num_partitions, {})
@@ -89,11 +125,36 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         for t in topics:
             t.topic_authorized_operations = TOPIC_OPERATIONS
     adv = ctx.identity.advertised
+    if cluster is not None:
+        brokers = [MetadataResponse.MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+                   for b in cluster.brokers()]
+        controller = cluster.controller_id
+    else:
+        brokers = [MetadataResponse.MetadataResponseBroker(node_id=ctx.node_id, host=adv.host, port=adv.port)]
+        controller = ctx.node_id
     return MetadataResponse(
-        brokers=[MetadataResponse.MetadataResponseBroker(node_id=ctx.node_id, host=adv.host, port=adv.port)],
-        cluster_id=ctx.identity.cluster_id, controller_id=ctx.node_id, topics=topics, error_code=0,
+        brokers=brokers, cluster_id=ctx.identity.cluster_id, controller_id=controller, topics=topics, error_code=0,
         cluster_authorized_operations=CLUSTER_OPERATIONS if 8 <= v <= 10 and req.include_cluster_authorized_operations
         else NOT_PROVIDED)
+
+
+async def _auto_create(ctx: RequestContext, name: str) -> Topic:
+    """Auto-creation in a cluster: num.partitions, default.replication.factor over the live brokers;
+    answered LEADER_NOT_AVAILABLE (the client asks again), INVALID_REPLICATION_FACTOR with too few
+    brokers."""
+    from kbroker.cluster.admin import TopicExists
+
+    cluster = ctx.cluster
+    assert cluster is not None
+    try:
+        assignment = cluster.plan_assignment(ctx.config.num_partitions, ctx.config.get_int("default.replication.factor"))
+    except ValueError:
+        return Topic(error_code=ErrorCode.INVALID_REPLICATION_FACTOR, name=name)
+    try:
+        await cluster.create_topic(name, assignment, {}, 0)
+    except TopicExists:
+        pass
+    return Topic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
 
 
 __all__ = ["metadata", "ZERO_UUID", "TOPIC_OPERATIONS", "CLUSTER_OPERATIONS", "NOT_PROVIDED"]

@@ -9,7 +9,9 @@ consumer asks this after a reset or a rebalance to check that its position was n
 A current_leader_epoch other than the partition's gets FENCED_LEADER_EPOCH (older) or
 UNKNOWN_LEADER_EPOCH (newer); an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 Version notes: v2 current leader epoch · v3 replica_id (-1 consumer) · v4 flexible.
-Not implemented: — (there are no followers; a replica_id is accepted and treated like a consumer)
+In a cluster only the leader answers (NOT_LEADER_OR_FOLLOWER elsewhere); a follower (replica_id >= 0)
+asks it when it starts following, to truncate a divergent tail (kbroker.cluster.fetcher).
+Not implemented: —
 """
 
 from kbroker.context import RequestContext
@@ -32,7 +34,9 @@ def _partition(ctx: RequestContext, topic: str,
                p: _OffsetForLeaderEpochRequest_OffsetForLeaderPartition) -> EpochEndOffset:
     meta = ctx.topics.get(topic)
     part = ctx.topics.partition(topic, p.partition) if meta is not None and 0 <= p.partition < meta.partitions else None
-    if part is None:
+    if part is None or (part.replicated and not part.is_leader):
+        if ctx.cluster is not None and ctx.cluster.partition(topic, p.partition) is not None:
+            return EpochEndOffset(partition=p.partition, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER)
         return EpochEndOffset(partition=p.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     current = p.current_leader_epoch
     if current >= 0 and current != part.leader_epoch:

@@ -11,8 +11,8 @@ Idempotent batches: a duplicate is answered NONE with its original offset, a gap
 starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, a stale epoch INVALID_PRODUCER_EPOCH; never
 UNKNOWN_SERVER_ERROR.
 Version notes: v3 transactional_id · v5 log_start_offset · v7 zstd · v8 record errors · v9 flexible
-· v10 current_leader / node_endpoints tagged fields (only sent with NOT_LEADER_OR_FOLLOWER, which a
-single broker that leads every partition never answers, so they stay absent) · v11 no change (the
+· v10 current_leader / node_endpoints tagged fields (sent with NOT_LEADER_OR_FOLLOWER in a cluster: the
+leader this broker knows and its endpoint, KIP-951; a single broker leads every partition) · v11 no change (the
 client may use the leader it learned from those fields) · v12 KIP-890 part 2, implicit add of the
 partition to the producer's transaction (transactional produce keeps today's answer below;
 non-transactional produce unchanged) · v13 topics by topic_id (KIP-516): the topic is resolved by
@@ -25,17 +25,26 @@ v8 record errors: keyless records on a compacted topic fail the batch with INVAL
 ``record_errors`` naming each such record's index in the batch and ``error_message`` a summary, as
 Kafka's validator answers; nothing is appended. Likewise CreateTime records outside
 message.timestamp.before/after.max.ms get INVALID_TIMESTAMP with each such record in record_errors.
+In a cluster (kbroker.cluster): only the leader appends (others answer NOT_LEADER_OR_FOLLOWER);
+acks=all needs min.insync.replicas in the ISR (NOT_ENOUGH_REPLICAS, nothing appended) and is answered
+once the high watermark covers the batch (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
+it, REQUEST_TIMED_OUT after timeout_ms, NOT_LEADER_OR_FOLLOWER if leadership moved meanwhile).
 Not implemented: transactional produce (INVALID_TXN_STATE).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from kbroker.context import RequestContext
 from kbroker.log_validator import ProduceError
+from kbroker.partition import Partition
 from kbroker.registry import CloseConnection, handler
 from wire.errors import ErrorCode
 from wire.messages.produce import ProduceRequest, ProduceResponse
 from wire.messages.produce import _ProduceResponse_BatchIndexAndErrorMessage as RecordError
+from wire.messages.produce import _ProduceResponse_LeaderIdAndEpoch as LeaderIdAndEpoch
+from wire.messages.produce import _ProduceResponse_NodeEndpoint as NodeEndpoint
 from wire.messages.produce import _ProduceResponse_PartitionProduceResponse as PartResp
 from wire.messages.produce import _ProduceResponse_TopicProduceResponse as TopicResp
 
@@ -49,21 +58,47 @@ def _error(index: int, code: int, message: str | None = None,
     return r
 
 
-async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None
-                             ) -> tuple[PartResp, bool]:
-    """The partition's answer, and whether the log must be synced before the response goes."""
+def _not_leader(ctx: RequestContext, topic: str, index: int) -> PartResp:
+    """NOT_LEADER_OR_FOLLOWER, with the leader this broker knows of (v10+, KIP-951)."""
+    r = _error(index, ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    info = ctx.cluster.partition(topic, index) if ctx.cluster is not None else None
+    if info is not None and info.leader >= 0:
+        r.current_leader = LeaderIdAndEpoch(leader_id=info.leader, leader_epoch=info.leader_epoch)
+    return r
+
+
+async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None, acks: int,
+                             pending: list[tuple[PartResp, Partition, int]]) -> tuple[PartResp, bool]:
+    """The partition's answer, and whether the log must be synced before the response goes.
+    acks=all in a cluster: the answer is put in ``pending`` with the offset the high watermark must reach."""
     part = ctx.topics.partition(topic, index)
     if part is None:
+        if ctx.cluster is not None and ctx.cluster.partition(topic, index) is not None:
+            return _not_leader(ctx, topic, index), False
         return _error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), False
     if data is None or len(data) == 0:
         return _error(index, ErrorCode.INVALID_RECORD, "no record batch"), False
     try:
-        done = await part.append(data, ctx.api_version)
+        done = await part.append(data, ctx.api_version, acks)
     except ProduceError as e:
+        if e.code == ErrorCode.NOT_LEADER_OR_FOLLOWER:
+            return _not_leader(ctx, topic, index), False
         return _error(index, e.code, e.message, e.record_errors), False
-    return (PartResp(index=index, error_code=0, base_offset=done.base_offset,
-                     log_append_time_ms=done.log_append_time_ms, log_start_offset=done.log_start_offset),
-            part.needs_flush())
+    r = PartResp(index=index, error_code=0, base_offset=done.base_offset,
+                 log_append_time_ms=done.log_append_time_ms, log_start_offset=done.log_start_offset)
+    if acks == -1 and part.replicated:
+        pending.append((r, part, done.end_offset))
+    return r, part.needs_flush()
+
+
+async def _await_replication(pending: list[tuple[PartResp, Partition, int]], timeout_ms: int) -> None:
+    """acks=all: every partition's answer waits until its high watermark covers the batch (all at
+    once, like Kafka's delayed produce); an error replaces the answer's offsets."""
+    codes = await asyncio.gather(*(part.wait_replicated(end, timeout_ms) for _, part, end in pending))
+    for (r, _, _), code in zip(pending, codes, strict=True):
+        if code:
+            r.error_code = code
+            r.base_offset = r.log_append_time_ms = r.log_start_offset = -1
 
 
 @handler(ProduceRequest, versions=(0, 13))
@@ -73,7 +108,8 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     acks = req.acks
     topics: list[TopicResp] = []
     need_flush = False
-    by_id = ctx.topics.ids() if ctx.api_version >= 13 else {}
+    pending: list[tuple[PartResp, Partition, int]] = []
+    by_id = (ctx.cluster.topic_ids() if ctx.cluster is not None else ctx.topics.ids()) if ctx.api_version >= 13 else {}
     for t in req.topic_data or []:
         parts = []
         name = by_id.get(t.topic_id) if ctx.api_version >= 13 else t.name
@@ -85,14 +121,22 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
             elif req.transactional_id is not None:
                 parts.append(_error(p.index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported yet"))
             else:
-                r, flush = await _produce_partition(ctx, name, p.index, p.records)
+                r, flush = await _produce_partition(ctx, name, p.index, p.records, acks, pending)
                 parts.append(r)
                 need_flush = need_flush or flush
         topics.append(TopicResp(name=t.name, topic_id=t.topic_id, partition_responses=parts))
     if need_flush:
         await ctx.flusher.flush_soon()
+    if pending:
+        await _await_replication(pending, req.timeout_ms)
     if acks == 0:
         if any(p.error_code for t in topics for p in t.partition_responses):
             raise CloseConnection("error on an acks=0 produce")
         return None
-    return ProduceResponse(responses=topics, throttle_time_ms=0)
+    endpoints = []
+    if ctx.cluster is not None and ctx.api_version >= 10:
+        leaders = {p.current_leader.leader_id for t in topics for p in t.partition_responses
+                   if p.current_leader.leader_id >= 0}
+        endpoints = [NodeEndpoint(node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+                     for b in ctx.cluster.brokers() if b.broker_id in leaders]
+    return ProduceResponse(responses=topics, throttle_time_ms=0, node_endpoints=endpoints)

@@ -138,14 +138,14 @@ def encode_broker(info: BrokerInfo) -> bytes:
 
 def decode_broker(broker_id: int, data: bytes) -> BrokerInfo:
     obj = _loads(data)
-    host, port = obj.get("host"), obj.get("port")
+    host, port = str(obj.get("host")), int(obj.get("port") or -1)
     for ep in obj.get("endpoints") or []:  # the PLAINTEXT endpoint wins over the legacy fields
         proto, _, addr = str(ep).partition("://")
         if proto == "PLAINTEXT" and ":" in addr:
             h, _, p = addr.rpartition(":")
             host, port = h.strip("[]"), int(p)
             break
-    return BrokerInfo(broker_id, str(host), int(port), obj.get("rack"))
+    return BrokerInfo(broker_id, host, port, obj.get("rack"))
 
 
 # -- /brokers/topics/<t> ----------------------------------------------------------------------------

@@ -1,0 +1,302 @@
+"""Every broker's view of the cluster, fed by ZooKeeper watches: live brokers, the controller,
+each topic's id, replica assignment and config, and each partition's state (leader, leader
+epoch, ISR, with the znode version an ISR change is conditional on).
+
+The controller writes partition states and leaders write ISR changes to ZooKeeper; every broker
+learns them by watching the znodes themselves (kazoo ``DataWatch`` / ``ChildrenWatch``) instead of
+Kafka's LeaderAndIsr / UpdateMetadata requests: ZooKeeper stays the one source of truth, a state is
+applied only when its znode version is newer than the one held, and there is no second channel to
+keep consistent.
+
+Threads: kazoo runs watch callbacks on its own thread; they only read ZooKeeper and hand the
+result to the event loop (``call_soon_threadsafe``), where the cache is changed and the listeners
+(the replica manager) are called.  ``load()`` reads the whole tree synchronously at start, before
+the listener accepts connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+
+from kbroker.cluster import zkdata as zd
+
+log = logging.getLogger("kbroker.cluster.metadata")
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    """One partition as the cluster sees it (what Metadata answers)."""
+
+    topic: str
+    index: int
+    replicas: tuple[int, ...]
+    leader: int
+    leader_epoch: int
+    isr: tuple[int, ...]
+    version: int  # the state znode's version (-1: no state yet)
+
+
+class Listener:
+    """What the replica manager is told; every method runs on the event loop."""
+
+    def on_state(self, topic: str, index: int) -> None: ...
+    def on_topic(self, topic: str) -> None: ...
+    def on_topic_deleted(self, topic: str) -> None: ...
+    def on_config(self, topic: str) -> None: ...
+    def on_brokers(self) -> None: ...
+
+
+class ClusterMetadata:
+    def __init__(self, zk: KazooClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.zk = zk
+        self._loop = loop
+        self.brokers: dict[int, zd.BrokerInfo] = {}
+        self.controller_id = -1
+        self.assignments: dict[str, zd.TopicAssignment] = {}
+        self.configs: dict[str, dict[str, str]] = {}
+        self._states: dict[tuple[str, int], tuple[zd.PartitionState, int]] = {}
+        self._state_watched: set[tuple[str, int]] = set()
+        self._topic_watched: set[str] = set()
+        self.listeners: list[Listener] = []
+        self._stopped = False
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def topic_names(self) -> list[str]:
+        return sorted(self.assignments)
+
+    def partition(self, topic: str, index: int) -> PartitionInfo | None:
+        a = self.assignments.get(topic)
+        if a is None or index not in a.partitions:
+            return None
+        st = self._states.get((topic, index))
+        if st is None:
+            return PartitionInfo(topic, index, a.partitions[index], zd.NO_LEADER, -1, (), -1)
+        s, version = st
+        return PartitionInfo(topic, index, a.partitions[index], s.leader, s.leader_epoch, s.isr, version)
+
+    def partitions(self, topic: str) -> list[PartitionInfo]:
+        a = self.assignments.get(topic)
+        if a is None:
+            return []
+        return [p for i in sorted(a.partitions) if (p := self.partition(topic, i)) is not None]
+
+    def alive(self, broker_id: int) -> bool:
+        return broker_id in self.brokers
+
+    # -- loading and watching ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        """The whole tree, synchronously (start), then the watches that keep it current."""
+        for bid in self.zk.get_children(zd.BROKER_IDS):
+            self._read_broker(int(bid))
+        try:
+            self.controller_id = zd.decode_controller(self.zk.get(zd.CONTROLLER)[0])
+        except NoNodeError:
+            self.controller_id = -1
+        for topic in self.zk.get_children(zd.BROKER_TOPICS):
+            got = self._read_topic(topic)
+            if got is None:
+                continue
+            self.assignments[topic] = got
+            self.configs[topic] = self._read_config(topic)
+            for p in got.partitions:
+                st = self._read_state(topic, p)
+                if st is not None:
+                    self._states[topic, p] = st
+        self.zk.ChildrenWatch(zd.BROKER_IDS, self._brokers_changed)
+        self.zk.DataWatch(zd.CONTROLLER, self._controller_changed)
+        self.zk.ChildrenWatch(zd.BROKER_TOPICS, self._topics_changed)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        if not self._stopped:
+            try:
+                self._loop.call_soon_threadsafe(fn, *args)
+            except RuntimeError:  # the loop is closed: shutting down
+                pass
+
+    def _read_broker(self, bid: int) -> None:
+        try:
+            data, _ = self.zk.get(zd.broker_path(bid))
+            self.brokers[bid] = zd.decode_broker(bid, data)
+        except NoNodeError:
+            self.brokers.pop(bid, None)
+        except (ValueError, KeyError) as e:
+            log.warning("broker %d: unreadable registration (%s)", bid, e)
+
+    def _read_topic(self, topic: str) -> zd.TopicAssignment | None:
+        try:
+            data, _ = self.zk.get(zd.topic_path(topic))
+        except NoNodeError:
+            return None
+        try:
+            return zd.decode_assignment(data)
+        except (ValueError, KeyError) as e:
+            log.warning("topic %s: unreadable assignment (%s)", topic, e)
+            return None
+
+    def _read_config(self, topic: str) -> dict[str, str]:
+        try:
+            return zd.decode_config(self.zk.get(zd.topic_config_path(topic))[0])
+        except NoNodeError:
+            return {}
+        except ValueError:
+            return {}
+
+    def _read_state(self, topic: str, p: int) -> tuple[zd.PartitionState, int] | None:
+        try:
+            data, stat = self.zk.get(zd.state_path(topic, p))
+        except NoNodeError:
+            return None
+        try:
+            return zd.decode_state(data), stat.version
+        except (ValueError, KeyError) as e:
+            log.warning("%s-%d: unreadable state (%s)", topic, p, e)
+            return None
+
+    # -- watch callbacks (kazoo's thread) -----------------------------------------------------------
+
+    def _brokers_changed(self, children: list[str]) -> bool:
+        if self._stopped:
+            return False
+        found: dict[int, zd.BrokerInfo] = {}
+        for c in children:
+            try:
+                data, _ = self.zk.get(zd.broker_path(int(c)))
+                found[int(c)] = zd.decode_broker(int(c), data)
+            except (NoNodeError, ValueError, KeyError):
+                continue
+        self._post(self._apply_brokers, found)
+        return True
+
+    def _controller_changed(self, data: bytes | None, stat: Any, *event: Any) -> bool:
+        if self._stopped:
+            return False
+        self._post(self._apply_controller, zd.decode_controller(data) if data else -1)
+        return True
+
+    def _topics_changed(self, children: list[str]) -> bool:
+        if self._stopped:
+            return False
+        for topic in children:
+            if topic not in self._topic_watched:
+                self._topic_watched.add(topic)
+                self._watch_topic(topic)
+        return True
+
+    def _watch_topic(self, topic: str) -> None:
+        def assignment(data: bytes | None, stat: Any, *event: Any) -> bool:
+            if self._stopped:
+                return False
+            if data is None:  # deleted
+                self._topic_watched.discard(topic)
+                self._post(self._apply_topic_deleted, topic)
+                return False
+            try:
+                a = zd.decode_assignment(data)
+            except (ValueError, KeyError) as e:
+                log.warning("topic %s: unreadable assignment (%s)", topic, e)
+                return True
+            cfg = self._read_config(topic)
+            for p in a.partitions:
+                if (topic, p) not in self._state_watched:
+                    self._state_watched.add((topic, p))
+                    self._watch_state(topic, p)
+            self._post(self._apply_topic, topic, a, cfg)
+            return True
+
+        def config(data: bytes | None, stat: Any, *event: Any) -> bool:
+            if self._stopped or topic not in self._topic_watched:
+                return False
+            if data is not None:
+                self._post(self._apply_config, topic, zd.decode_config(data))
+            return True
+
+        self.zk.DataWatch(zd.topic_path(topic), assignment)
+        self.zk.DataWatch(zd.topic_config_path(topic), config)
+
+    def _watch_state(self, topic: str, p: int) -> None:
+        def state(data: bytes | None, stat: Any, *event: Any) -> bool:
+            if self._stopped or topic not in self._topic_watched:
+                self._state_watched.discard((topic, p))
+                return False
+            if data is None:
+                return True  # not created yet (the controller writes it), or the topic is going
+            try:
+                s = zd.decode_state(data)
+            except (ValueError, KeyError) as e:
+                log.warning("%s-%d: unreadable state (%s)", topic, p, e)
+                return True
+            self._post(self._apply_state, topic, p, s, stat.version)
+            return True
+
+        self.zk.DataWatch(zd.state_path(topic, p), state)
+
+    # -- applying (the event loop) ------------------------------------------------------------------
+
+    def _apply_brokers(self, found: dict[int, zd.BrokerInfo]) -> None:
+        if found == self.brokers:
+            return
+        log.info("live brokers %s", sorted(found))
+        self.brokers = found
+        for li in self.listeners:
+            li.on_brokers()
+
+    def _apply_controller(self, cid: int) -> None:
+        if cid != self.controller_id:
+            log.info("controller is broker %d", cid)
+        self.controller_id = cid
+
+    def _apply_topic(self, topic: str, a: zd.TopicAssignment, cfg: dict[str, str]) -> None:
+        old = self.assignments.get(topic)
+        if old is not None and old.topic_id != a.topic_id:  # deleted and created again meanwhile
+            self._apply_topic_deleted(topic)
+        self.assignments[topic] = a
+        changed_cfg = self.configs.get(topic) != cfg
+        self.configs[topic] = cfg
+        if old != a:
+            for li in self.listeners:
+                li.on_topic(topic)
+        elif changed_cfg:
+            for li in self.listeners:
+                li.on_config(topic)
+
+    def _apply_config(self, topic: str, cfg: dict[str, str]) -> None:
+        if topic not in self.assignments or self.configs.get(topic) == cfg:
+            return
+        self.configs[topic] = cfg
+        for li in self.listeners:
+            li.on_config(topic)
+
+    def _apply_topic_deleted(self, topic: str) -> None:
+        if self.assignments.pop(topic, None) is None:
+            return
+        self.configs.pop(topic, None)
+        for key in [k for k in self._states if k[0] == topic]:
+            del self._states[key]
+        for li in self.listeners:
+            li.on_topic_deleted(topic)
+
+    def _apply_state(self, topic: str, p: int, s: zd.PartitionState, version: int) -> None:
+        if topic not in self.assignments:
+            return
+        held = self._states.get((topic, p))
+        if held is not None and held[1] >= version:
+            return  # older news than what is held (watch callbacks may arrive after a direct read)
+        self._states[topic, p] = (s, version)
+        for li in self.listeners:
+            li.on_state(topic, p)
+
+    def note_state(self, topic: str, p: int, s: zd.PartitionState, version: int) -> None:
+        """A state this broker wrote itself (an ISR change), known before its watch fires."""
+        self._apply_state(topic, p, s, version)

@@ -1,0 +1,208 @@
+"""This broker as a member of a cluster: its ZooKeeper session, the metadata cache, the replica
+manager, its bid for the controller, and the cluster-wide admin operations handlers use
+(``RequestContext.cluster``).  Built by the composition root when ``zookeeper.connect`` is set.
+
+Start: connect to ZooKeeper (``zookeeper.connection.timeout.ms``), make sure Kafka's persistent
+paths exist, agree on the cluster id (``/cluster/id``; a data directory of another cluster is
+refused), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
+local replicas, register ``/brokers/ids/<id>`` and stand for controller.  Stop: a controlled
+shutdown first (``controlled.shutdown.enable``: the controller moves this broker's leaderships to
+other in-sync replicas), then everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kbroker.cluster import admin, assign
+from kbroker.cluster import zk as zkmod
+from kbroker.cluster import zkdata as zd
+from kbroker.cluster.controller import Controller, ControllerSettings
+from kbroker.cluster.metadata import ClusterMetadata, PartitionInfo
+from kbroker.cluster.replicas import ReplicaManager
+from kbroker.config import BrokerConfig, ConfigError
+from kbroker.topics import TopicService
+
+log = logging.getLogger("kbroker.cluster")
+T = TypeVar("T")
+
+
+class ClusterNode:
+    def __init__(self, config: BrokerConfig, node_id: int, host: str, port: int, local_cluster_id: str | None,
+                 data_dir: Path) -> None:
+        self.config = config
+        self.node_id = node_id
+        self.host, self.port = host, port
+        self.data_dir = data_dir
+        connect = config.zookeeper_connect
+        assert connect
+        session_ms = config.get_int("zookeeper.session.timeout.ms")
+        conn_ms = config.get_int("zookeeper.connection.timeout.ms") if config.get(
+            "zookeeper.connection.timeout.ms") else session_ms
+        self.session_timeout_ms = session_ms
+        self.zk = zkmod.connect(connect, session_ms, conn_ms)
+        zkmod.ensure_paths(self.zk)
+        self.cluster_id = zkmod.cluster_id(self.zk, local_cluster_id or _new_cluster_id())
+        if local_cluster_id is not None and local_cluster_id != self.cluster_id:
+            self.zk.stop()
+            raise ConfigError(f"the data directory {data_dir} belongs to cluster {local_cluster_id}, but ZooKeeper "
+                              f"{connect} holds cluster {self.cluster_id}")
+        self.metadata = ClusterMetadata(self.zk, asyncio.get_running_loop())
+        self.metadata.load()
+        self.rack = config.get("broker.rack") or None
+        self.controller = Controller(self.zk, node_id, ControllerSettings(
+            unclean_leader_election_enable=config.get_bool("unclean.leader.election.enable"),
+            auto_leader_rebalance_enable=config.get_bool("auto.leader.rebalance.enable"),
+            leader_imbalance_check_interval_seconds=config.get_int("leader.imbalance.check.interval.seconds"),
+            leader_imbalance_per_broker_percentage=config.get_int("leader.imbalance.per.broker.percentage")))
+        self.replicas: ReplicaManager | None = None
+        self._registration: zkmod.BrokerRegistration | None = None
+        self._offsets_creating = False
+
+    def high_watermarks(self) -> dict[tuple[str, int], int]:
+        return ReplicaManager.read_high_watermarks(self.data_dir)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def attach(self, topics: TopicService) -> ReplicaManager:
+        self.topics = topics
+        self.replicas = ReplicaManager(self.config, self.zk, self.metadata, topics, self.node_id, self.data_dir)
+        return self.replicas
+
+    def start(self) -> None:
+        """The listener is up: take up the replicas, register, stand for controller."""
+        assert self.replicas is not None
+        self.replicas.start()
+        self._registration = zkmod.BrokerRegistration(
+            self.zk, zd.BrokerInfo(self.node_id, self.host, self.port, self.rack),
+            self.session_timeout_ms / 1000 + 10)
+        log.info("registered as broker %d (%s:%d) in cluster %s", self.node_id, self.host, self.port, self.cluster_id)
+        self.controller.start()
+
+    async def stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.config.get_bool("controlled.shutdown.enable") and len(self.metadata.brokers) > 1:
+            try:
+                ok = await loop.run_in_executor(None, zkmod.request_controlled_shutdown, self.zk, self.node_id,
+                                                30.0)
+                log.info("controlled shutdown %s", "done" if ok else "not confirmed in time")
+            except Exception:
+                log.exception("controlled shutdown failed; stopping anyway")
+        try:
+            await loop.run_in_executor(None, self.controller.stop)
+        except Exception:
+            log.exception("stopping the controller failed")
+        if self._registration is not None:
+            await loop.run_in_executor(None, self._registration.close)
+        if self.replicas is not None:
+            await self.replicas.stop()
+        self.metadata.stop()
+        await loop.run_in_executor(None, self._close_zk)
+
+    def _close_zk(self) -> None:
+        try:
+            self.zk.stop()
+            self.zk.close()
+        except Exception:
+            log.exception("closing the ZooKeeper session failed")
+
+    # -- reading (handlers) -------------------------------------------------------------------------
+
+    @property
+    def controller_id(self) -> int:
+        return self.metadata.controller_id
+
+    def brokers(self) -> list[zd.BrokerInfo]:
+        return [self.metadata.brokers[b] for b in sorted(self.metadata.brokers)]
+
+    def partition(self, topic: str, index: int) -> PartitionInfo | None:
+        return self.metadata.partition(topic, index)
+
+    def partitions(self, topic: str) -> list[PartitionInfo]:
+        return self.metadata.partitions(topic)
+
+    def topic_ids(self) -> dict:
+        return {a.topic_id: n for n, a in self.metadata.assignments.items()}
+
+    def has_topic(self, topic: str) -> bool:
+        return topic in self.metadata.assignments
+
+    # -- admin (handlers) ---------------------------------------------------------------------------
+
+    async def _zk(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    def plan_assignment(self, partitions: int, replication_factor: int, start: int = 0
+                        ) -> dict[int, tuple[int, ...]]:
+        """Kafka's placement over the live brokers (ValueError when there are too few)."""
+        brokers = {b.broker_id: b.rack for b in self.brokers()}
+        return assign.assign_replicas(brokers, partitions, replication_factor, rng=random.Random(),
+                                      start_partition=start)
+
+    async def create_topic(self, name: str, assignment: Mapping[int, tuple[int, ...]],
+                           overrides: Mapping[str, str], timeout_ms: int) -> None:
+        """Write the topic; wait (up to ``timeout_ms``) until this broker sees every partition led."""
+        await self._zk(admin.create_topic, self.zk, name, dict(assignment), dict(overrides))
+        await self.wait_for(lambda: self.has_topic(name) and all(
+            p.leader >= 0 for p in self.partitions(name)) and len(self.partitions(name)) == len(assignment),
+            timeout_ms)
+
+    async def delete_topic(self, name: str, timeout_ms: int) -> bool:
+        await self._zk(admin.delete_topic, self.zk, name)
+        return await self.wait_for(lambda: not self.has_topic(name), timeout_ms)
+
+    async def add_partitions(self, name: str, added: Mapping[int, tuple[int, ...]], timeout_ms: int) -> None:
+        await self._zk(admin.add_partitions, self.zk, name, dict(added))
+        total = len(self.metadata.assignments[name].partitions) + len(added)
+        await self.wait_for(lambda: len(self.partitions(name)) >= total, timeout_ms)
+
+    async def set_topic_config(self, name: str, overrides: Mapping[str, str]) -> None:
+        await self._zk(admin.set_topic_config, self.zk, name, dict(overrides))
+
+    async def wait_for(self, cond: Callable[[], bool], timeout_ms: int) -> bool:
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        while not cond():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    def ensure_internal_topic(self, name: str, partitions: int, replication_factor: int,
+                              overrides: Mapping[str, str]) -> bool:
+        """An internal topic (``__consumer_offsets``) is created on first use once enough brokers
+        are alive (Kafka: COORDINATOR_NOT_AVAILABLE until then). True when it exists."""
+        if self.has_topic(name):
+            return True
+        if self._offsets_creating or len(self.metadata.brokers) < replication_factor:
+            return False
+        self._offsets_creating = True
+        try:
+            assignment = self.plan_assignment(partitions, replication_factor)
+        except ValueError:
+            self._offsets_creating = False
+            return False
+
+        async def create() -> None:
+            try:
+                await self._zk(admin.create_topic, self.zk, name, assignment, dict(overrides))
+                log.info("created %s (%d partitions, replication factor %d)", name, partitions, replication_factor)
+            except admin.TopicExists:
+                pass
+            except Exception:
+                log.exception("creating %s failed", name)
+            finally:
+                self._offsets_creating = False
+
+        asyncio.get_running_loop().create_task(create())
+        return False
+
+
+def _new_cluster_id() -> str:
+    import uuid
+    return uuid.uuid4().hex[:22]

@@ -1,0 +1,245 @@
+"""The replica manager: applies the cluster's decisions to this broker's partitions.
+
+Told by the metadata cache (``kbroker.cluster.metadata``) whenever a topic, a partition state or the
+broker set changes, it keeps exactly the partitions assigned to this broker open
+(``TopicService.ensure_replicas``), makes each one leader or follower as its state znode says,
+hands followers to the replica fetchers of their leader, writes the ISR changes its leaders decide
+(conditional on the state znode's version), shrinks ISRs of followers that fell behind
+(``replica.lag.time.max.ms``), checkpoints high watermarks (``replication-offset-checkpoint``) and
+tells the group coordinator which ``__consumer_offsets`` partitions it now leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import BadVersionError, NoNodeError
+
+from kbroker.background import cancel_and_wait
+from kbroker.clock import now_ms
+from kbroker.cluster import zkdata as zd
+from kbroker.cluster.fetcher import FetchSettings, ReplicaFetcher, fetcher_index
+from kbroker.cluster.metadata import ClusterMetadata, Listener
+from kbroker.config import BrokerConfig
+from kbroker.partition import LEADER, Partition
+from kbroker.topics import TopicService
+from storage import hw_checkpoint
+
+log = logging.getLogger("kbroker.cluster.replicas")
+
+HW_CHECKPOINT = "replication-offset-checkpoint"
+
+
+class ReplicaManager(Listener):
+    def __init__(self, config: BrokerConfig, zk: KazooClient, metadata: ClusterMetadata, topics: TopicService,
+                 node_id: int, data_dir: Path) -> None:
+        self.zk = zk
+        self.metadata = metadata
+        self.topics = topics
+        self.node_id = node_id
+        self._hw_path = Path(data_dir) / HW_CHECKPOINT
+        self._lag_ms = config.get_int("replica.lag.time.max.ms")
+        self._hw_interval_ms = config.get_int("replica.high.watermark.checkpoint.interval.ms")
+        self._fetchers_per_leader = max(1, config.get_int("num.replica.fetchers"))
+        self._settings = FetchSettings(
+            node_id=node_id, max_bytes=config.get_int("replica.fetch.max.bytes"),
+            response_max_bytes=config.get_int("replica.fetch.response.max.bytes"),
+            wait_max_ms=config.get_int("replica.fetch.wait.max.ms"),
+            min_bytes=config.get_int("replica.fetch.min.bytes"),
+            backoff_ms=config.get_int("replica.fetch.backoff.ms"),
+            socket_timeout_ms=config.get_int("replica.socket.timeout.ms"))
+        self._fetchers: dict[tuple[int, int], ReplicaFetcher] = {}
+        self._zk_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zk-writes")
+        self._tasks: list[asyncio.Task[None]] = []
+        # __consumer_offsets leadership -> the group coordinator (set by the composition root)
+        self.on_offsets_leader: Callable[[int], None] | None = None
+        self.on_offsets_resign: Callable[[int], None] | None = None
+        self._offsets_led: set[int] = set()
+        self.offsets_topic = "__consumer_offsets"
+
+    @staticmethod
+    def read_high_watermarks(data_dir: Path) -> dict[tuple[str, int], int]:
+        return hw_checkpoint.read(Path(data_dir) / HW_CHECKPOINT)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Apply the loaded metadata to every local replica, then follow the changes."""
+        local = {m.name for m in self.topics.all()}
+        for name in local - set(self.metadata.assignments):
+            log.info("topic %s was deleted while this broker was away: deleting its data", name)
+            self.topics.delete(name)
+        for name in self.metadata.topic_names():
+            self.on_topic(name)
+        self.metadata.listeners.append(self)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._isr_loop()), loop.create_task(self._hw_loop())]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            await cancel_and_wait(t)
+        for f in list(self._fetchers.values()):
+            await f.stop()
+        self._fetchers.clear()
+        self.checkpoint_high_watermarks()
+        self._zk_pool.shutdown(wait=False)
+
+    # -- metadata events ----------------------------------------------------------------------------
+
+    def on_topic(self, topic: str) -> None:
+        a = self.metadata.assignments.get(topic)
+        if a is None:
+            return
+        hosted = {p for p, replicas in a.partitions.items() if self.node_id in replicas}
+        held = {p.index for p in self.topics.partitions() if p.topic == topic}
+        if not hosted and not held and self.topics.get(topic) is None:
+            return
+        for p in held - hosted:
+            self._forget(topic, p)
+        self.topics.ensure_replicas(topic, a.topic_id, len(a.partitions), hosted,
+                                    self.metadata.configs.get(topic, {}))
+        for p in sorted(hosted):
+            self.on_state(topic, p)
+
+    def on_topic_deleted(self, topic: str) -> None:
+        for part in [p for p in self.topics.partitions() if p.topic == topic]:
+            self._forget(topic, part.index)
+        if self.topics.get(topic) is not None:
+            log.info("topic %s deleted: deleting its local data", topic)
+            self.topics.delete(topic)
+
+    def on_config(self, topic: str) -> None:
+        if self.topics.get(topic) is None:
+            return
+        try:
+            self.topics.alter(topic, self.metadata.configs.get(topic, {}))
+        except Exception:
+            log.exception("topic %s: cannot apply its new configs", topic)
+
+    def on_brokers(self) -> None:
+        # a leader that came back on another address: its fetchers reconnect there
+        for (leader, _), f in list(self._fetchers.items()):
+            info = self.metadata.brokers.get(leader)
+            if info is not None and (info.host, info.port) != f.address:
+                self._drop_fetcher(leader)
+        for part in self.topics.partitions():
+            if part.role != LEADER and part.leader_id >= 0 and part.leader_id in self.metadata.brokers:
+                self._follow(part, force=False)
+
+    def on_state(self, topic: str, index: int) -> None:
+        part = self.topics.partition(topic, index)
+        info = self.metadata.partition(topic, index)
+        if part is None or info is None or info.version < 0:
+            return
+        if info.version <= part.state_version and part.replicas == info.replicas:
+            return
+        ce = self._controller_epoch(topic, index)
+        if info.leader == self.node_id:
+            self._unfollow(part)
+            if part.role == LEADER and part.leader_epoch == info.leader_epoch:
+                part.update_isr(info.isr, info.version, ce)
+            else:
+                part.become_leader(info.leader_epoch, info.isr, info.replicas, info.version, ce, now_ms())
+                part.isr_writer = self._write_isr
+            if topic == self.offsets_topic and index not in self._offsets_led:
+                self._offsets_led.add(index)
+                if self.on_offsets_leader is not None:
+                    self.on_offsets_leader(index)
+        else:
+            if topic == self.offsets_topic and index in self._offsets_led:
+                self._offsets_led.discard(index)
+                if self.on_offsets_resign is not None:
+                    self.on_offsets_resign(index)
+            changed = part.become_follower(info.leader, info.leader_epoch, info.isr, info.replicas, info.version, ce)
+            if changed:
+                self._unfollow(part)
+            self._follow(part, force=changed)
+
+    def _controller_epoch(self, topic: str, index: int) -> int:
+        st = self.metadata._states.get((topic, index))
+        return st[0].controller_epoch if st is not None else 0
+
+    # -- fetchers -----------------------------------------------------------------------------------
+
+    def _follow(self, part: Partition, force: bool) -> None:
+        leader = part.leader_id
+        if leader < 0 or leader == self.node_id:
+            return
+        info = self.metadata.brokers.get(leader)
+        if info is None:
+            return  # the leader is not registered (yet): on_brokers tries again
+        key = (leader, fetcher_index(part.topic, part.index, self._fetchers_per_leader))
+        f = self._fetchers.get(key)
+        if f is None:
+            f = self._fetchers[key] = ReplicaFetcher(leader, info.host, info.port, self._settings)
+        elif not force and (part.topic, part.index) in f._parts:
+            return
+        f.add(part)
+
+    def _unfollow(self, part: Partition) -> None:
+        for f in self._fetchers.values():
+            f.remove(part.topic, part.index)
+
+    def _drop_fetcher(self, leader: int) -> None:
+        for key in [k for k in self._fetchers if k[0] == leader]:
+            f = self._fetchers.pop(key)
+            asyncio.get_running_loop().create_task(f.stop())
+
+    def _forget(self, topic: str, index: int) -> None:
+        for f in self._fetchers.values():
+            f.remove(topic, index)
+        if topic == self.offsets_topic and index in self._offsets_led:
+            self._offsets_led.discard(index)
+            if self.on_offsets_resign is not None:
+                self.on_offsets_resign(index)
+
+    # -- ISR changes (the leader's) -----------------------------------------------------------------
+
+    async def _write_isr(self, part: Partition, isr: tuple[int, ...]) -> int | None:
+        state = zd.PartitionState(self.node_id, part.leader_epoch, isr, part.controller_epoch)
+        path = zd.state_path(part.topic, part.index)
+        version = part.state_version
+
+        def write() -> int | None:
+            try:
+                stat = self.zk.set(path, zd.encode_state(state), version=version)
+            except (BadVersionError, NoNodeError):
+                return None  # a newer decision: the watch brings it
+            try:
+                self.zk.create(f"{zd.ISR_CHANGES}/isr_change_", zd.encode_isr_change([(part.topic, part.index)]),
+                               sequence=True)
+            except Exception:
+                log.debug("isr change notification not written", exc_info=True)
+            return int(stat.version)
+
+        new_version = await asyncio.get_running_loop().run_in_executor(self._zk_pool, write)
+        if new_version is not None:
+            self.metadata.note_state(part.topic, part.index, state, new_version)
+        return new_version
+
+    async def _isr_loop(self) -> None:
+        interval = max(self._lag_ms / 2, 50) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            now = now_ms()
+            for part in self.topics.partitions():
+                if part.role == LEADER and not part.log.closed:
+                    part.shrink_isr(now, self._lag_ms)
+
+    # -- high watermark checkpoint ------------------------------------------------------------------
+
+    def checkpoint_high_watermarks(self) -> None:
+        try:
+            hw_checkpoint.write(self._hw_path, self.topics.high_watermarks())
+        except OSError:
+            log.exception("writing %s failed", self._hw_path)
+
+    async def _hw_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._hw_interval_ms / 1000)
+            self.checkpoint_high_watermarks()
