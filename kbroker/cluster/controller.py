@@ -130,7 +130,8 @@ class Controller:
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._active = False
+        self._active = False  # acting now (cleared at once by the session listener)
+        self._elected = False  # the thread's own record of the term, for the resignation
         self._epoch = 0
         self._epoch_version = -1
         # the active controller's view (rebuilt by every full scan)
@@ -304,8 +305,8 @@ class Controller:
             self._preferred_check()
 
     def _shutdown(self) -> None:
-        was = self._active
-        self._active = False
+        was = self._elected
+        self._active = self._elected = False
         if was:
             try:
                 stat = self.zk.exists(zkdata.CONTROLLER)
@@ -359,7 +360,7 @@ class Controller:
                 continue  # /controller_epoch moved: read it again
             self._epoch = epoch
             self._epoch_version = 0 if ever is None else int(results[1].version)
-            self._active = True
+            self._active = self._elected = True
             zk.exists(zkdata.CONTROLLER, watch=self._w_controller)
             log.info("broker %d is the controller (controller epoch %d)", self.broker_id, epoch)
             self._notify(True)
@@ -375,8 +376,8 @@ class Controller:
             self._elect()
 
     def _resign(self, why: str) -> None:
-        was = self._active
-        self._active = False
+        was = self._elected
+        self._active = self._elected = False
         self._brokers.clear()
         self._topics.clear()
         self._shutting_down.clear()

@@ -5,7 +5,8 @@
   opens within ``zookeeper.connection.timeout.ms`` (default: the session timeout).
 - ``ensure_paths``, ``cluster_id``: the persistent skeleton and /cluster/id (first writer wins).
 - ``register_broker``: the ephemeral /brokers/ids/<id>, waiting for the node of a previous session
-  of the same id (a broker killed and restarted before its old session expired) to go away.
+  of the same id (a broker killed and restarted before its old session expired) to go away;
+  ``BrokerRegistration`` registers again after every session expiry.
 - ``request_controlled_shutdown``: a stopping broker asks the controller to move its leaderships
   away (/admin/controlled_shutdown/<id>, deleted by the controller when done).
 - ``read_json``, ``conditional_set``: a decoded read with its stat, a version-conditional write.
@@ -28,7 +29,7 @@ from kazoo.exceptions import (  # type: ignore[import-untyped]
     NoNodeError,
 )
 from kazoo.handlers.threading import KazooTimeoutError  # type: ignore[import-untyped]
-from kazoo.protocol.states import ZnodeStat  # type: ignore[import-untyped]
+from kazoo.protocol.states import KazooState, ZnodeStat  # type: ignore[import-untyped]
 
 from kbroker.cluster import zkdata
 from kbroker.cluster.zkdata import BrokerInfo
@@ -199,6 +200,38 @@ def register_broker(zk: Any, info: BrokerInfo, timeout_s: float) -> None:
                 f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
                 f"another broker is registered with broker.id {info.broker_id}")
     raise BrokerIdInUse(f"could not register {path}")
+
+
+class BrokerRegistration:
+    """Keeps /brokers/ids/<id> registered across ZooKeeper sessions: registers at once
+    (``register_broker``, may raise), and again, on a thread of its own, whenever the client opens a
+    new session after losing one (the ephemeral node went with the old session, as Kafka's broker
+    re-registers).  ``close()`` stops that."""
+
+    def __init__(self, zk: Any, info: BrokerInfo, timeout_s: float) -> None:
+        self.zk, self.info, self.timeout_s = zk, info, timeout_s
+        self._lost = False
+        self._closed = False
+        register_broker(zk, info, timeout_s)
+        zk.add_listener(self._on_state)
+
+    def _on_state(self, state: str) -> None:
+        if state == KazooState.LOST:
+            self._lost = True
+        elif state == KazooState.CONNECTED and self._lost and not self._closed:
+            self._lost = False
+            threading.Thread(target=self._again, name=f"register-broker-{self.info.broker_id}",
+                             daemon=True).start()
+
+    def _again(self) -> None:
+        try:
+            register_broker(self.zk, self.info, self.timeout_s)
+        except Exception:
+            log.exception("broker %d: registration after a new ZooKeeper session failed", self.info.broker_id)
+
+    def close(self) -> None:
+        self._closed = True
+        self.zk.remove_listener(self._on_state)
 
 
 def request_controlled_shutdown(zk: Any, broker_id: int, timeout_s: float) -> bool:

@@ -57,10 +57,10 @@ class Cluster:
         c.stop()
         wait_for(lambda: self.admin.exists(zkdata.broker_path(broker_id)) is None, what=f"broker {broker_id} gone")
 
-    def controller(self, broker_id: int, **settings):
+    def controller(self, broker_id: int, on_change=None, **settings):
         from kbroker.cluster.controller import Controller, ControllerSettings
 
-        c = Controller(self.client(), broker_id, ControllerSettings(**settings))
+        c = Controller(self.client(), broker_id, ControllerSettings(**settings), on_change)
         self.controllers.append(c)
         c.start()
         return c
@@ -102,6 +102,19 @@ class Cluster:
         for c in self.clients:
             c.stop()
             c.close()
+
+
+def expire_session(zookeeper: ZooKeeperProcess, client) -> None:
+    """Makes ZooKeeper expire ``client``'s session, the way a long pause would: another connection
+    takes the session over and closes it."""
+    from kazoo.client import KazooClient
+
+    session_id, password = client.client_id
+    clone = KazooClient(hosts=zookeeper.connect, client_id=(session_id, password))
+    clone.start(timeout=10)
+    clone.stop()
+    clone.close()
+    wait_for(lambda: client.connected and client.client_id[0] != session_id, what="a new session")
 
 
 @pytest.fixture
@@ -228,6 +241,37 @@ def test_election_and_failover_of_the_controller(cluster):
     wait_for(lambda: a.is_active, what="controller 1 again")
     assert a.epoch == 3
     assert cluster.admin.get(zkdata.CONTROLLER_EPOCH)[0] == b"3"
+
+
+def test_an_expired_session_resigns_and_runs_again(cluster, zookeeper):
+    changes: list[bool] = []
+    a = cluster.controller(1, on_change=changes.append)
+    assert active(cluster) is a
+    wait_for(lambda: changes == [True], what="on_change(True)")
+    cluster.register(2)
+    cluster.create_topic("t", {0: (2,)})
+    cluster.wait_state("t", 0, lambda s: True, "a state")
+    expire_session(zookeeper, a.zk)
+    wait_for(lambda: changes == [True, False, True], what="resigned, then elected again")
+    assert a.is_active and a.epoch == 2
+    stat = cluster.admin.exists(zkdata.CONTROLLER)
+    assert stat.ephemeralOwner == a.zk.client_id[0]
+    cluster.create_topic("n", {0: (2,)})  # the new term watches the tree again
+    assert cluster.wait_state("n", 0, lambda s: True, "a state").controller_epoch == 2
+
+
+def test_broker_registration_survives_session_expiry(cluster, zookeeper):
+    c = cluster.client()
+    reg = cluster.zkmod.BrokerRegistration(c, BrokerInfo(7, "127.0.0.1", 9007), 30)
+    try:
+        first = c.client_id[0]
+        assert cluster.admin.exists(zkdata.broker_path(7)).ephemeralOwner == first
+        expire_session(zookeeper, c)
+        wait_for(lambda: (cluster.admin.exists(zkdata.broker_path(7)) or None)
+                 and cluster.admin.exists(zkdata.broker_path(7)).ephemeralOwner == c.client_id[0],
+                 what="registered again with the new session")
+    finally:
+        reg.close()
 
 
 def test_a_stopped_controller_hands_over(cluster):
