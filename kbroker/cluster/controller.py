@@ -56,6 +56,7 @@ from kazoo.exceptions import (  # type: ignore[import-untyped]
 from kazoo.protocol.states import KazooState  # type: ignore[import-untyped]
 
 from kbroker.cluster import zkdata
+from kbroker.cluster.zk import ensure_paths
 from kbroker.cluster.zkdata import NO_LEADER, PartitionState, TopicAssignment
 from wire.errors import ErrorCode
 
@@ -215,14 +216,20 @@ class Controller:
 
     def _run(self) -> None:
         while True:
+            if self._stopping:
+                self._shutdown()
+                return
             now = time.monotonic()
             deadline = self._retry_at if self._retry_at is not None else None
             if self._active and self.settings.auto_leader_rebalance_enable:
                 deadline = self._next_check if deadline is None else min(deadline, self._next_check)
-            try:
-                kind, arg = self._queue.get(timeout=None if deadline is None else max(0.0, deadline - now))
-            except queue.Empty:
-                kind, arg = self._timer_event()
+            if deadline is not None and now >= deadline:
+                kind, arg = self._timer_event()  # before queued events, which could otherwise starve it
+            else:
+                try:
+                    kind, arg = self._queue.get(timeout=None if deadline is None else deadline - now)
+                except queue.Empty:
+                    continue
             if kind == "stop":
                 self._shutdown()
                 return
@@ -252,7 +259,7 @@ class Controller:
                 return ("none", None)  # the session listener brings us back
             return ("scan", None) if self._active else ("elect", None)
         if self._active and now >= self._next_check:
-            self._next_check = now + self.settings.leader_imbalance_check_interval_seconds
+            self._next_check = now + max(0.1, self.settings.leader_imbalance_check_interval_seconds)
             return ("preferred_check", None)
         return ("none", None)
 
@@ -433,6 +440,7 @@ class Controller:
 
     def _full_scan(self) -> None:
         zk = self.zk
+        ensure_paths(zk)
         zk.ensure_path(zkdata.CONTROLLED_SHUTDOWN)
         self._brokers = self._read_brokers()
         self._shutting_down &= set(self._brokers)

@@ -454,3 +454,20 @@ def test_new_controller_finishes_work_left_while_there_was_none(cluster):
     assert (s.leader_epoch, s.isr, s.controller_epoch) == (1, (2,), 2)
     assert cluster.wait_state("n", 0, lambda s: True, "a state").leader == 2
 
+
+
+def test_controller_on_an_empty_tree_creates_the_paths(zookeeper):
+    from kbroker.cluster import zk as zkmod
+    from kbroker.cluster.controller import Controller
+
+    c = zkmod.connect(f"{zookeeper.connect}/empty_{uuid.uuid4().hex[:8]}", SESSION_MS)
+    ctl = Controller(c, 1)
+    try:
+        ctl.start()
+        wait_for(lambda: ctl.is_active, what="elected")
+        wait_for(lambda: c.exists(zkdata.BROKER_IDS) and c.exists(zkdata.CONTROLLED_SHUTDOWN), what="paths")
+        assert c.get(zkdata.CONTROLLER_EPOCH)[0] == b"1"
+    finally:
+        ctl.stop()
+        c.stop()
+        c.close()
