@@ -14,6 +14,8 @@ Pure encoding and decoding, no I/O: the controller writes these znodes, every br
     /config/topics/<t>                            {"version":1,"config":{...}}
     /config/changes/config_change_<seq>           {"version":2,"entity_path":"topics/<t>"}
     /admin/delete_topics/<t>                      (empty)
+    /admin/controlled_shutdown/<id>               (empty) a stopping broker asks the controller to move
+                                                  its leaderships away; the controller deletes it when done
     /isr_change_notification/isr_change_<seq>     {"version":1,"partitions":[{"topic":t,"partition":p}]}
     /latest_producer_id_block                     {"version":1,"broker":N,"block_start":"<n>","block_end":"<m>"}
 """
@@ -37,6 +39,7 @@ CONFIG_CHANGES = "/config/changes"
 DELETE_TOPICS = "/admin/delete_topics"
 ISR_CHANGES = "/isr_change_notification"
 PRODUCER_ID_BLOCK = "/latest_producer_id_block"
+CONTROLLED_SHUTDOWN = "/admin/controlled_shutdown"  # kbroker's: Kafka used its ControlledShutdown API
 PRODUCER_ID_BLOCK_SIZE = 1000
 
 # Persistent paths every broker makes sure exist at start (Kafka's ZkUtils.persistentZkPaths).
@@ -68,6 +71,10 @@ def topic_config_path(topic: str) -> str:
 
 def delete_topic_path(topic: str) -> str:
     return f"{DELETE_TOPICS}/{topic}"
+
+
+def controlled_shutdown_path(broker_id: int) -> str:
+    return f"{CONTROLLED_SHUTDOWN}/{broker_id}"
 
 
 def _dumps(obj: object) -> bytes:

@@ -1,0 +1,257 @@
+"""A broker's ZooKeeper session and the small operations every broker does on the tree (kazoo).
+
+- ``connect``: ``zookeeper.connect`` (``host:port[,host:port...][/chroot]``) → a started KazooClient;
+  the chroot node is created when missing (as Kafka does); ``ZooKeeperUnreachable`` when no session
+  opens within ``zookeeper.connection.timeout.ms`` (default: the session timeout).
+- ``ensure_paths``, ``cluster_id``: the persistent skeleton and /cluster/id (first writer wins).
+- ``register_broker``: the ephemeral /brokers/ids/<id>, waiting for the node of a previous session
+  of the same id (a broker killed and restarted before its old session expired) to go away;
+  ``BrokerRegistration`` registers again after every session expiry.
+- ``request_controlled_shutdown``: a stopping broker asks the controller to move its leaderships
+  away (/admin/controlled_shutdown/<id>, deleted by the controller when done).
+- ``read_json``, ``conditional_set``: a decoded read with its stat, a version-conditional write.
+
+Layouts are those of ``kbroker.cluster.zkdata``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kazoo.client import KazooClient  # type: ignore[import-untyped]
+from kazoo.exceptions import (  # type: ignore[import-untyped]
+    BadVersionError,
+    NodeExistsError,
+    NoNodeError,
+)
+from kazoo.handlers.threading import KazooTimeoutError  # type: ignore[import-untyped]
+from kazoo.protocol.states import KazooState, ZnodeStat  # type: ignore[import-untyped]
+
+from kbroker.cluster import zkdata
+from kbroker.cluster.zkdata import BrokerInfo
+
+log = logging.getLogger("kbroker.cluster.zk")
+
+T = TypeVar("T")
+
+DEFAULT_SESSION_TIMEOUT_MS = 18000  # zookeeper.session.timeout.ms
+
+
+class ZooKeeperUnreachable(RuntimeError):
+    """No ZooKeeper session could be opened within the connection timeout."""
+
+
+class BrokerIdInUse(RuntimeError):
+    """/brokers/ids/<id> belongs to another live session (another broker with the same broker.id)."""
+
+
+def parse_connect(zookeeper_connect: str) -> tuple[str, str | None]:
+    """``host:port[,host:port...][/chroot]`` → (hosts, chroot or None).  A bare ``/`` is no chroot."""
+    s = zookeeper_connect.strip()
+    if not s:
+        raise ValueError("zookeeper.connect is empty")
+    hosts, slash, chroot = s.partition("/")
+    if not hosts:
+        raise ValueError(f"zookeeper.connect {zookeeper_connect!r} names no host")
+    chroot = ("/" + chroot).rstrip("/") if slash else ""
+    if "//" in chroot:
+        raise ValueError(f"zookeeper.connect {zookeeper_connect!r}: invalid chroot path")
+    return hosts, chroot or None
+
+
+def _start(hosts: str, session_timeout_s: float, connection_timeout_s: float) -> Any:
+    client = KazooClient(hosts=hosts, timeout=session_timeout_s)
+    try:
+        client.start(timeout=connection_timeout_s)
+    except KazooTimeoutError:
+        client.stop()
+        client.close()
+        raise ZooKeeperUnreachable(
+            f"could not connect to ZooKeeper at {hosts} within {connection_timeout_s:g}s "
+            f"(zookeeper.connection.timeout.ms)") from None
+    return client
+
+
+def connect(zookeeper_connect: str, session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+            connection_timeout_ms: int | None = None) -> Any:
+    """A started KazooClient for ``zookeeper.connect``; the chroot node is created when missing.
+    Raises ``ZooKeeperUnreachable`` when no session opens within the connection timeout."""
+    hosts, chroot = parse_connect(zookeeper_connect)
+    session_s = session_timeout_ms / 1000.0
+    conn_s = (connection_timeout_ms if connection_timeout_ms is not None else session_timeout_ms) / 1000.0
+    if chroot is not None:
+        root = _start(hosts, session_s, conn_s)
+        try:
+            if root.exists(chroot) is None:
+                log.info("creating the ZooKeeper chroot %s", chroot)
+                root.ensure_path(chroot)
+        finally:
+            root.stop()
+            root.close()
+        hosts = hosts + chroot
+    return _start(hosts, session_s, conn_s)
+
+
+def ensure_paths(zk: Any) -> None:
+    """Creates the persistent paths (zkdata.PERSISTENT_PATHS) that are missing."""
+    for path in zkdata.PERSISTENT_PATHS:
+        zk.ensure_path(path)
+
+
+def cluster_id(zk: Any, proposed: str) -> str:
+    """The cluster id in /cluster/id, written as ``proposed`` when absent (the first broker wins)."""
+    for _ in range(10):
+        try:
+            data, _stat = zk.get(zkdata.CLUSTER_ID)
+            return zkdata.decode_cluster_id(data)
+        except NoNodeError:
+            pass
+        try:
+            zk.create(zkdata.CLUSTER_ID, zkdata.encode_cluster_id(proposed), makepath=True)
+            log.info("created the cluster id %s", proposed)
+            return proposed
+        except NodeExistsError:
+            continue  # someone else was first: read theirs
+    raise RuntimeError("could not read or create /cluster/id")
+
+
+def read_json(zk: Any, path: str, decode: Callable[[bytes], T]) -> tuple[T, ZnodeStat] | None:
+    """(decoded value, stat) of ``path``, None when it does not exist."""
+    try:
+        data, stat = zk.get(path)
+    except NoNodeError:
+        return None
+    return decode(data), stat
+
+
+def conditional_set(zk: Any, path: str, data: bytes, version: int) -> int | None:
+    """Writes ``data`` if the znode is still at ``version``: its new version, or None when the
+    version moved on (BadVersion) or the node is gone (NoNode).  Never retries."""
+    try:
+        stat = zk.set(path, data, version=version)
+    except (BadVersionError, NoNodeError):
+        return None
+    return int(stat.version)
+
+
+def _wait_gone(zk: Any, path: str, deadline: float, still_there: Callable[[ZnodeStat], bool]) -> bool:
+    """Waits (until ``deadline``, monotonic) for ``path`` to stop existing or stop satisfying
+    ``still_there``; True when it did."""
+    while True:
+        changed = threading.Event()
+
+        def fire(_event: object, changed: threading.Event = changed) -> None:
+            changed.set()
+        stat = zk.exists(path, watch=fire)
+        if stat is None or not still_there(stat):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        changed.wait(min(left, 1.0))  # also re-checks every second: a watch can be lost with a reconnect
+
+
+def register_broker(zk: Any, info: BrokerInfo, timeout_s: float) -> None:
+    """Creates the ephemeral /brokers/ids/<id>.  When it exists for another session (this broker
+    killed and restarted before its old session expired), waits up to ``timeout_s`` (normally
+    zookeeper.session.timeout.ms plus a margin) for it to go away; ``BrokerIdInUse`` if it does not.
+    When it is our own session's node, its value is brought up to date.  A controlled-shutdown
+    request left by a previous run of this broker is removed first."""
+    try:
+        zk.delete(zkdata.controlled_shutdown_path(info.broker_id))
+    except NoNodeError:
+        pass
+    path = zkdata.broker_path(info.broker_id)
+    data = zkdata.encode_broker(info)
+    deadline = time.monotonic() + timeout_s
+    ours = zk.client_id[0]
+    waited = False
+    for _ in range(1000):
+        try:
+            zk.create(path, data, ephemeral=True, makepath=True)
+            log.info("registered broker %d at %s:%d%s", info.broker_id, info.host, info.port,
+                     " after the previous session's registration went away" if waited else "")
+            return
+        except NodeExistsError:
+            pass
+        stat = zk.exists(path)
+        if stat is None:
+            continue
+        if stat.ephemeralOwner == ours:
+            try:
+                zk.set(path, data, version=stat.version)
+                return
+            except (BadVersionError, NoNodeError):
+                continue
+        if not waited:
+            log.info("%s exists for session 0x%x (a previous run of broker %d?): waiting up to %gs for it "
+                     "to expire", path, stat.ephemeralOwner, info.broker_id, timeout_s)
+            waited = True
+        owner = int(stat.ephemeralOwner)
+
+        def same_owner(s: ZnodeStat, owner: int = owner) -> bool:
+            return bool(s.ephemeralOwner == owner)
+        if not _wait_gone(zk, path, deadline, same_owner):
+            raise BrokerIdInUse(
+                f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
+                f"another broker is registered with broker.id {info.broker_id}")
+    raise BrokerIdInUse(f"could not register {path}")
+
+
+class BrokerRegistration:
+    """Keeps /brokers/ids/<id> registered across ZooKeeper sessions: registers at once
+    (``register_broker``, may raise), and again, on a thread of its own, whenever the client opens a
+    new session after losing one (the ephemeral node went with the old session, as Kafka's broker
+    re-registers).  ``close()`` stops that."""
+
+    def __init__(self, zk: Any, info: BrokerInfo, timeout_s: float) -> None:
+        self.zk, self.info, self.timeout_s = zk, info, timeout_s
+        self._lost = False
+        self._closed = False
+        register_broker(zk, info, timeout_s)
+        zk.add_listener(self._on_state)
+
+    def _on_state(self, state: str) -> None:
+        if state == KazooState.LOST:
+            self._lost = True
+        elif state == KazooState.CONNECTED and self._lost and not self._closed:
+            self._lost = False
+            threading.Thread(target=self._again, name=f"register-broker-{self.info.broker_id}",
+                             daemon=True).start()
+
+    def _again(self) -> None:
+        try:
+            register_broker(self.zk, self.info, self.timeout_s)
+        except Exception:
+            log.exception("broker %d: registration after a new ZooKeeper session failed", self.info.broker_id)
+
+    def close(self) -> None:
+        self._closed = True
+        self.zk.remove_listener(self._on_state)
+
+
+def request_controlled_shutdown(zk: Any, broker_id: int, timeout_s: float) -> bool:
+    """Asks the controller to move this broker's leaderships to other in-sync replicas and to take
+    it out of every ISR (the ZooKeeper form of Kafka's ControlledShutdown): creates the persistent
+    /admin/controlled_shutdown/<id> and waits up to ``timeout_s`` for the controller to delete it.
+    True when it did; on timeout the request is withdrawn and False returned (the broker then stops
+    anyway, and the controller's broker-failure handling takes over)."""
+    path = zkdata.controlled_shutdown_path(broker_id)
+    try:
+        zk.create(path, b"", makepath=True)
+    except NodeExistsError:
+        pass
+    log.info("requested controlled shutdown of broker %d", broker_id)
+    if _wait_gone(zk, path, time.monotonic() + timeout_s, lambda _s: True):
+        log.info("controlled shutdown of broker %d done", broker_id)
+        return True
+    try:
+        zk.delete(path)
+    except NoNodeError:
+        return True  # done just now
+    log.warning("controlled shutdown of broker %d not done within %gs", broker_id, timeout_s)
+    return False
