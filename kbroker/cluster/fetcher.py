@@ -167,9 +167,10 @@ class ReplicaFetcher:
         index = {(e.part.topic, e.part.index): e for e in entries}
         for t in resp.topics:
             for r in t.partitions:
-                e = index.get((t.topic, r.partition))
-                if e is None or e not in self._live():
+                found = index.get((t.topic, r.partition))
+                if found is None or found not in self._live():
                     continue
+                e = found
                 p = e.part
                 if r.error_code:
                     log.info("%s-%d: OffsetForLeaderEpoch from %d: error %d", p.topic, p.index, self.leader_id,
@@ -216,9 +217,10 @@ class ReplicaFetcher:
         out_of_range: list[_Entry] = []
         for t in resp.responses:
             for r in t.partitions:
-                e = index.get((t.topic, r.partition_index))
-                if e is None or id(e) not in live:
+                found = index.get((t.topic, r.partition_index))
+                if found is None or id(found) not in live:
                     continue  # the partition changed leader or epoch while the fetch was out
+                e = found
                 p = e.part
                 if r.error_code == ErrorCode.OFFSET_OUT_OF_RANGE:
                     out_of_range.append(e)
