@@ -1,16 +1,20 @@
 """Group state on disk: the records of ``__consumer_offsets`` (layouts in
-``kbroker.groups.codec``), written through the partition logs and read back at start-up.
+``kbroker.groups.codec``), written through the partition logs and read back by the coordinator.
 
 - The topic is created on first use, as Kafka does, with ``offsets.topic.num.partitions``
   partitions (50), ``cleanup.policy=compact`` and ``offsets.topic.segment.bytes``; once it
-  exists its partition count is the one on disk.
+  exists its partition count is the one on disk.  How it is created is the caller's choice
+  (``create``): locally on a single broker, through the cluster's topic creation otherwise.
 - A group's records all go to partition ``partition_for(group)``; each write is one batch
-  appended with ``PartitionLog.append`` (the bytes are in the OS page cache when it returns),
-  and the coordinator answers only after that, so killing the broker loses no acknowledged
-  commit.  With a flush policy on the topic the caller also waits for the fsync.
-- Loading replays every partition from its log start: the last record of a key wins and a
-  null value deletes it, which is exactly what compaction would leave.  Records that do not
-  decode (a client may have produced junk into the topic) are skipped with a warning.
+  appended with ``PartitionLog.append`` (the bytes are in the OS page cache when it returns)
+  to a partition this broker leads (``NotLeader`` otherwise); the coordinator answers only
+  after that — and, where the partition replicates, after ``Written.replicated`` — so killing
+  the broker loses no acknowledged commit.  With a flush policy on the topic the caller also
+  waits for the fsync.
+- Loading replays a partition (``read_partition``; a single broker: all of them, ``read_all``)
+  from its log start: the last record of a key wins and a null value deletes it, which is
+  exactly what compaction would leave.  Records that do not decode (a client may have produced
+  junk into the topic) are skipped with a warning.
 """
 
 from __future__ import annotations
