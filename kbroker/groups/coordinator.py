@@ -112,7 +112,8 @@ class GroupCoordinator:
         self.cluster = cluster
         self.topic = OffsetsTopic(config, topics, waiters, create=create_offsets_topic, create_on_write=not cluster)
         self._owned: set[int] = set()  # cluster: the partitions this broker leads and has loaded
-        self._loading: set[int] = set()  # cluster: the partitions being loaded
+        self._loading: dict[int, int] = {}  # cluster: the partitions being loaded -> their load's token
+        self._load_seq = 0
         self._joins: dict[tuple[str, str], asyncio.Future[JoinResult]] = {}
         self._syncs: dict[tuple[str, str], asyncio.Future[SyncResult]] = {}
         self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
@@ -180,26 +181,43 @@ class GroupCoordinator:
 
     def on_become_leader(self, partition: int) -> None:
         """This broker now leads ``partition`` of ``__consumer_offsets``: replay its log and take
-        over its groups.  Synchronous; the three steps are apart so that the read (the only slow
-        one) can move to a worker thread (``begin_load`` / ``read_partition`` / ``complete_load``).
-        A single broker owns every partition already: nothing to do."""
+        over its groups, synchronously.  The steps are apart (``begin_load`` / ``read_partition`` /
+        ``complete_load``) so that the read, the only slow one, can run in a worker thread:
+        ``load_partition`` does that.  A single broker owns every partition already: nothing to do."""
         if not self.cluster:
             return
-        self.begin_load(partition)
+        token = self.begin_load(partition)
         try:
             groups = self.read_partition(partition)
         except BaseException:
-            self._loading.discard(partition)
+            self._abandon_load(partition, token)
             raise
-        self.complete_load(partition, groups)
+        self.complete_load(partition, groups, token)
 
-    def begin_load(self, partition: int) -> None:
-        """From now until ``complete_load`` the partition's groups answer COORDINATOR_LOAD_IN_PROGRESS."""
+    async def load_partition(self, partition: int) -> None:
+        """``on_become_leader`` with the log read in a worker thread (``PartitionLog.read_bytes`` is
+        safe on any thread); meanwhile the partition's groups answer COORDINATOR_LOAD_IN_PROGRESS.
+        A resignation, or a newer leadership, during the read wins over this load."""
         if not self.cluster:
             return
+        token = self.begin_load(partition)
+        try:
+            groups = await asyncio.get_running_loop().run_in_executor(None, self.read_partition, partition)
+        except BaseException:
+            self._abandon_load(partition, token)
+            raise
+        self.complete_load(partition, groups, token)
+
+    def begin_load(self, partition: int) -> int:
+        """From now until ``complete_load`` with the token returned, the partition's groups answer
+        COORDINATOR_LOAD_IN_PROGRESS."""
+        if not self.cluster:
+            return 0
         self._drop_partition(partition, E.NOT_COORDINATOR)  # anything left from an earlier leadership
         self._owned.discard(partition)
-        self._loading.add(partition)
+        self._load_seq += 1
+        self._loading[partition] = self._load_seq
+        return self._load_seq
 
     def read_partition(self, partition: int) -> dict[str, Group]:
         """The groups of one partition, replayed from its log (touches no coordinator state)."""
@@ -207,12 +225,11 @@ class GroupCoordinator:
         # Records a client produced into the wrong partition do not make us coordinate that group.
         return {gid: g for gid, g in groups.items() if self.partition_of(gid) == partition}
 
-    def complete_load(self, partition: int, groups: dict[str, Group]) -> None:
-        if not self.cluster:
+    def complete_load(self, partition: int, groups: dict[str, Group], token: int) -> None:
+        """Takes over the groups read, unless the load is stale (resigned, or loaded again since)."""
+        if not self.cluster or self._loading.get(partition) != token:
             return
-        if partition not in self._loading:  # resigned while loading
-            return
-        self._loading.discard(partition)
+        del self._loading[partition]
         self._owned.add(partition)
         for gid, g in groups.items():
             self.groups[gid] = g
@@ -220,12 +237,16 @@ class GroupCoordinator:
                 self._arm(g)
         log.info("%s-%d: coordinating %d group(s)", self.topic.topic, partition, len(groups))
 
+    def _abandon_load(self, partition: int, token: int) -> None:
+        if self._loading.get(partition) == token:
+            del self._loading[partition]
+
     def on_resign(self, partition: int) -> None:
         """This broker no longer leads ``partition``: its groups leave memory, their timers stop and
         their parked JoinGroup / SyncGroup requests answer NOT_COORDINATOR."""
         if not self.cluster:
             return
-        self._loading.discard(partition)
+        self._loading.pop(partition, None)
         self._owned.discard(partition)
         n = self._drop_partition(partition, E.NOT_COORDINATOR)
         log.info("%s-%d: no longer coordinating (%d group(s) unloaded)", self.topic.topic, partition, n)
@@ -389,7 +410,13 @@ class GroupCoordinator:
         if fut is None:
             assert out.reply is not None
             if stored is not None:  # the reply is valid once the group's new metadata is committed
-                error = await stored
+                try:
+                    error = await stored
+                except asyncio.CancelledError:  # the coordinator stopped
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    error = E.COORDINATOR_NOT_AVAILABLE
                 if error:
                     return join_error(error, out.reply.member_id)
             return out.reply

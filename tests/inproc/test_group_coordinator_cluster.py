@@ -220,7 +220,7 @@ def test_while_loading_groups_answer_load_in_progress(tmp_path: Path) -> None:
         await b.groups.commit_offsets(A, "", None, -1, {("t", 0): OffsetValue(5)})
         c = coordinator(b)
         try:
-            c.begin_load(0)
+            token = c.begin_load(0)
             assert (await join(c, A)).error == E.COORDINATOR_LOAD_IN_PROGRESS
             assert (await sync(c, A, "m", 1)).error == E.REBALANCE_IN_PROGRESS  # Kafka's answer while loading
             assert c.heartbeat(A, "m", None, 1) == E.NONE  # answered blindly while loading
@@ -228,15 +228,37 @@ def test_while_loading_groups_answer_load_in_progress(tmp_path: Path) -> None:
             assert c.fetch_offsets(A) == (E.COORDINATOR_LOAD_IN_PROGRESS, {})
             assert c.listing() == (E.COORDINATOR_LOAD_IN_PROGRESS, [])
             assert await commit(c, B, 6) == E.NOT_COORDINATOR
-            c.complete_load(0, c.read_partition(0))
+            c.complete_load(0, c.read_partition(0), token)
             assert c.fetch_offsets(A) == (E.NONE, {("t", 0): OffsetValue(5)})
             assert c.listing()[0] == E.NONE
 
-            c.begin_load(1)  # a resignation during the load wins over the load's end
+            token = c.begin_load(1)  # a resignation during the load wins over the load's end
             groups = c.read_partition(1)
             c.on_resign(1)
-            c.complete_load(1, groups)
+            c.complete_load(1, groups, token)
             assert not c.owns(B) and c.status(B) == E.NOT_COORDINATOR
+
+            stale = c.begin_load(1)  # and so does a newer leadership
+            c.on_resign(1)
+            fresh = c.begin_load(1)
+            c.complete_load(1, {}, stale)
+            assert c.status(B) == E.COORDINATOR_LOAD_IN_PROGRESS
+            c.complete_load(1, c.read_partition(1), fresh)
+            assert c.owns(B)
+        finally:
+            await c.stop()
+
+    run(tmp_path, body, **PROPS)
+
+
+def test_loading_in_a_worker_thread(tmp_path: Path) -> None:
+    async def body(b: Broker) -> None:
+        await b.groups.commit_offsets(A, "", None, -1, {("t", 0): OffsetValue(8)})
+        c = coordinator(b)
+        try:
+            await c.load_partition(0)
+            assert c.owns(A) and c.fetch_offsets(A) == (E.NONE, {("t", 0): OffsetValue(8)})
+            assert not c.owns(B)
         finally:
             await c.stop()
 
@@ -398,6 +420,25 @@ def test_handlers_answer_not_coordinator_where_kafka_puts_it(tmp_path: Path) -> 
             assert [g.group_id for g in lg.groups] == [A] and lg.error_code == E.NONE
             dl = await delete_groups(x(2), DeleteGroupsRequest(groups_names=[B, A]))
             assert [(r.group_id, r.error_code) for r in dl.results] == [(B, E.NOT_COORDINATOR), (A, E.NONE)]
+        finally:
+            await c.stop()
+
+    run(tmp_path, body, **PROPS)
+
+
+def test_the_topic_is_created_by_the_callable_the_cluster_hands_in(tmp_path: Path) -> None:
+    async def body(b: Broker) -> None:
+        assert b.topics.get(OFFSETS_TOPIC) is None  # nothing has asked for it yet
+        asked: list[int] = []
+        c = GroupCoordinator(b.config, b.topics, b.waiters, b.flusher, cluster=True,
+                             create_offsets_topic=lambda: asked.append(1))
+        c.start()
+        try:
+            c.on_become_leader(0)  # leads a partition that is not here yet: nothing to load
+            assert await commit(c, A, 1) == E.NOT_COORDINATOR  # a write never creates the topic here
+            assert b.topics.get(OFFSETS_TOPIC) is None and asked == []
+            c.topic.ensure()
+            assert asked == [1] and b.topics.get(OFFSETS_TOPIC) is None
         finally:
             await c.stop()
 
