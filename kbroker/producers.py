@@ -29,7 +29,18 @@ _BLOCK = 1000
 MAX_EPOCH = 32767  # Kafka's Short.MAX_VALUE
 
 
+class ProducerIdsUnavailable(Exception):
+    """No block of producer ids could be claimed now (the cluster's store is unreachable): the
+    request is answered with a retriable error."""
+
+
 class ProducerIdAllocator:
+    """Producer ids of a single broker, in blocks recorded in ``<data_dir>/producer-id-block``.
+
+    Subclasses (``kbroker.cluster.producer_ids``) change where blocks come from (``_claim_block``)
+    and which ids this broker handed out (``handed_out``); ``allocate`` and ``init`` are the
+    interface InitProducerId uses."""
+
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "producer-id-block"
         start = int(self.path.read_text()) if self.path.exists() else 0
@@ -38,20 +49,37 @@ class ProducerIdAllocator:
         self.first_id_this_run = start
         self.epochs: dict[int, int] = {}  # producer id -> latest epoch granted since start-up
 
+    def _claim_block(self) -> tuple[int, int]:
+        """The next block of ids, (first, end exclusive), recorded before any of it is handed out."""
+        end = self.next_id + _BLOCK
+        write_atomic(self.path, str(end).encode())
+        return self.next_id, end
+
+    def handed_out(self, producer_id: int) -> bool:
+        """Whether this broker handed ``producer_id`` out (so it may bump its epoch)."""
+        return producer_id < self.next_id
+
     def allocate(self) -> int:
         if self.next_id >= self.block_end:
-            self.block_end = self.next_id + _BLOCK
-            write_atomic(self.path, str(self.block_end).encode())
+            self.next_id, self.block_end = self._claim_block()
         pid = self.next_id
         self.next_id += 1
         self.epochs[pid] = 0
         return pid
 
     def init(self, producer_id: int, producer_epoch: int, version: int) -> tuple[int, int, int]:
-        """(error, producer id, epoch) for an InitProducerId without a transactional id."""
+        """(error, producer id, epoch) for an InitProducerId without a transactional id; no block
+        to take an id from: COORDINATOR_LOAD_IN_PROGRESS (clients retry it), as Kafka answers
+        while its producer-id manager waits for a block."""
+        try:
+            return self._init(producer_id, producer_epoch, version)
+        except ProducerIdsUnavailable:
+            return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1
+
+    def _init(self, producer_id: int, producer_epoch: int, version: int) -> tuple[int, int, int]:
         if producer_id < 0 or producer_epoch < 0:
             return ErrorCode.NONE, self.allocate(), 0
-        if producer_id >= self.next_id:
+        if not self.handed_out(producer_id):
             # Not an id this broker handed out (another cluster's, or a wiped data directory): like
             # Kafka for producers without a transactional id, hand out a fresh one.
             return ErrorCode.NONE, self.allocate(), 0

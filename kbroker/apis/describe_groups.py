@@ -5,6 +5,8 @@ group; in a Stable group also the chosen protocol and each member's metadata and
 assignment (Kafka shows those only when Stable).  An unknown group is described as
 "Dead" with no error before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and the
 message "Group <id> not found.", as Kafka does.
+A group this broker does not coordinate (in a cluster) gets NOT_COORDINATOR, one being loaded
+COORDINATOR_LOAD_IN_PROGRESS, with an empty state.
 Version notes: v1 throttle · v3 authorized operations · v4 group.instance.id · v5 flexible ·
 v6 error_message, GROUP_ID_NOT_FOUND for an unknown group.
 Not implemented: authorized operations (no ACLs: always "not provided", INT32_MIN).
@@ -22,6 +24,10 @@ UNKNOWN_OPERATIONS = -(2**31)
 
 
 def describe(ctx: RequestContext, group_id: str) -> Described:
+    status = ctx.groups.status(group_id)
+    if status:  # NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: the error and nothing else
+        return Described(error_code=status, group_id=group_id, group_state="", protocol_type="",
+                         protocol_data="", members=[], authorized_operations=UNKNOWN_OPERATIONS)
     g = ctx.groups.group(group_id)
     if g is None or g.state == GroupState.DEAD:
         if ctx.api_version >= 6:

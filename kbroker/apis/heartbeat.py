@@ -3,6 +3,8 @@
 Behaviour: asks the group coordinator; keeps the member's session alive and tells it
 REBALANCE_IN_PROGRESS while the group prepares a rebalance (it must rejoin).
 Errors are returned, never raised.
+In a cluster, a group this broker does not coordinate gets NOT_COORDINATOR; while its partition
+is loaded the answer is no error (Kafka answers blindly then).
 Version notes: v1 throttle_time_ms · v3 group_instance_id (static membership) · v4 flexible.
 Not implemented: —
 """

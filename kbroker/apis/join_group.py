@@ -7,6 +7,8 @@ answer lists the members with their metadata for the chosen protocol (the one ev
 member supports that most members prefer).  A new member without an id gets one with
 MEMBER_ID_REQUIRED (v4+) and must join again with it; static members
 (group.instance.id, v5+) skip that step and may take over their old place.
+In a cluster, a group this broker does not coordinate gets NOT_COORDINATOR and one whose
+partition of ``__consumer_offsets`` is being loaded COORDINATOR_LOAD_IN_PROGRESS.
 Version notes: v1 rebalance timeout (v0: the session timeout) · v2 throttle ·
 v4 MEMBER_ID_REQUIRED · v5 group.instance.id · v6 flexible · v7 protocol type in the answer ·
 v8 reason (logged) · v9 skip_assignment in the answer (always false: it is only set for a

@@ -3,6 +3,8 @@
 Behaviour: the members leave at once and the group rebalances without them (or becomes
 Empty).  From v3 a batch of members, each by member id and/or group.instance.id (a static
 member may be removed by instance id alone); v0-2 answer the one member's error at the top.
+In a cluster, a group this broker does not coordinate gets NOT_COORDINATOR (at the top and for
+each member), one being loaded COORDINATOR_LOAD_IN_PROGRESS.
 Version notes: v1 throttle · v3 batched members · v4 flexible · v5 reason per member (logged).
 Not implemented: —
 """

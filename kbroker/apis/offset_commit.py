@@ -8,6 +8,10 @@ partitions get UNKNOWN_TOPIC_OR_PARTITION and metadata longer than
 offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE, per partition; the rest are written
 to ``__consumer_offsets`` as one batch before the answer, so an acknowledged commit
 survives a crash.  The metadata string and leader epoch are kept; null metadata is "".
+In a cluster, a group this broker does not coordinate gets NOT_COORDINATOR, one being loaded
+COORDINATOR_LOAD_IN_PROGRESS; the answer waits until the batch is committed (replicated to the
+in-sync replicas, acks=-1), a failure mapped as Kafka does (not enough replicas or a timeout:
+COORDINATOR_NOT_AVAILABLE; leadership lost: NOT_COORDINATOR).
 Version notes: v2-4 retention_time_ms · v3 throttle · v6 leader epoch · v7 group.instance.id ·
 v8 flexible · v9 KIP-848 (for a classic group, which is every group here, the same as v8:
 generation_id_or_member_epoch is the generation), except that a generation for a group that

@@ -4,7 +4,8 @@ Behaviour: deletes committed offsets of a group (tombstones in ``__consumer_offs
 Allowed for any partition of an Empty group; in a consumer group with members, partitions
 of topics a member subscribes to get GROUP_SUBSCRIBED_TO_TOPIC and the others are
 deleted; a non-consumer group with members gets NON_EMPTY_GROUP, an unknown group
-GROUP_ID_NOT_FOUND.  Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
+GROUP_ID_NOT_FOUND, a group this broker does not coordinate (in a cluster) NOT_COORDINATOR.
+The answer waits until the tombstones are committed.  Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
 Not implemented: —
 """
 
@@ -28,7 +29,7 @@ async def offset_delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Offset
                 errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             else:
                 known.append(tp)
-    top, result = ctx.groups.delete_offsets(req.group_id, known)
+    top, result = await ctx.groups.delete_offsets_acked(req.group_id, known)
     if top:
         return R(error_code=top, throttle_time_ms=0, topics=[])
     errors.update(result)

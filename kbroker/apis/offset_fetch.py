@@ -5,6 +5,9 @@ a partition with no commit (or an unknown group or topic) gets offset -1 and no 
 Null topics (v2+) means every partition the group has committed.  v8 asks for several
 groups at once.  require_stable (v7+) never waits: commits are written before they are
 acknowledged and there are no transactional offsets, so nothing is ever pending.
+A group this broker does not coordinate (a cluster: another broker leads its partition of
+``__consumer_offsets``) gets NOT_COORDINATOR, one being loaded COORDINATOR_LOAD_IN_PROGRESS: per
+group from v8, at the top with no partitions v2-7, on every requested partition in v1.
 Version notes: v2 null topics, top-level error · v3 throttle · v5 leader epoch ·
 v6 flexible · v7 require_stable · v8 batched groups · v9 member_id/member_epoch (KIP-848:
 validated only for consumer-protocol groups; every group here is classic, so they are ignored).
@@ -21,9 +24,8 @@ from wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 R = OffsetFetchResponse
 
 
-def _partitions(ctx: RequestContext, group_id: str, topics: list | None) -> list[tuple[str, list]]:
+def _partitions(committed: dict, topics: list | None) -> list[tuple[str, list]]:
     """[(topic, [(partition, offset value or None)])] for the requested or all topics."""
-    committed = ctx.groups.committed(group_id)
     if topics is None:
         by_topic: dict[str, list] = {}
         for (t, p), v in sorted(committed.items()):
@@ -32,9 +34,9 @@ def _partitions(ctx: RequestContext, group_id: str, topics: list | None) -> list
     return [(t.name, [(p, committed.get((t.name, p))) for p in t.partition_indexes or []]) for t in topics]
 
 
-def _part(cls: Any, p: int, v: OffsetValue | None) -> Any:
+def _part(cls: Any, p: int, v: OffsetValue | None, error: int = 0) -> Any:
     if v is None:
-        return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=0)
+        return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=error)
     return cls(partition_index=p, committed_offset=v.offset, committed_leader_epoch=v.leader_epoch,
                metadata=v.metadata, error_code=0)
 
@@ -42,12 +44,23 @@ def _part(cls: Any, p: int, v: OffsetValue | None) -> Any:
 @handler(OffsetFetchRequest, versions=(1, 9))
 async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
     if ctx.api_version >= 8:
-        groups = [R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=0, topics=[
-            R.OffsetFetchResponseTopics(name=t, partitions=[_part(R.OffsetFetchResponsePartitions, p, v)
-                                                            for p, v in parts])
-            for t, parts in _partitions(ctx, g.group_id, g.topics)]) for g in req.groups or []]
+        groups = []
+        for g in req.groups or []:
+            error, committed = ctx.groups.fetch_offsets(g.group_id)
+            if error:  # NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: the group's own error, no topics
+                groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=error, topics=[]))
+                continue
+            groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=0, topics=[
+                R.OffsetFetchResponseTopics(name=t, partitions=[_part(R.OffsetFetchResponsePartitions, p, v)
+                                                                for p, v in parts])
+                for t, parts in _partitions(committed, g.topics)]))
         return R(throttle_time_ms=0, groups=groups)
-    topics = [R.OffsetFetchResponseTopic(name=t, partitions=[_part(R.OffsetFetchResponsePartition, p, v)
+    error, committed = ctx.groups.fetch_offsets(req.group_id)
+    requested = req.topics if ctx.api_version >= 2 else req.topics or []
+    if error and ctx.api_version >= 2:  # the top-level error, no partitions (as Kafka answers)
+        return R(throttle_time_ms=0, topics=[], error_code=error)
+    # v1 has no top-level error: each requested partition carries it
+    topics = [R.OffsetFetchResponseTopic(name=t, partitions=[_part(R.OffsetFetchResponsePartition, p, v, error)
                                                              for p, v in parts])
-              for t, parts in _partitions(ctx, req.group_id, req.topics if ctx.api_version >= 2 else req.topics or [])]
+              for t, parts in _partitions(committed, requested)]
     return R(throttle_time_ms=0, topics=topics, error_code=0)

@@ -3,6 +3,9 @@
 Behaviour: the leader's request carries every member's assignment; it is stored in
 ``__consumer_offsets`` with the group's metadata and then every member (parked until
 then) gets its own.  In a Stable group a member simply gets its current assignment.
+In a cluster, a group this broker does not coordinate gets NOT_COORDINATOR; while its partition
+is loaded REBALANCE_IN_PROGRESS (the rebalance was lost: join again), as Kafka answers; the
+answers wait until the assignment is committed.
 Version notes: v1 throttle · v3 group.instance.id · v4 flexible · v5 protocol type and
 name, checked against the group's (INCONSISTENT_GROUP_PROTOCOL) and echoed back.
 Not implemented: —

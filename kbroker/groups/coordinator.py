@@ -7,10 +7,24 @@ parked JoinGroup / SyncGroup requests, and ``__consumer_offsets`` (see
 Effects in order — write the group's record, then answer the parked requests — and
 re-arms the group's timer.
 
-This broker coordinates every group (there is one broker); a group's records still go
-to its own partition of ``__consumer_offsets``, as Kafka's would.  Everything is loaded
-synchronously when the broker starts, before the listener accepts connections, so
-COORDINATOR_LOAD_IN_PROGRESS is never needed.
+Which groups it coordinates: a group's records all go to partition ``partition_for(group)``
+of ``__consumer_offsets`` and the coordinator of the group is the broker that leads that
+partition.
+
+- Single broker (``cluster=False``, the default): this broker leads every partition; every
+  partition is loaded synchronously when the broker starts, before the listener accepts
+  connections, so COORDINATOR_LOAD_IN_PROGRESS is never answered.
+- Cluster (``cluster=True``): nothing is loaded at start.  The replica manager calls
+  ``on_become_leader(p)`` when this broker becomes the leader of partition p (its groups and
+  offsets are replayed from its log and their timers armed; while that runs the partition's
+  groups answer COORDINATOR_LOAD_IN_PROGRESS) and ``on_resign(p)`` when it stops leading it
+  (its groups leave memory; parked JoinGroup / SyncGroup requests answer NOT_COORDINATOR).
+  A request for a group of a partition this broker does not lead answers NOT_COORDINATOR.
+
+Writes are answered once committed, as Kafka's coordinator appends with acks=-1: after the
+local append the coordinator waits for ``Partition.wait_replicated`` when the partition has it
+(replication), with ``offsets.commit.timeout.ms``; Kafka's error mapping turns the partition's
+error into the coordinator's (``commit_error``, ``group_store_error``).
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 
 from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms
@@ -27,7 +42,7 @@ from kbroker.groups.codec import OffsetValue
 from kbroker.groups.consumer_protocol import CONSUMER, decode_subscription
 from kbroker.groups.group import Group
 from kbroker.groups.model import Effects, GroupConfig, GroupState, JoinResult, SyncResult, join_error
-from kbroker.groups.store import OffsetsTopic, group_record, load_groups, offset_records
+from kbroker.groups.store import NotLeader, OffsetsTopic, Written, group_record, load_groups, offset_records
 from kbroker.topics import TopicService
 from kbroker.waiters import AppendWaiters
 from storage.errors import StorageError
@@ -36,6 +51,40 @@ from wire.errors import ErrorCode
 log = logging.getLogger("kbroker.groups")
 E = ErrorCode
 TopicPartition = tuple[str, int]
+
+
+COMMIT_TIMEOUT_MS = 5000  # Kafka's offsets.commit.timeout.ms default
+
+
+def commit_error(code: int) -> int:
+    """The OffsetCommit (and offset or group deletion) error for a failed write to
+    ``__consumer_offsets``, as Kafka's group metadata manager maps a log append's error."""
+    if code in (E.UNKNOWN_TOPIC_OR_PARTITION, E.NOT_ENOUGH_REPLICAS, E.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                E.REQUEST_TIMED_OUT):
+        return E.COORDINATOR_NOT_AVAILABLE
+    if code in (E.NOT_LEADER_OR_FOLLOWER, E.KAFKA_STORAGE_ERROR):
+        return E.NOT_COORDINATOR
+    if code in (E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE, E.INVALID_FETCH_SIZE):
+        return E.INVALID_COMMIT_OFFSET_SIZE
+    return code
+
+
+def group_store_error(code: int) -> int:
+    """The JoinGroup / SyncGroup error for a failed write of a group's metadata (Kafka's mapping:
+    as for commits, except that a timeout asks the members to rebalance and an oversized record
+    is an unknown server error)."""
+    if code == E.REQUEST_TIMED_OUT:
+        return E.REBALANCE_IN_PROGRESS
+    if code in (E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE, E.INVALID_FETCH_SIZE):
+        return E.UNKNOWN_SERVER_ERROR
+    return commit_error(code)
+
+
+def _config_int(c: BrokerConfig, key: str, default: int) -> int:
+    try:
+        return c.get_int(key)
+    except (KeyError, ValueError, TypeError):
+        return default
 
 
 def group_config(c: BrokerConfig) -> GroupConfig:
@@ -47,38 +96,188 @@ def group_config(c: BrokerConfig) -> GroupConfig:
 
 
 class GroupCoordinator:
+    """``cluster``: ownership of the partitions of ``__consumer_offsets`` comes only from
+    ``on_become_leader`` / ``on_resign`` (else this broker owns them all and loads them now).
+    ``create_offsets_topic``: what ``topic.ensure()`` calls when the topic does not exist
+    (default: create it locally, the single broker's way)."""
+
     def __init__(self, config: BrokerConfig, topics: TopicService, waiters: AppendWaiters,
-                 flusher: Flusher) -> None:
+                 flusher: Flusher, *, cluster: bool = False,
+                 create_offsets_topic: Callable[[], None] | None = None) -> None:
         self.config = group_config(config)
         self._offsets_check_interval_ms = config.get_int("offsets.retention.check.interval.ms")
         self._offsets_retention_ms = config.get_int("offsets.retention.minutes") * 60_000
+        self._commit_timeout_ms = _config_int(config, "offsets.commit.timeout.ms", COMMIT_TIMEOUT_MS)
         self._flusher = flusher
-        self.topic = OffsetsTopic(config, topics, waiters)
-        self.groups: dict[str, Group] = load_groups(self.topic.read_all(), self.config, now_ms())
+        self.cluster = cluster
+        self.topic = OffsetsTopic(config, topics, waiters, create=create_offsets_topic, create_on_write=not cluster)
+        self._owned: set[int] = set()  # cluster: the partitions this broker leads and has loaded
+        self._loading: dict[int, int] = {}  # cluster: the partitions being loaded -> their load's token
+        self._load_seq = 0
         self._joins: dict[tuple[str, str], asyncio.Future[JoinResult]] = {}
         self._syncs: dict[tuple[str, str], asyncio.Future[SyncResult]] = {}
         self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
         self._cleanup_task: asyncio.Task[None] | None = None
-        if self.groups:
-            log.info("loaded %d groups from %s", len(self.groups), self.topic.topic)
+        self._pending: set[asyncio.Task[int]] = set()  # answers waiting for a write's replication
+        self._running = False
+        if cluster:
+            self.groups: dict[str, Group] = {}
+        else:
+            self.groups = load_groups(self.topic.read_all(), self.config, now_ms())
+            if self.groups:
+                log.info("loaded %d groups from %s", len(self.groups), self.topic.topic)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        self._running = True
         for g in self.groups.values():
             self._arm(g)
         self._cleanup_task = asyncio.get_running_loop().create_task(self._cleanup_loop())
 
     async def stop(self) -> None:
+        self._running = False
         await cancel_and_wait(self._cleanup_task)
+        for task in list(self._pending):
+            task.cancel()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        for waiters, answer in ((self._joins, join_error(E.COORDINATOR_NOT_AVAILABLE)),
-                                (self._syncs, SyncResult(E.COORDINATOR_NOT_AVAILABLE))):
-            for fut in waiters.values():
+        self._answer_parked(lambda key: True, E.COORDINATOR_NOT_AVAILABLE)
+
+    def _answer_parked(self, which: Callable[[tuple[str, str]], bool], error: int) -> None:
+        for waiters, answer in ((self._joins, None), (self._syncs, SyncResult(error))):
+            for key in [k for k in waiters if which(k)]:
+                fut = waiters.pop(key)
                 if not fut.done():
-                    fut.set_result(answer)  # type: ignore[arg-type]
-            waiters.clear()
+                    fut.set_result(answer or join_error(error, key[1]))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ ownership (cluster)
+    def partition_of(self, group_id: str) -> int:
+        return self.topic.partition_for(group_id)
+
+    def status(self, group_id: str) -> int:
+        """NONE when this broker coordinates the group now; else NOT_COORDINATOR or
+        COORDINATOR_LOAD_IN_PROGRESS (its partition is being loaded)."""
+        if not self.cluster:
+            return E.NONE
+        p = self.partition_of(group_id)
+        if p in self._loading:
+            return E.COORDINATOR_LOAD_IN_PROGRESS
+        return E.NONE if p in self._owned else E.NOT_COORDINATOR
+
+    def owns(self, group_id: str) -> bool:
+        return self.status(group_id) == E.NONE
+
+    @property
+    def loading(self) -> bool:
+        return bool(self._loading)
+
+    @property
+    def owned_partitions(self) -> frozenset[int]:
+        """Cluster: the partitions loaded and led here; single broker: all of them."""
+        return frozenset(self._owned) if self.cluster else frozenset(range(self.topic.partitions))
+
+    def on_become_leader(self, partition: int) -> None:
+        """This broker now leads ``partition`` of ``__consumer_offsets``: replay its log and take
+        over its groups, synchronously.  The steps are apart (``begin_load`` / ``read_partition`` /
+        ``complete_load``) so that the read, the only slow one, can run in a worker thread:
+        ``load_partition`` does that.  A single broker owns every partition already: nothing to do."""
+        if not self.cluster:
+            return
+        token = self.begin_load(partition)
+        try:
+            groups = self.read_partition(partition)
+        except BaseException:
+            self._abandon_load(partition, token)
+            raise
+        self.complete_load(partition, groups, token)
+
+    async def load_partition(self, partition: int) -> None:
+        """``on_become_leader`` with the log read in a worker thread (``PartitionLog.read_bytes`` is
+        safe on any thread); meanwhile the partition's groups answer COORDINATOR_LOAD_IN_PROGRESS.
+        A resignation, or a newer leadership, during the read wins over this load."""
+        if not self.cluster:
+            return
+        token = self.begin_load(partition)
+        try:
+            groups = await asyncio.get_running_loop().run_in_executor(None, self.read_partition, partition)
+        except BaseException:
+            self._abandon_load(partition, token)
+            raise
+        self.complete_load(partition, groups, token)
+
+    def begin_load(self, partition: int) -> int:
+        """From now until ``complete_load`` with the token returned, the partition's groups answer
+        COORDINATOR_LOAD_IN_PROGRESS."""
+        if not self.cluster:
+            return 0
+        self._drop_partition(partition, E.NOT_COORDINATOR)  # anything left from an earlier leadership
+        self._owned.discard(partition)
+        self._load_seq += 1
+        self._loading[partition] = self._load_seq
+        return self._load_seq
+
+    def read_partition(self, partition: int) -> dict[str, Group]:
+        """The groups of one partition, replayed from its log (touches no coordinator state)."""
+        groups = load_groups(self.topic.read_partition(partition), self.config, now_ms())
+        # Records a client produced into the wrong partition do not make us coordinate that group.
+        return {gid: g for gid, g in groups.items() if self.partition_of(gid) == partition}
+
+    def complete_load(self, partition: int, groups: dict[str, Group], token: int) -> None:
+        """Takes over the groups read, unless the load is stale (resigned, or loaded again since)."""
+        if not self.cluster or self._loading.get(partition) != token:
+            return
+        del self._loading[partition]
+        self._owned.add(partition)
+        for gid, g in groups.items():
+            self.groups[gid] = g
+            if self._running:
+                self._arm(g)
+        log.info("%s-%d: coordinating %d group(s)", self.topic.topic, partition, len(groups))
+
+    def _abandon_load(self, partition: int, token: int) -> None:
+        if self._loading.get(partition) == token:
+            del self._loading[partition]
+
+    def on_resign(self, partition: int) -> None:
+        """This broker no longer leads ``partition``: its groups leave memory, their timers stop and
+        their parked JoinGroup / SyncGroup requests answer NOT_COORDINATOR."""
+        if not self.cluster:
+            return
+        self._loading.pop(partition, None)
+        self._owned.discard(partition)
+        n = self._drop_partition(partition, E.NOT_COORDINATOR)
+        log.info("%s-%d: no longer coordinating (%d group(s) unloaded)", self.topic.topic, partition, n)
+
+    def _drop_partition(self, partition: int, error: int) -> int:
+        gone = {gid for gid in self.groups if self.partition_of(gid) == partition}
+        for gid in gone:
+            del self.groups[gid]
+            timer = self._timers.pop(gid, None)
+            if timer is not None:
+                timer[1].cancel()
+        self._answer_parked(lambda key: key[0] in gone or self.partition_of(key[0]) == partition, error)
+        return len(gone)
+
+    # ------------------------------------------------------------ writes
+    def _write(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int) -> Written | int:
+        """Appends locally: the Written batch, or the (unmapped) error of the append."""
+        try:
+            return self.topic.append(group_id, items, now)
+        except NotLeader as e:
+            log.warning("group %s: %s", group_id, e)
+            return E.NOT_LEADER_OR_FOLLOWER
+        except (OSError, StorageError) as e:
+            log.error("group %s: could not write to %s: %s", group_id, self.topic.topic, e)
+            return E.KAFKA_STORAGE_ERROR if self.cluster else E.UNKNOWN_TOPIC_OR_PARTITION
+
+    async def _committed(self, written: Written | int) -> int:
+        """The (unmapped) error once the write is committed: 0, or why not."""
+        if isinstance(written, int):
+            return written
+        return await written.replicated(self._commit_timeout_ms)
 
     # ------------------------------------------------------------ plumbing
     def _get_or_create(self, group_id: str) -> Group:
@@ -111,16 +310,47 @@ class GroupCoordinator:
                 log.info("group %s: member %s removed (session or rebalance timeout)", group_id, mid)
             self._apply(g, fx)
 
-    def _apply(self, g: Group, fx: Effects) -> None:
+    def _apply(self, g: Group, fx: Effects) -> asyncio.Task[int] | None:
+        """Writes the group's record when asked to, then delivers the answers.  When the write
+        must be replicated first, the answers wait for it in a task (returned: it ends with the
+        mapped error of the write, 0 when committed)."""
         if fx.persist:
-            try:
-                self.topic.append(g.group_id, [group_record(g)], now_ms())
-            except (OSError, StorageError) as e:
-                log.error("group %s: could not store its metadata: %s", g.group_id, e)
-                fx.fail_syncs()
-                more = g.persist_failed(now_ms())
-                fx.joins += more.joins
-                fx.syncs += more.syncs
+            written = self._write(g.group_id, [group_record(g)], now_ms())
+            if isinstance(written, int):
+                self._persist_failed(g, fx, group_store_error(written))
+            elif written.waits:
+                task = asyncio.get_running_loop().create_task(
+                    self._deliver_when_committed(g, fx, written, g.generation_id))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+                self._arm(g)
+                return task
+        self._deliver(g, fx)
+        return None
+
+    def _persist_failed(self, g: Group, fx: Effects, error: int) -> None:
+        fx.fail_syncs(error)
+        more = g.persist_failed(now_ms())
+        fx.joins += more.joins
+        fx.syncs += more.syncs
+
+    async def _deliver_when_committed(self, g: Group, fx: Effects, written: Written, generation: int) -> int:
+        error = await written.replicated(self._commit_timeout_ms)
+        if self.groups.get(g.group_id) is not g:  # unloaded (its parked requests were answered) or deleted
+            return group_store_error(error) if error else E.NONE
+        if error:
+            mapped = group_store_error(error)
+            log.warning("group %s: its metadata was not replicated (error %d)", g.group_id, error)
+            if g.generation_id == generation:
+                self._persist_failed(g, fx, mapped)
+            else:
+                fx.fail_syncs(mapped)
+            self._deliver(g, fx)
+            return mapped
+        self._deliver(g, fx)
+        return E.NONE
+
+    def _deliver(self, g: Group, fx: Effects) -> None:
         if any(jr.error == E.NONE for _, jr in fx.joins):
             log.info("group %s: generation %d with %d member(s), protocol %s, leader %s", g.group_id,
                      g.generation_id, len(g.members), g.protocol_name, g.leader_id)
@@ -158,6 +388,9 @@ class GroupCoordinator:
                          protocol_type: str, protocols: list[tuple[str, bytes]], session_timeout_ms: int,
                          rebalance_timeout_ms: int, client_id: str, client_host: str,
                          require_known_member_id: bool) -> JoinResult:
+        status = self.status(group_id)
+        if status:
+            return join_error(status, member_id)
         g = self._get_or_create(group_id) if not member_id else self.groups.get(group_id)
         if g is None:
             return join_error(E.UNKNOWN_MEMBER_ID, member_id)
@@ -173,15 +406,29 @@ class GroupCoordinator:
             log.info("group %s: rebalancing from state %s (JoinGroup of %s member %s)", group_id,
                      before.value, "known" if known else "new", out.parked)
         fut = self._park(self._joins, group_id, out.parked) if out.parked is not None else None
-        self._apply(g, out.effects)
+        stored = self._apply(g, out.effects)
         if fut is None:
             assert out.reply is not None
+            if stored is not None:  # the reply is valid once the group's new metadata is committed
+                try:
+                    error = await stored
+                except asyncio.CancelledError:  # the coordinator stopped
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    error = E.COORDINATOR_NOT_AVAILABLE
+                if error:
+                    return join_error(error, out.reply.member_id)
             return out.reply
         return await self._wait(self._joins, (group_id, out.parked or ""), fut)  # type: ignore[no-any-return]
 
     async def sync_group(self, group_id: str, *, member_id: str, group_instance_id: str | None,
                          generation_id: int, protocol_type: str | None, protocol_name: str | None,
                          assignments: dict[str, bytes]) -> SyncResult:
+        status = self.status(group_id)
+        if status:
+            # Loading: the rebalance in progress is lost, the member must join again (Kafka's answer).
+            return SyncResult(E.REBALANCE_IN_PROGRESS if status == E.COORDINATOR_LOAD_IN_PROGRESS else status)
         g = self.groups.get(group_id)
         if g is None:
             return SyncResult(E.UNKNOWN_MEMBER_ID)
@@ -196,6 +443,9 @@ class GroupCoordinator:
         return await self._wait(self._syncs, (group_id, out.parked or ""), fut)  # type: ignore[no-any-return]
 
     def heartbeat(self, group_id: str, member_id: str, group_instance_id: str | None, generation_id: int) -> int:
+        status = self.status(group_id)
+        if status:  # while loading Kafka answers a heartbeat blindly with no error
+            return E.NONE if status == E.COORDINATOR_LOAD_IN_PROGRESS else status
         g = self.groups.get(group_id)
         if g is None:
             return E.UNKNOWN_MEMBER_ID
@@ -206,6 +456,9 @@ class GroupCoordinator:
 
     def leave_group(self, group_id: str, members: list[tuple[str, str | None]]) -> tuple[int, list[int]]:
         """(group-level error, one error per leaving member)."""
+        status = self.status(group_id)
+        if status:
+            return status, [status] * len(members)
         g = self.groups.get(group_id)
         if g is None:
             return E.UNKNOWN_MEMBER_ID, [E.UNKNOWN_MEMBER_ID] * len(members)
@@ -219,6 +472,9 @@ class GroupCoordinator:
     async def commit_offsets(self, group_id: str, member_id: str, group_instance_id: str | None,
                              generation_id: int, offsets: dict[TopicPartition, OffsetValue]) -> int:
         """Stores the offsets, or says why not (one error for the whole request)."""
+        status = self.status(group_id)
+        if status:
+            return status
         g = self.groups.get(group_id)
         if g is None:
             if generation_id >= 0:
@@ -229,13 +485,15 @@ class GroupCoordinator:
         self._arm(g)
         if error or not offsets:
             return error
-        try:
-            plog = self.topic.append(group_id, offset_records(group_id, dict(offsets)), now)
-        except (OSError, StorageError) as e:
-            log.error("group %s: could not store offsets: %s", group_id, e)
-            return E.COORDINATOR_NOT_AVAILABLE
-        g.offsets.update(offsets)
-        if plog.needs_flush(now):
+        written = self._write(group_id, offset_records(group_id, dict(offsets)), now)
+        error = await self._committed(written)
+        if error:
+            log.warning("group %s: offsets not committed (error %d)", group_id, error)
+            return commit_error(error)
+        assert isinstance(written, Written)
+        if self.groups.get(group_id) is g:  # not unloaded or deleted meanwhile
+            g.offsets.update(offsets)
+        if written.plog.needs_flush(now):
             await self._flusher.flush_soon()
         return E.NONE
 
@@ -243,34 +501,84 @@ class GroupCoordinator:
         g = self.groups.get(group_id)
         return {} if g is None or g.state == GroupState.DEAD else g.offsets
 
+    def fetch_offsets(self, group_id: str) -> tuple[int, dict[TopicPartition, OffsetValue]]:
+        """(error, the group's committed offsets): NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS
+        with nothing when this broker does not coordinate the group now."""
+        status = self.status(group_id)
+        return (status, {}) if status else (E.NONE, self.committed(group_id))
+
     def delete_offsets(self, group_id: str, tps: list[TopicPartition]) -> tuple[int, dict[TopicPartition, int]]:
+        """Answered once written locally (see ``delete_offsets_acked`` for the committed answer)."""
+        top, errors, _ = self._delete_offsets(group_id, tps)
+        return top, errors
+
+    async def delete_offsets_acked(self, group_id: str,
+                                   tps: list[TopicPartition]) -> tuple[int, dict[TopicPartition, int]]:
+        """``delete_offsets``, answered once the tombstones are committed."""
+        top, errors, written = self._delete_offsets(group_id, tps)
+        if written is not None:
+            error = await self._committed(written)
+            if error:
+                return commit_error(error), {}
+        return top, errors
+
+    def _delete_offsets(self, group_id: str, tps: list[TopicPartition]
+                        ) -> tuple[int, dict[TopicPartition, int], Written | None]:
+        status = self.status(group_id)
+        if status:
+            return status, {}, None
         g = self.groups.get(group_id)
         if g is None or g.state == GroupState.DEAD:
-            return E.GROUP_ID_NOT_FOUND, {}
+            return E.GROUP_ID_NOT_FOUND, {}, None
         subscribed: set[str] = set()
         if g.state != GroupState.EMPTY:
             topics = subscribed_topics(g)
             if topics is None:
-                return E.NON_EMPTY_GROUP, {}
+                return E.NON_EMPTY_GROUP, {}, None
             subscribed = topics
         errors: dict[TopicPartition, int] = {
             tp: E.GROUP_SUBSCRIBED_TO_TOPIC if tp[0] in subscribed else E.NONE for tp in tps}
         doomed = {tp: None for tp, err in errors.items() if not err and tp in g.offsets}
+        written = None
         if doomed:
-            try:
-                self.topic.append(group_id, offset_records(group_id, doomed), now_ms())  # type: ignore[arg-type]
-            except (OSError, StorageError) as e:
-                log.error("group %s: could not delete offsets: %s", group_id, e)
-                return E.COORDINATOR_NOT_AVAILABLE, {}
+            w = self._write(group_id, offset_records(group_id, doomed), now_ms())  # type: ignore[arg-type]
+            if isinstance(w, int):
+                return commit_error(w), {}, None
+            written = w
             for tp in doomed:
                 del g.offsets[tp]
-        return E.NONE, errors
+        return E.NONE, errors, written
 
     # ------------------------------------------------------------ administration
     def group(self, group_id: str) -> Group | None:
         return self.groups.get(group_id)
 
+    def listing(self) -> tuple[int, list[Group]]:
+        """ListGroups: (error, the groups this broker coordinates, live ones, by id).  While a
+        partition loads the answer is COORDINATOR_LOAD_IN_PROGRESS with no groups (the admin
+        client retries it), as Kafka answers."""
+        if self._loading:
+            return E.COORDINATOR_LOAD_IN_PROGRESS, []
+        return E.NONE, sorted((g for g in self.groups.values() if g.state != GroupState.DEAD),
+                              key=lambda g: g.group_id)
+
     def delete_group(self, group_id: str) -> int:
+        """Answered once written locally (see ``delete_group_acked`` for the committed answer)."""
+        out = self._delete_group(group_id)
+        return out if isinstance(out, int) else E.NONE
+
+    async def delete_group_acked(self, group_id: str) -> int:
+        """``delete_group``, answered once the tombstones are committed."""
+        out = self._delete_group(group_id)
+        if isinstance(out, int):
+            return out
+        error = await self._committed(out)
+        return commit_error(error) if error else E.NONE
+
+    def _delete_group(self, group_id: str) -> Written | int:
+        status = self.status(group_id)
+        if status:
+            return status
         g = self.groups.get(group_id)
         if g is None or g.state == GroupState.DEAD:
             return E.GROUP_ID_NOT_FOUND
@@ -278,19 +586,17 @@ class GroupCoordinator:
             return E.NON_EMPTY_GROUP
         return self._drop(g)
 
-    def _drop(self, g: Group) -> int:
-        """Tombstones for the group's offsets and metadata; the group is gone."""
+    def _drop(self, g: Group) -> Written | int:
+        """Tombstones for the group's offsets and metadata; the group is gone (or the error)."""
         items = offset_records(g.group_id, dict.fromkeys(g.offsets))  # type: ignore[arg-type]
         g.mark_dead(now_ms())
         items.append(group_record(g))
-        try:
-            self.topic.append(g.group_id, items, now_ms())
-        except (OSError, StorageError) as e:
-            log.error("group %s: could not delete it: %s", g.group_id, e)
-            return E.COORDINATOR_NOT_AVAILABLE
+        written = self._write(g.group_id, items, now_ms())
+        if isinstance(written, int):
+            return commit_error(written)
         del self.groups[g.group_id]
         self._arm(g)
-        return E.NONE
+        return written
 
     async def _cleanup_loop(self) -> None:
         """Kafka's offset expiry: every offsets.retention.check.interval.ms, the offsets of a
@@ -312,10 +618,7 @@ class GroupCoordinator:
             else:
                 old = [tp for tp, v in g.offsets.items() if now >= v.commit_timestamp + retention_ms]
             if old and len(old) < len(g.offsets):
-                try:
-                    self.topic.append(g.group_id, offset_records(g.group_id, dict.fromkeys(old)), now)  # type: ignore[arg-type]
-                except (OSError, StorageError) as e:
-                    log.error("group %s: could not expire offsets: %s", g.group_id, e)
+                if isinstance(self._write(g.group_id, offset_records(g.group_id, dict.fromkeys(old)), now), int):  # type: ignore[arg-type]
                     continue
                 for tp in old:
                     del g.offsets[tp]

@@ -1,23 +1,29 @@
 """Group state on disk: the records of ``__consumer_offsets`` (layouts in
-``kbroker.groups.codec``), written through the partition logs and read back at start-up.
+``kbroker.groups.codec``), written through the partition logs and read back by the coordinator.
 
 - The topic is created on first use, as Kafka does, with ``offsets.topic.num.partitions``
   partitions (50), ``cleanup.policy=compact`` and ``offsets.topic.segment.bytes``; once it
-  exists its partition count is the one on disk.
+  exists its partition count is the one on disk.  How it is created is the caller's choice
+  (``create``): locally on a single broker, through the cluster's topic creation otherwise.
 - A group's records all go to partition ``partition_for(group)``; each write is one batch
-  appended with ``PartitionLog.append`` (the bytes are in the OS page cache when it returns),
-  and the coordinator answers only after that, so killing the broker loses no acknowledged
-  commit.  With a flush policy on the topic the caller also waits for the fsync.
-- Loading replays every partition from its log start: the last record of a key wins and a
-  null value deletes it, which is exactly what compaction would leave.  Records that do not
-  decode (a client may have produced junk into the topic) are skipped with a warning.
+  appended with ``PartitionLog.append`` (the bytes are in the OS page cache when it returns)
+  to a partition this broker leads (``NotLeader`` otherwise); the coordinator answers only
+  after that — and, where the partition replicates, after ``Written.replicated`` — so killing
+  the broker loses no acknowledged commit.  With a flush policy on the topic the caller also
+  waits for the fsync.
+- Loading replays a partition (``read_partition``; a single broker: all of them, ``read_all``)
+  from its log start: the last record of a key wins and a null value deletes it, which is
+  exactly what compaction would leave.  Records that do not decode (a client may have produced
+  junk into the topic) are skipped with a warning.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from kbroker.config import BrokerConfig
 from kbroker.groups import codec
@@ -27,6 +33,7 @@ from kbroker.groups.model import GroupConfig, GroupState, Member
 from kbroker.topics import TopicService
 from kbroker.waiters import AppendWaiters
 from storage.log import PartitionLog
+from wire.errors import ErrorCode
 from wire.records import CorruptRecordError, iter_batches, iter_records
 
 log = logging.getLogger("kbroker.groups")
@@ -34,25 +41,69 @@ log = logging.getLogger("kbroker.groups")
 _LOAD_CHUNK = 5 << 20  # offsets.load.buffer.size
 
 
+class NotLeader(Exception):
+    """This broker does not (or no longer) lead the partition a write is for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One batch appended to the local log of a ``__consumer_offsets`` partition."""
+
+    plog: PartitionLog
+    partition: Any  # kbroker.partition.Partition (typed loosely: replication adds wait_replicated)
+    end_offset: int  # the log end offset right after the batch
+
+    @property
+    def waits(self) -> bool:
+        """Whether the partition can tell when the batch is replicated (a replicated cluster)."""
+        return callable(getattr(self.partition, "wait_replicated", None))
+
+    async def replicated(self, timeout_ms: int) -> int:
+        """The error code once the batch is committed (on the ISR), as acks=-1 waits: 0 when it is;
+        on a partition without replication the local append is the commit."""
+        wait = getattr(self.partition, "wait_replicated", None)
+        if wait is None:
+            return ErrorCode.NONE
+        return int(await wait(self.end_offset, timeout_ms))
+
+
 class OffsetsTopic:
-    def __init__(self, config: BrokerConfig, topics: TopicService, waiters: AppendWaiters) -> None:
+    """``create`` makes the topic exist (the single broker creates it locally; a cluster hands in its
+    own topic creation, with ``offsets.topic.replication.factor``).  ``create_on_write``: whether a
+    write creates the topic first (single broker); in a cluster a write goes only to a partition this
+    broker leads, so the topic exists already."""
+
+    def __init__(self, config: BrokerConfig, topics: TopicService, waiters: AppendWaiters,
+                 create: Callable[[], None] | None = None, create_on_write: bool = True) -> None:
         self._num_partitions = config.get_int("offsets.topic.num.partitions")
         self._segment_bytes = config.get_int("offsets.topic.segment.bytes")
         self._topics = topics
         self._waiters = waiters
+        self._create = create or self.create_locally
+        self._create_on_write = create_on_write
         self.topic = codec.OFFSETS_TOPIC
 
     def exists(self) -> bool:
         return self._topics.get(self.topic) is not None
 
     def ensure(self) -> None:
+        if not self.exists():
+            self._create()
+
+    def configs(self) -> dict[str, str]:
+        """The topic configs ``__consumer_offsets`` is created with."""
+        return {"cleanup.policy": "compact", "segment.bytes": str(self._segment_bytes),
+                "compression.type": "producer"}
+
+    @property
+    def num_partitions(self) -> int:
+        """``offsets.topic.num.partitions``: the partition count it is created with."""
+        return self._num_partitions
+
+    def create_locally(self) -> None:
         if self.exists():
             return
-        self._topics.create(self.topic, self._num_partitions, {
-            "cleanup.policy": "compact",
-            "segment.bytes": str(self._segment_bytes),
-            "compression.type": "producer",
-        })
+        self._topics.create(self.topic, self._num_partitions, self.configs())
         log.info("created %s", self.topic)
 
     @property
@@ -67,18 +118,34 @@ class OffsetsTopic:
     def partition_for(self, group_id: str) -> int:
         return codec.partition_for(group_id, self.partitions)
 
-    def append(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int) -> PartitionLog:
-        """Writes one batch of (key, value-or-tombstone) records; raises OSError/StorageError."""
+    def append(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int) -> Written:
+        """Writes one batch of (key, value-or-tombstone) records to the group's partition; raises
+        NotLeader when this broker does not lead it, OSError/StorageError when the log fails."""
         from wire.records import build_batch
 
-        self.ensure()
+        if self._create_on_write:
+            self.ensure()
         p = self.partition_for(group_id)
-        plog = self._log(p)
-        if plog is None:
+        part = self._topics.partition(self.topic, p)
+        if part is None:
+            if not self._create_on_write:
+                raise NotLeader(f"{self.topic}-{p} is not on this broker")
             raise OSError(f"{self.topic}-{p} is not open")
+        if getattr(part, "is_leader", True) is False:
+            raise NotLeader(f"this broker does not lead {self.topic}-{p}")
+        plog = part.log
         plog.append(bytearray(build_batch([(k, v, None, now) for k, v in items])), now)
         self._waiters.notify(self.topic, p)
-        return plog
+        return Written(plog, part, plog.log_end_offset)
+
+    def read_partition(self, p: int) -> Iterator[tuple[bytes, bytes | None]]:
+        """(key, value) of every record of one partition, in log order (nothing if it is not here)."""
+        plog = self._log(p) if self.exists() else None
+        if plog is not None:
+            try:
+                yield from self._read_partition(plog)
+            except CorruptRecordError as e:  # recovery keeps logs whole; this is a last resort
+                log.error("%s-%d: stopped reading at a damaged batch: %s", self.topic, p, e)
 
     def read_all(self) -> Iterator[tuple[bytes, bytes | None]]:
         """(key, value) of every record, partition by partition, in log order."""
