@@ -94,7 +94,17 @@ class Broker:
             self.producer_ids = ProducerIdAllocator(self.data_dir)
         self.producer_expiry = ProducerExpiry(self.logs, config.get_int("producer.id.expiration.ms"),
                                               config.get_int("producer.id.expiration.check.interval.ms"))
-        self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
+        if self.cluster is not None:
+            # the coordinator of a group is the leader of its __consumer_offsets partition: loaded
+            # when this broker becomes that leader, dropped when it stops being it
+            self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher, cluster=True,
+                                           create_offsets_topic=lambda: None)
+            groups = self.groups
+            self.replicas.on_offsets_leader = lambda p: asyncio.get_running_loop().create_task(
+                groups.load_partition(p))
+            self.replicas.on_offsets_resign = groups.on_resign
+        else:
+            self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
         self.retention = RetentionService(self.topics, config)
         self.cleaner = CleanerService(self.topics, config)
         self.services = Services(
@@ -134,6 +144,8 @@ class Broker:
             except Exception:
                 log.exception("leaving the cluster failed; continuing the shutdown")
         self.producer_expiry.stop()
+        if self.cluster is not None:
+            self.producer_ids.close()
         await self.flusher.stop()
         tasks = []
         for conn in list(self.connections):

@@ -125,6 +125,7 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "offsets.topic.num.partitions": ("50", "INT", "Partitions of __consumer_offsets (fixed once created)."),
     "offsets.topic.segment.bytes": ("104857600", "INT", "Segment size of __consumer_offsets."),
     "offsets.topic.replication.factor": ("3", "SHORT", "Replicas of __consumer_offsets in a cluster (one broker: 1)."),
+    "offsets.commit.timeout.ms": ("5000", "INT", "Longest an offset commit waits for its replicas."),
     "offset.metadata.max.bytes": ("4096", "INT", "Longest metadata string of a committed offset."),
     "offsets.retention.minutes": ("10080", "INT", "Offsets of a group Empty this long expire."),
     "offsets.retention.check.interval.ms": ("600000", "LONG", "How often offsets are checked for expiry."),
