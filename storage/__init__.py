@@ -9,6 +9,7 @@ from .errors import (
     OffsetOutOfRange,
     StorageError,
     TopicAlreadyExists,
+    UnexpectedAppendOffset,
     UnknownTopic,
 )
 from .log import AppendInfo, FileSlice, LogConfig, PartitionLog
@@ -29,5 +30,6 @@ __all__ = [
     "TopicAlreadyExists",
     "TopicMeta",
     "TopicStore",
+    "UnexpectedAppendOffset",
     "UnknownTopic",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "StorageError",
     "OffsetOutOfRange",
+    "UnexpectedAppendOffset",
     "LogClosedError",
     "TopicAlreadyExists",
     "UnknownTopic",
@@ -26,6 +27,20 @@ class OffsetOutOfRange(StorageError):
         self.offset = offset
         self.log_start_offset = log_start_offset
         self.log_end_offset = log_end_offset
+
+
+class UnexpectedAppendOffset(StorageError):
+    """A follower append whose batches do not continue the log exactly: the first batch's base offset
+    is not the log end offset, or a later batch does not start where the one before it ended
+    (Kafka's UnexpectedAppendOffsetException; the fetcher truncates or refetches)."""
+
+    def __init__(self, expected: int, base_offset: int, last_offset: int) -> None:
+        super().__init__(
+            f"batch [{base_offset}, {last_offset}] does not start at the expected offset {expected}"
+        )
+        self.expected = expected
+        self.base_offset = base_offset
+        self.last_offset = last_offset
 
 
 class LogClosedError(StorageError):

@@ -20,7 +20,8 @@ On-disk format (big-endian, no header, no padding; the file is exactly N whole e
   max timestamp. The index is sparse like Kafka's rather than one entry per batch: a dense index costs
   12 bytes per batch, which for small batches is a large fraction of the log for no lookup gain.
 
-Files are plain append-only files written with ``os.write`` (no preallocation, no mmap): nothing has to
+A log truncation (``Segment.truncate_to``, for a follower) cuts both files back to the entries below
+the truncation offset. Files are plain append-only files written with ``os.write`` (no preallocation, no mmap): nothing has to
 be trimmed at shutdown, a torn tail is detected by a size that is not a multiple of the entry size,
 and ``segment.index.bytes`` is enforced as a roll trigger (``is_full``) instead of a file size. The
 entries are read into two ``array`` columns on first use (8 bytes of memory per entry, ~0.2 % of the
@@ -194,6 +195,17 @@ class _Index:
         pack = self._ENTRY.pack
         self._write(b"".join(pack(x, y) for x, y in zip(self._a, self._b, strict=True)))
 
+    def _truncate_entries(self, n: int) -> None:
+        """Keep the first ``n`` entries (a log truncation). The columns are replaced, not cut in place,
+        so a lookup running on another thread keeps a consistent pair."""
+        a, b = self._columns()
+        if n >= len(a):
+            return
+        self._a, self._b = a[:n], b[:n]
+        self._idle = False  # the segment is about to be appended to again
+        with self._file.use() as fd:
+            os.ftruncate(fd, n * self._ENTRY.size)
+
     def flush(self) -> None:
         if not self._file.closed:
             with self._file.use() as fd:  # syncs the file's data whichever descriptor wrote it
@@ -227,6 +239,10 @@ class OffsetIndex(_Index):
         i = bisect_right(offsets, relative_offset) - 1
         return positions[i] if i >= 0 else 0
 
+    def truncate_to(self, relative_offset: int) -> None:
+        """Remove every entry for an offset >= ``relative_offset``."""
+        self._truncate_entries(bisect_left(self._columns()[0], relative_offset))
+
     def lookup_position(self, position: int) -> int:
         """The greatest indexed batch position <= ``position`` (0 if none)."""
         positions = self._columns()[1]
@@ -245,6 +261,11 @@ class TimeIndex(_Index):
         last = self.last_entry()
         if timestamp > (last[0] if last is not None else -1):  # -1 = NO_TIMESTAMP
             self._append(timestamp, relative_offset)
+
+    def truncate_to(self, relative_offset: int) -> None:
+        """Remove every entry naming an offset >= ``relative_offset`` (offsets increase with the
+        timestamps, so what stays is a prefix)."""
+        self._truncate_entries(bisect_left(self._columns()[1], relative_offset))
 
     def lookup_before(self, timestamp: int) -> int | None:
         """Relative offset of the last entry whose timestamp < ``timestamp`` (None if none).

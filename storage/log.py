@@ -11,14 +11,24 @@ Directory ``<data_dir>/<topic>-<partition>/``::
                                     past the first segment's base (tmp → fsync → rename)
     cleaner-offset-checkpoint       where the cleaner's dirty section starts (storage.cleaner)
     <name>.deleted                  a segment out of the log, kept for file.delete.delay.ms
+    <name>.<n>.deleted              the same when an earlier <name>.deleted still waits
     <name>.cleaned / <name>.swap    a segment being written / committed by the cleaner
     00000000000000004711.snapshot   producer state covering every batch below 4711 (storage.producer_state)
     leader-epoch-checkpoint         leader epochs and their start offsets (storage.leader_epoch)
 
 Segments are contiguous: each segment's base offset is the log end offset at the moment it was
 rolled (cleaning rewrites closed segments but keeps every batch, emptied or not, so this stays
-true), and the log end offset (the next offset
-to assign, also the high watermark on this single broker) is the active (last) segment's next offset.
+true), and the log end offset (the next offset to assign) is the active (last) segment's next
+offset. The high watermark is the server's (``storage.hw_checkpoint`` keeps it across restarts).
+
+A leader assigns offsets (``append``); a follower writes the leader's batches as they are
+(``append_as_follower``: offsets and leader epochs kept, each batch must start at the log end).
+Segments mostly only grow, but a follower's log can shrink from the end: ``truncate_to(offset)``
+removes every segment above ``offset`` (retired like retention's, below) and cuts the segment holding
+it in place at a batch boundary, which becomes the active segment again; the leader epoch cache, the
+producer state and its snapshots, the recovery point and the cleaner's checkpoint follow.
+``truncate_fully_and_start_at(offset)`` empties the log and starts it again at ``offset``. Both
+sync what they changed before returning.
 
 Limits and why:
 
@@ -39,7 +49,8 @@ Idempotent producers: ``append`` checks batches that carry a producer id against
 ``AppendInfo.duplicate``; a sequence gap or stale epoch raises) and records them after. Opening loads
 the newest producer snapshot at or below the log end offset and replays the batch headers after it; a
 roll and a clean close write a snapshot. Each appended batch gets the partition's leader epoch stamped
-into partitionLeaderEpoch (outside the CRC).
+into partitionLeaderEpoch (outside the CRC); the leader epoch cache follows the log start offset
+(``LeaderEpochCache.truncate_from_start`` when DeleteRecords or retention moves it).
 
 The log start offset is the first segment's base, or more once DeleteRecords (``advance_log_start``)
 moved it; reads below it raise OffsetOutOfRange. Retention (``storage.retention``) and the cleaner
@@ -52,12 +63,15 @@ paths to unlink (off the loop). Descriptors come from the process-wide handle ca
 its segment's handle only while a pread or sendfile runs (``FileSlice.use``), so neither the cache
 nor a close or reap can close (and the kernel reuse) a descriptor while it is being read.
 
-Threads: ``append`` and ``read`` run on one thread (the event loop); ``flush``, retention and cleaning
-run on worker threads at the same time. ``_lock`` guards the segment list and counters: the list is
-replaced, never changed in place, by worker threads (copy on write), and ``read`` takes a snapshot of
-it, so a reader always sees one consistent list. The fdatasync calls happen outside the lock so
-appends never wait for the disk; ``replace_segments`` holds ``_flush_lock`` too, so no flush is ever
-syncing a segment it retires. ``maintenance`` serialises retention and cleaning of one log.
+Threads: ``append`` (or ``append_as_follower``) and ``read`` run on one thread (the event loop);
+``flush``, retention and cleaning run on worker threads at the same time; a truncation runs on a
+worker thread too, never at the same time as an append to the same log (the fetcher that appends
+also truncates), and takes ``maintenance``, ``_flush_lock`` and ``_lock``. ``_lock`` guards the
+segment list and counters: the list is replaced, never changed in place, by worker threads (copy on
+write), and ``read`` takes a snapshot of it, so a reader always sees one consistent list. The fdatasync calls happen outside the lock so
+appends never wait for the disk; ``replace_segments`` and the truncations hold ``_flush_lock`` too, so
+no flush is ever syncing a segment they retire or cut. ``maintenance`` serialises retention, cleaning
+and truncation of one log.
 """
 
 from __future__ import annotations
@@ -77,13 +91,14 @@ from wire.records import (
     HEADER_SIZE,
     BatchHeader,
     CorruptRecordError,
+    iter_batches,
     iter_records,
     set_base_offset,
     set_partition_leader_epoch,
 )
 
 from .checkpoint import write_atomic
-from .errors import LogClosedError, OffsetOutOfRange
+from .errors import LogClosedError, OffsetOutOfRange, UnexpectedAppendOffset
 from .handles import FileHandle
 from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMeta, ProducerState
@@ -101,10 +116,30 @@ __all__ = [
     "CLEAN_SHUTDOWN_FILE",
     "LOG_START_FILE",
     "fsync_dir",
+    "whole_batches_length",
 ]
 
 _INT_MAX = 2**31 - 1
 LOG_START_FILE = "log-start-offset-checkpoint"
+
+
+def _whole_batches(buf: bytes | bytearray | memoryview) -> list[tuple[int, BatchHeader]]:
+    """``(position, header)`` of the whole batches at the start of ``buf``, stopping quietly at a
+    partial batch at its end; CorruptRecordError for an impossible length, a magic other than 2 or
+    a negative lastOffsetDelta."""
+    out = []
+    for pos, header in iter_batches(buf):
+        if header.last_offset_delta < 0:
+            raise CorruptRecordError(f"batch at {pos}: negative lastOffsetDelta")
+        out.append((pos, header))
+    return out
+
+
+def whole_batches_length(buf: bytes | bytearray | memoryview) -> int:
+    """How many bytes at the start of ``buf`` are whole batches (what ``append_as_follower`` takes of
+    a fetched answer, which may end in the middle of a batch). CorruptRecordError as for that."""
+    batches = _whole_batches(buf)
+    return batches[-1][0] + batches[-1][1].total_size if batches else 0
 
 
 class StaleSegments(Exception):
@@ -227,6 +262,9 @@ class PartitionLog:
         self._log_start = self._load_log_start()
         self._recovery_point = self.log_end_offset  # offsets below were synced (or recovered)
         self.leader_epochs = LeaderEpochCache(self.directory, self.log_start_offset)
+        # Entries above the log end belong to batches a truncation (or crash recovery) cut off. One
+        # starting exactly at the log end is kept: a leader assigns its epoch there before appending.
+        self.leader_epochs.truncate_from_end(self.log_end_offset + 1)
         self.producer_state = ProducerState(self.directory)
         self._load_producer_state()
 
@@ -315,17 +353,62 @@ class PartitionLog:
             header.base_offset = next_offset
             header.partition_leader_epoch = epoch
             next_offset += header.last_offset_delta + 1
-        with self._lock:
-            segment = self._segments[-1]
-            if self._should_roll(segment, n, next_offset - 1, now_ms):
-                segment = self._roll()
-            segment.append(buf, batches, now_ms, self._config.index_interval_bytes)
-            if self._first_unflushed_ms is None:
-                self._first_unflushed_ms = now_ms
+        self._write(buf, batches, next_offset - 1, now_ms)
         if idempotent:
             for _, header in batches:
                 self.producer_state.update(header)
         return AppendInfo(base, next_offset - 1, -1, self.log_start_offset)
+
+    def append_as_follower(self, buf: bytes | bytearray | memoryview, now_ms: int) -> AppendInfo:
+        """Write record batches fetched from the leader as they are: their baseOffset and
+        partitionLeaderEpoch are the leader's and are not touched (``buf`` is not modified).
+
+        Only the whole batches at the start of ``buf`` are written: a fetch answer may end in the
+        middle of a batch (``whole_batches_length`` tells how many bytes that is). With none, nothing
+        is written and the answer is ``base_offset`` = the log end offset, ``last_offset`` = one
+        below it. Checks: every batch has a sane length, magic 2 and lastOffsetDelta >= 0
+        (CorruptRecordError), and the batches continue the log exactly: the first starts at the log
+        end offset, each next one where the previous ended (``UnexpectedAppendOffset``; nothing is
+        written then). CRCs are the fetcher's to check.
+
+        Each batch whose partitionLeaderEpoch is newer than the cache's latest epoch starts that
+        epoch at its base offset (``LeaderEpochCache.assign``, before the write, as Kafka does).
+        Batches with a producer id are recorded in the producer state without any sequence check
+        (the leader made them). Rolling, indexes and flush accounting are those of ``append``.
+        Runs where ``append`` runs, never at the same time as it or a truncation of this log."""
+        if self._closed:
+            raise LogClosedError(str(self.directory))
+        batches = _whole_batches(buf)
+        end = self._segments[-1].next_offset
+        if not batches:
+            return AppendInfo(end, end - 1, -1, self.log_start_offset)
+        expected = end
+        for _, header in batches:
+            if header.base_offset != expected:
+                raise UnexpectedAppendOffset(expected, header.base_offset, header.last_offset)
+            expected = header.next_offset
+        length = batches[-1][0] + batches[-1][1].total_size
+        data = buf if length == len(buf) else memoryview(buf)[:length]
+        for _, header in batches:
+            if header.partition_leader_epoch > self.leader_epochs.latest_epoch:
+                self.leader_epochs.assign(header.partition_leader_epoch, header.base_offset)
+        self._write(data, batches, expected - 1, now_ms)
+        for _, header in batches:
+            if header.producer_id >= 0:
+                self.producer_state.update(header)
+        return AppendInfo(end, expected - 1, -1, self.log_start_offset)
+
+    def _write(self, buf: bytes | bytearray | memoryview, batches: list[tuple[int, BatchHeader]],
+               last_offset: int, now_ms: int) -> None:
+        """Write ``buf`` (offsets final, ``last_offset`` its last) to the active segment, rolling it
+        first if needed (``append`` and ``append_as_follower``)."""
+        with self._lock:
+            segment = self._segments[-1]
+            if self._should_roll(segment, len(buf), last_offset, now_ms):
+                segment = self._roll()
+            segment.append(buf, batches, now_ms, self._config.index_interval_bytes)
+            if self._first_unflushed_ms is None:
+                self._first_unflushed_ms = now_ms
 
     @staticmethod
     def _parse(buf: bytearray | memoryview) -> list[tuple[int, BatchHeader]]:
@@ -496,7 +579,16 @@ class PartitionLog:
         with self._start_file_lock:
             value = self._log_start
             write_atomic(self.directory / LOG_START_FILE, b"0\n%d\n" % value)
+        self._epochs_from_start()
         return offset
+
+    def _epochs_from_start(self) -> None:
+        """The leader epoch cache follows the log start offset (Kafka's truncateFromStart). A failed
+        write only leaves the older, still consistent, file."""
+        try:
+            self.leader_epochs.truncate_from_start(self._log_start)
+        except OSError as exc:
+            _log.warning("%s: could not update the leader epoch checkpoint (%s)", self.directory.name, exc)
 
     def replace_segments(
         self,
@@ -533,8 +625,11 @@ class PartitionLog:
             new = install() if install is not None else None
             self._segments = segments[:i] + ([new] if new is not None else []) + segments[k:]
             self._bases = [s.base_offset for s in self._segments]
-            self._log_start = max(self._log_start, self._segments[0].base_offset)
+            start = self._log_start
+            self._log_start = max(start, self._segments[0].base_offset)
             self._retired.extend((now_ms + delete_delay_ms, s) for s in old)
+        if self._log_start != start:
+            self._epochs_from_start()
         return new
 
     def reap_retired(self, now_ms: int, force: bool = False) -> list[Path]:
@@ -555,6 +650,137 @@ class PartitionLog:
     @property
     def retired_count(self) -> int:
         return len(self._retired)
+
+    # -- truncation (a follower's) ----------------------------------------------------------------
+
+    def truncate_to(self, offset: int, now_ms: int = 0, delete_delay_ms: int = 0) -> int:
+        """Remove every offset at and after ``offset`` and return the new log end offset (Kafka's
+        truncateTo, which a follower runs before fetching from a new leader).
+
+        - ``offset`` >= the log end offset: nothing changes.
+        - ``offset`` below the log start offset, or inside a batch that starts below it:
+          ``truncate_fully_and_start_at(offset)``.
+        - Otherwise every segment whose base offset is above ``offset`` leaves the log the way
+          retention takes segments out (renamed ``.deleted``, descriptors kept open for
+          ``delete_delay_ms`` after ``now_ms``, then ``reap_retired``; the server passes
+          ``file.delete.delay.ms``), so a FileSlice on them keeps reading the old bytes. The segment
+          holding ``offset`` becomes the active segment and is cut in place (``Segment.truncate_to``)
+          at the start of the batch that contains ``offset``: a follower always truncates at a batch
+          boundary (an end offset its leader answered), and if ``offset`` falls inside a batch the
+          whole batch goes and the returned log end offset is that batch's base offset. A FileSlice
+          already handed out over the cut part of that segment reads short: the cut part lies above
+          the high watermark except after an unclean leader election, so consumer reads (bounded
+          by it) never cover it, and the server treats a short read as a failed send.
+        - The leader epoch cache forgets epochs starting at or after the new end
+          (``truncate_from_end``), producer snapshots above it are deleted and the producer state is
+          rebuilt from the newest remaining snapshot plus a replay of the headers after it, the
+          recovery point becomes min(recovery point, new end), and the cleaner's checkpoint
+          (``storage.cleaner.plan``) is lowered to the new end if it was above.
+
+        Durable on return: the cut segment and its indexes are fdatasync'ed and the directory
+        synced, so a crash cannot bring the removed batches back; each checkpoint is replaced
+        atomically, and a crash between steps is repaired at the next open (snapshots and epochs
+        above the log end offset are dropped, ``.deleted`` files removed).
+
+        Threads: takes ``maintenance`` (waiting for a retention or cleaner pass of this log to end,
+        so call it off the event loop), then ``_flush_lock`` and ``_lock`` for the change itself;
+        flushes and reads may run meanwhile. Never at the same time as ``append`` /
+        ``append_as_follower`` of this log: the caller (the replica fetcher) serialises them."""
+        if offset < 0:
+            raise ValueError(f"cannot truncate to a negative offset {offset}")
+        with self.maintenance:
+            if self._closed:
+                raise LogClosedError(str(self.directory))
+            end = self.log_end_offset
+            if offset >= end:
+                return end
+            if offset < self._log_start:
+                self._truncate_fully(offset, now_ms, delete_delay_ms)
+                return offset
+            segments = self._segments
+            i = bisect_right(self._bases, offset) - 1
+            segment = segments[i]
+            found = segment.find(offset)
+            if found is not None and found[1].base_offset < self._log_start:
+                self._truncate_fully(offset, now_ms, delete_delay_ms)
+                return offset
+            # Safe whatever happens next: a lower cleaner checkpoint only means more cleaning, and
+            # the producer state can always be rebuilt from an older snapshot.
+            self._lower_cleaner_checkpoint(offset)
+            self.producer_state.delete_snapshots_above(offset)
+            doomed = segments[i + 1 :]
+            for old in doomed:
+                old.preload_indexes()  # before the lock, as in replace_segments
+            with self._flush_lock:
+                with self._lock:
+                    self._check_unchanged(segments)
+                    for old in doomed:
+                        old.rename_to_deleted()
+                    new_end = segment.truncate_to(offset, self._config.index_interval_bytes)
+                    self._segments = segments[: i + 1]
+                    self._bases = self._bases[: i + 1]
+                    self._retired.extend((now_ms + delete_delay_ms, s) for s in doomed)
+                    self._recovery_point = min(self._recovery_point, new_end)
+                segment.flush()
+                if doomed:
+                    fsync_dir(self.directory)
+            self.leader_epochs.truncate_from_end(new_end)
+            self._load_producer_state()
+            return new_end
+
+    def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0, delete_delay_ms: int = 0) -> None:
+        """Remove every segment and start the log again, empty, at ``offset`` (log start = log end =
+        ``offset``; Kafka's truncateFullyAndStartAt: a follower whose leader's log starts above its
+        end, or a truncation below the log start). The old segments are retired as in
+        ``truncate_to``; the leader epoch cache is emptied (``clear``), the producer state and its
+        snapshots are dropped, ``log-start-offset-checkpoint`` records ``offset``. Threads and
+        durability as for ``truncate_to``."""
+        if offset < 0:
+            raise ValueError(f"cannot start a log at a negative offset {offset}")
+        with self.maintenance:
+            if self._closed:
+                raise LogClosedError(str(self.directory))
+            self._truncate_fully(offset, now_ms, delete_delay_ms)
+
+    def _truncate_fully(self, offset: int, now_ms: int, delete_delay_ms: int) -> None:
+        """``truncate_fully_and_start_at`` with ``maintenance`` held."""
+        self._lower_cleaner_checkpoint(offset)
+        self.producer_state.delete_snapshots()
+        segments = self._segments
+        for old in segments:
+            old.preload_indexes()
+        with self._flush_lock:
+            with self._lock:
+                self._check_unchanged(segments)
+                for old in segments:
+                    old.rename_to_deleted()
+                new = Segment(self.directory, offset, create=True)
+                self._segments = [new]
+                self._bases = [offset]
+                self._log_start = offset
+                self._recovery_point = offset
+                self._first_unflushed_ms = None
+                self._retired.extend((now_ms + delete_delay_ms, s) for s in segments)
+            fsync_dir(self.directory)
+        with self._start_file_lock:
+            write_atomic(self.directory / LOG_START_FILE, b"0\n%d\n" % offset)
+        self.leader_epochs.clear()
+        self.producer_state.producers = {}
+
+    def _check_unchanged(self, segments: list[Segment]) -> None:
+        if self._closed:
+            raise LogClosedError(str(self.directory))
+        if self._segments is not segments:
+            raise RuntimeError(f"{self.directory}: appended to while being truncated")
+
+    def _lower_cleaner_checkpoint(self, offset: int) -> None:
+        """The cleaner's first dirty offset must not stay above a truncation point: batches written
+        there later would be taken as already clean (Kafka's maybeTruncateCheckpoint)."""
+        from .cleaner.plan import read_checkpoint, write_checkpoint  # the cleaner imports this module
+
+        first_dirty, horizon_ms = read_checkpoint(self.directory)
+        if first_dirty > offset:
+            write_checkpoint(self.directory, offset, horizon_ms)
 
     # -- durability -------------------------------------------------------------------------------
 

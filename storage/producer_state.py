@@ -39,8 +39,11 @@ big-endian::
 Limits and why: n <= 5 (the window); epochs are Kafka's i16, sequences i32, offsets i64. A snapshot
 with a bad magic, version, CRC, length or offset is deleted and the next older one is tried (a replay
 from further back gives the same state, only slower). Snapshots above the log end offset after crash
-recovery describe batches that were cut off, so they are deleted. The newest ``KEEP_SNAPSHOTS`` are
-kept; older ones are removed when a new one is written.
+recovery, or after a follower's truncation (``PartitionLog.truncate_to``, which then rebuilds the state
+from the newest snapshot at or below the new log end offset), describe batches that were cut off, so
+they are deleted. A follower records every fetched batch with ``update`` and checks nothing (its
+leader did). The newest ``KEEP_SNAPSHOTS`` are kept; older ones are removed when a new one is
+written.
 """
 
 from __future__ import annotations
@@ -288,6 +291,12 @@ class ProducerState:
                 continue
             return offset
         return None
+
+    def delete_snapshots_above(self, offset: int) -> None:
+        """Remove the snapshots above ``offset`` (the log is about to be truncated there)."""
+        for found in self.snapshot_offsets():
+            if found > offset:
+                self._path(found).unlink(missing_ok=True)
 
     def delete_snapshots(self) -> None:
         for offset in self.snapshot_offsets():

@@ -8,7 +8,9 @@ through user space. Within a segment base offsets strictly increase and every ba
 below the next segment's base. The 20 digits hold any non-negative i64 offset and make lexical order
 equal numeric order. See ``storage.index`` for the two index files and their limits.
 
-No per-record decode happens here: appends and reads look at 61-byte headers only. The segment does
+A follower's log may be truncated (``truncate_to``): the file is cut at a batch boundary and both
+indexes lose their entries from there. No per-record decode happens here: appends and reads look at
+61-byte headers only. The segment does
 no locking; ``PartitionLog`` serialises appends and rolls and keeps flushes off its data structures.
 """
 
@@ -169,7 +171,8 @@ class Segment:
         return len(self.index) >= max_index_bytes // 8 or len(self.time_index) >= max_index_bytes // 12
 
     def append(
-        self, buf: bytearray | memoryview, batches: list[tuple[int, BatchHeader]], now_ms: int, interval: int
+        self, buf: bytes | bytearray | memoryview, batches: list[tuple[int, BatchHeader]], now_ms: int,
+        interval: int,
     ) -> None:
         """Write ``buf`` (offsets already assigned) at the end of the log, then index its batches."""
         start = self.size
@@ -200,6 +203,29 @@ class Segment:
             self.time_index.maybe_append(self.max_timestamp, self.max_timestamp_offset - self.base_offset)
             self.bytes_since_index = 0
         self.bytes_since_index += header.total_size
+
+    def truncate_to(self, offset: int, interval: int) -> int:
+        """Remove every batch whose last offset >= ``offset`` (a follower's truncation): the file is
+        cut at the start of the batch that contains ``offset`` (so inside a batch the cut is at its
+        base offset), both indexes lose their entries from there, and next offset, max timestamp
+        and index cursor are recomputed from what remains (the last index entry's write point, then
+        a header scan, as at a clean open). Returns the new next offset. Nothing is synced here."""
+        found = self.find(offset)
+        if found is None:
+            return self.next_offset
+        pos, header = found
+        cut = header.base_offset
+        self.index.truncate_to(cut - self.base_offset)
+        self.time_index.truncate_to(cut - self.base_offset)
+        self.size = pos  # before the file shrinks: new scans stop at the cut
+        with self.file.use() as fd:
+            os.ftruncate(fd, pos)
+        self.dirty = True
+        self.max_timestamp = -1
+        self.max_timestamp_offset = self.base_offset
+        if not self.load_tail(check_crc=False):  # cannot fail on a log appends wrote; be safe anyway
+            self.recover(interval)
+        return self.next_offset
 
     def seal(self) -> None:
         """Make the last time-index entry the segment's max timestamp (roll, close, recovery)."""
@@ -370,18 +396,27 @@ class Segment:
         self.preload_indexes()
         self.dirty = False  # nothing of it needs syncing any more
         log_path = self.log_path
-        target = log_path.with_name(log_path.name + ".deleted")
+        # A segment with the same base may have been retired before and still wait out its delay
+        # (a truncated log rolls at the same offsets again; a cleaned segment keeps its base): its
+        # files must not be replaced, since its descriptor is reopened by path. ``<name>.<n>.deleted``
+        # then, which recovery removes like any ``.deleted`` file.
+        tag, n = ".deleted", 0
+        paths = (log_path, self.index.path, self.time_index.path)
+        while any(p.with_name(p.name + tag).exists() for p in paths):
+            n += 1
+            tag = f".{n}.deleted"
+        target = log_path.with_name(log_path.name + tag)
         with self.file.use():  # open (and kept open) across the rename, then reopened by the new name
             os.replace(log_path, target)
             self.file.path = target
         for index in (self.index, self.time_index):
-            target = index.path.with_name(index.path.name + ".deleted")
+            target = index.path.with_name(index.path.name + tag)
             try:
                 os.replace(index.path, target)
             except FileNotFoundError:
                 pass
             index.path = target
-        self.suffix += ".deleted"
+        self.suffix += tag
 
     def flush(self) -> None:
         if self.file.closed:
