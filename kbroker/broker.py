@@ -100,8 +100,11 @@ class Broker:
             self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher, cluster=True,
                                            create_offsets_topic=lambda: None)
             groups = self.groups
-            self.replicas.on_offsets_leader = lambda p: asyncio.get_running_loop().create_task(
-                groups.load_partition(p))
+
+            def load(p: int) -> None:
+                asyncio.get_running_loop().create_task(groups.load_partition(p))
+
+            self.replicas.on_offsets_leader = load
             self.replicas.on_offsets_resign = groups.on_resign
         else:
             self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
