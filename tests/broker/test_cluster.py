@@ -136,7 +136,7 @@ def test_acks_all_survives_leader_kills_and_the_returning_broker_catches_up(clus
         others = [o for o in cluster.brokers if o != b]
         for o in others:
             cluster.kill(o)
-        cluster.wait(lambda: cluster.leaders("durable")[0] == b, 60, f"broker {b} to lead")
+        cluster.wait(lambda b=b: cluster.leaders("durable")[0] == b, 60, f"broker {b} to lead")
         assert _values(cluster.brokers[b].bootstrap, "durable", 0) == written
         for o in others:
             cluster.restart(o)
