@@ -47,6 +47,11 @@ from compat.cluster.launcher import Cluster
 TOPIC = "failover"
 
 
+class CampaignTimeout(BaseException):
+    """The whole campaign ran out of time (a BaseException: no ``except Exception`` on the way may
+    swallow it)."""
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -144,6 +149,9 @@ class Campaign:
 
     # -- set-up ----------------------------------------------------------------------------------------
 
+    def names(self) -> list[str]:
+        return [n for n in self.a.producers.split(",") if n]
+
     def rate_per_producer(self, n: int) -> float:
         if self.a.rate is not None:
             return self.a.rate / n
@@ -151,7 +159,7 @@ class Campaign:
         return self.a.records / (self.a.kills + 1) / self.a.cycle_seconds / n
 
     def start_producers(self) -> None:
-        names = [n for n in self.a.producers.split(",") if n]
+        names = self.names()
         n = len(names)
         counts = [self.a.records // n + (1 if i < self.a.records % n else 0) for i in range(n)]
         rate = self.rate_per_producer(n)
@@ -184,18 +192,34 @@ class Campaign:
 
     def run(self) -> int:
         a = self.a
-        self.cluster.start()
-        self.cluster.create_topic(TOPIC, a.partitions, self.rf, {"min.insync.replicas": str(self.min_isr)})
-        self.cluster.wait_isr_full(TOPIC, a.rejoin_timeout)
-        if not self.single:
-            self.check_replicas()
+        result = None
+        try:
+            self.cluster.start()
+            self.cluster.create_topic(TOPIC, a.partitions, self.rf, {"min.insync.replicas": str(self.min_isr)})
+            self.cluster.wait_isr_full(TOPIC, a.rejoin_timeout)
+            if not self.single:
+                self.check_replicas()
+        except Exception as e:  # noqa: BLE001 - reported, with the brokers' logs
+            self.problems.append(f"the cluster did not come up: {type(e).__name__}: {e}")
+        else:
+            result = self.campaign()
+        report = self.report(result)
+        print(report, flush=True)
+        if a.report:
+            Path(a.report).write_text(report + "\n")
+        return 1 if (result is None or result.total) or self.problems else 0
+
+    def campaign(self):
+        a = self.a
         self.started_ms = now_ms()
         self.start_producers()
         counter = AckCounter([p.ack_log for p in self.producers])
         for j, threshold in enumerate(self.thresholds):
-            if not self.wait_acks(counter, threshold, f"kill {j + 1}"):
-                break
-            if not self.kill_one(j):
+            try:
+                if not self.wait_acks(counter, threshold, f"kill {j + 1}") or not self.kill_one(j):
+                    break
+            except Exception as e:  # noqa: BLE001 - stop killing, still check what was acknowledged
+                self.problems.append(f"kill {j + 1}: {type(e).__name__}: {e}")
                 break
         for run in self.producers:
             run.set_gate(run.count)
@@ -204,17 +228,17 @@ class Campaign:
             self.cluster.wait_isr_full(TOPIC, a.rejoin_timeout)
         except TimeoutError as e:
             self.problems.append(f"at the end: {e}")
-        final = read_topic(self.cluster.bootstrap, TOPIC, "final", a.read_timeout)
+        try:
+            final = read_topic(self.cluster.bootstrap, TOPIC, "final", a.read_timeout)
+        except Exception as e:  # noqa: BLE001
+            self.problems.append(f"the final read failed: {type(e).__name__}: {e}")
+            return None
         final.save(self.workdir / "read-final.json")
         acks = load_acks([p.ack_log for p in self.producers])
         result = check(acks, final, (Read.load(s) for s in self.snapshots))
         self.measure(acks, final)
         self.settle_problems(acks)
-        report = self.report(result)
-        print(report, flush=True)
-        if a.report:
-            Path(a.report).write_text(report + "\n")
-        return 1 if result.total + len(self.problems) else 0
+        return result
 
     def check_replicas(self) -> None:
         d = self.cluster.describe(TOPIC)
@@ -362,7 +386,7 @@ class Campaign:
                  f"- topic {TOPIC}: {a.partitions} partitions, replication factor {self.rf}, "
                  f"min.insync.replicas {self.min_isr}",
                  f"- records: {a.records} ({', '.join(f'{r.name} {r.count}' for r in self.producers)}), "
-                 f"idempotent, acks=all; {self.rate_per_producer(len(self.producers)):.0f} records/s per producer at most",
+                 f"idempotent, acks=all; {self.rate_per_producer(len(self.names())):.0f} records/s per producer at most",
                  f"- kills: {len(self.kills)} of {a.kills} (SIGKILL of the leader of partition i % {a.partitions}; "
                  f"restart after {a.down_seconds}s; next kill once the ISR is full again)",
                  "", "## Kills", "",
@@ -385,9 +409,15 @@ class Campaign:
             lines.append(f"- {r.name}: {json.dumps({k: v for k, v in r.summary.items() if k != 'tail'})}")
             if r.summary.get("tail"):
                 lines += ["  ```", *("  " + ln for ln in r.summary["tail"].splitlines()), "  ```"]
-        lines += ["", result.report(), "", "## Campaign problems", ""]
+        lines += ["", result.report() if result is not None else "## Checker\n\nnot run", "",
+                  "## Campaign problems", ""]
         lines += [f"- {p}" for p in self.problems] or ["- none"]
-        lines += ["", f"violations: {result.total + len(self.problems)}"]
+        if self.problems:
+            for broker_id in self.cluster.brokers:
+                tail = self.cluster.log(broker_id).splitlines()[-a.log_lines:]
+                lines += ["", f"### broker {broker_id} log (last {len(tail)} lines)", "```", *tail, "```"]
+        total = (result.total if result is not None else 1) + len(self.problems)
+        lines += ["", f"violations: {total}"]
         return "\n".join(lines)
 
     def cleanup(self) -> None:
@@ -420,6 +450,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE", help="a broker config")
     ap.add_argument("--dir", type=Path, help="working directory (default: a new temporary one, kept)")
     ap.add_argument("--report", type=Path)
+    ap.add_argument("--log-lines", type=int, default=25, help="of each broker's log in a failed report")
     ap.add_argument("--single-node", action="store_true", help="one broker without ZooKeeper, RF 1")
     a = ap.parse_args(argv)
     if a.kills < 1 or a.records < 2 * (a.kills + 1):
@@ -436,13 +467,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"stopped by signal {signum}")
 
     def on_alarm(_signum, _frame):
-        raise TimeoutError(f"the campaign did not finish within {a.timeout}s")
+        raise CampaignTimeout(f"the campaign did not finish within {a.timeout}s")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(int(a.timeout))
     try:
         return campaign.run()
+    except CampaignTimeout as e:
+        print(f"# Cluster failover campaign\n\n{e} (work dir {campaign.workdir})\n\nviolations: 1", flush=True)
+        return 1
     finally:
         signal.alarm(0)
         campaign.cleanup()
