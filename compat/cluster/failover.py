@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import json
 import os
 import signal
@@ -45,6 +46,40 @@ from compat.cluster.checker import Read, check, load_acks, read_topic
 from compat.cluster.launcher import Cluster
 
 TOPIC = "failover"
+
+
+def _epoch(entries: dict, offset: int) -> int | None:
+    """The leader epoch of the batch that holds ``offset`` in a read, None when unknown."""
+    e = entries.get(offset)
+    return None if e is None or e.epoch is None or e.epoch < 0 else e.epoch
+
+
+def acks_by_partition(acks: list[dict]) -> dict[int, list[tuple[int, int]]]:
+    """Partition -> the (ts, offset) of its acknowledgements, in time order."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for x in acks:
+        if "err" not in x:
+            out.setdefault(x["p"], []).append((x["ts"], x["o"]))
+    for lst in out.values():
+        lst.sort()
+    return out
+
+
+def first_ack_after(acked: list[tuple[int, int]], entries: dict, killed_ms: int,
+                    inflight_ms: int) -> tuple[int | None, str]:
+    """The time of the first acknowledgement on a partition that a leader written after a kill at
+    ``killed_ms`` gave, and how it was told apart: "epoch" when the read shows a batch of a newer
+    leader epoch than every record acknowledged before the kill, else "time" (the first one at least
+    ``inflight_ms`` after the kill; earlier ones are taken for answers already on their way)."""
+    epoch = functools.partial(_epoch, entries)
+    known = [e for e in (epoch(o) for ts, o in acked if ts < killed_ms) if e is not None]
+    after = [(ts, o) for ts, o in acked if ts >= killed_ms]
+    if known:
+        old = max(known)
+        newer = next((ts for ts, o in after if (e := epoch(o)) is not None and e > old), None)
+        if newer is not None:
+            return newer, "epoch"
+    return next((ts for ts, _ in after if ts >= killed_ms + inflight_ms), None), "time"
 
 
 class CampaignTimeout(BaseException):
@@ -163,7 +198,7 @@ class Campaign:
         n = len(names)
         counts = [self.a.records // n + (1 if i < self.a.records % n else 0) for i in range(n)]
         rate = self.rate_per_producer(n)
-        for name, count in zip(names, counts):
+        for name, count in zip(names, counts, strict=True):
             run = ProducerRun(name, count, self.workdir / f"acks-{name}.jsonl", self.workdir / f"gate-{name}")
             self.producers.append(run)
             self.gate(run, -1)
@@ -324,41 +359,16 @@ class Campaign:
     # -- measures --------------------------------------------------------------------------------------
 
     def measure(self, acks: list[dict], final: Read) -> None:
-        by_partition: dict[int, list[tuple[int, int]]] = {}
-        for x in acks:
-            if "err" not in x:
-                by_partition.setdefault(x["p"], []).append((x["ts"], x["o"]))
-        for lst in by_partition.values():
-            lst.sort()
+        by_partition = acks_by_partition(acks)
         for k in self.kills:
-            firsts = []
-            methods = set()
-            for p in k.led:
-                lst = by_partition.get(p, [])
-                entries = final.partitions.get(p, {})
-
-                def epoch(o: int) -> int | None:
-                    e = entries.get(o)
-                    return None if e is None or e.epoch is None or e.epoch < 0 else e.epoch
-
-                before = [epoch(o) for ts, o in lst if ts < k.killed_ms]
-                after = [(ts, o) for ts, o in lst if ts >= k.killed_ms]
-                known = [e for e in before if e is not None]
-                first = None
-                if known and any(epoch(o) is not None and epoch(o) > max(known) for _, o in after):
-                    old = max(known)
-                    first = next(ts for ts, o in after if epoch(o) is not None and epoch(o) > old)
-                    methods.add("epoch")
-                else:
-                    first = next((ts for ts, o in after if ts >= k.killed_ms + self.a.inflight_ms), None)
-                    methods.add("time")
-                if first is not None:
-                    firsts.append(first)
+            found = [first_ack_after(by_partition.get(p, []), final.partitions.get(p, {}), k.killed_ms,
+                                     self.a.inflight_ms) for p in k.led]
+            firsts = [ts for ts, _ in found if ts is not None]
             if firsts and len(firsts) == len(k.led):
                 k.all_acked_ms = max(firsts)
             if firsts:
                 k.first_ack_ms = min(firsts)
-            k.method = "+".join(sorted(methods))
+            k.method = "+".join(sorted({m for _, m in found}))
 
     def settle_problems(self, acks: list[dict]) -> None:
         if len(self.kills) < self.a.kills:

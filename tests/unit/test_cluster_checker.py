@@ -132,3 +132,19 @@ def test_read_round_trip_and_ack_log(tmp_path) -> None:
     log = tmp_path / "py.jsonl"
     log.write_text("".join(json.dumps(a) + "\n" for a in acks[:3]) + '{"producer": "py", "p"')  # torn last line
     assert load_acks([log]) == acks[:3]
+
+
+def test_first_acknowledgement_after_a_kill() -> None:
+    from compat.cluster.failover import first_ack_after
+
+    # offsets 0-9 written in leader epoch 3, acknowledged at 100..190; the kill at 195; offsets 10-11
+    # still answered by the old leader (epoch 3) at 196 and 198; the new leader (epoch 4) from 6000
+    entries = {o: Entry(f"py-{o}", "k0", 3 if o < 12 else 4) for o in range(20)}
+    acked = [(100 + 10 * o, o) for o in range(10)] + [(196, 10), (198, 11)] + [(6000 + o, o) for o in range(12, 20)]
+    assert first_ack_after(acked, entries, 195, 200) == (6012, "epoch")
+    # without epochs in the log, the answers within the in-flight window are not counted
+    flat = {o: Entry(e.value, e.key, 0) for o, e in entries.items()}
+    assert first_ack_after(acked, flat, 195, 200) == (6012, "time")
+    assert first_ack_after(acked, flat, 195, 1) == (196, "time")
+    # nothing acknowledged after the kill
+    assert first_ack_after(acked[:10], entries, 195, 200) == (None, "time")
