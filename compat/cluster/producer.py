@@ -99,10 +99,14 @@ def produce(bootstrap: str, topic: str, count: int, ack_log: Path, name: str = "
     returns {"producer", "acked", "failed"}."""
     from confluent_kafka import KafkaException, Producer
 
+    def on_error(err) -> None:  # a fatal one (e.g. an idempotence violation) ends the producer
+        if err.fatal():
+            print(f"producer {name}: fatal error {err}", file=sys.stderr, flush=True)
+
     producer = Producer({
         "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
         "message.timeout.ms": delivery_timeout_ms, "partitioner": "murmur2_random",  # the Java client's
-        "log_level": 3,
+        "log_level": 3, "error_cb": on_error,
     })
     acked = failed = 0
     with open(ack_log, "w", encoding="utf-8") as log:
