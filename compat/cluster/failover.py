@@ -258,18 +258,25 @@ class Campaign:
                 break
         for run in self.producers:
             run.set_gate(run.count)
+        for broker_id in self.cluster.brokers:  # one left down by a kill that went wrong
+            if not self.cluster.is_running(broker_id):
+                try:
+                    self.cluster.restart(broker_id, timeout=a.rejoin_timeout)
+                except Exception as e:  # noqa: BLE001
+                    self.problems.append(f"broker {broker_id} did not start again: {type(e).__name__}: {e}")
         self.wait_producers()
         try:
             self.cluster.wait_isr_full(TOPIC, a.rejoin_timeout)
         except TimeoutError as e:
             self.problems.append(f"at the end: {e}")
+        acks = load_acks([p.ack_log for p in self.producers])
         try:
             final = read_topic(self.cluster.bootstrap, TOPIC, "final", a.read_timeout)
         except Exception as e:  # noqa: BLE001
             self.problems.append(f"the final read failed: {type(e).__name__}: {e}")
+            self.settle_problems(acks)
             return None
         final.save(self.workdir / "read-final.json")
-        acks = load_acks([p.ack_log for p in self.producers])
         result = check(acks, final, (Read.load(s) for s in self.snapshots))
         self.measure(acks, final)
         self.settle_problems(acks)
