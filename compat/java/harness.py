@@ -49,14 +49,16 @@ def jars(version: str) -> Path:
     return d
 
 
-def classpath(version: str) -> str:
-    """Compiled scenarios + jars of ``version`` (compiling when a source changed)."""
+def classpath(version: str, src: Path = SRC, name: str = "classes") -> str:
+    """Compiled scenarios + jars of ``version`` (compiling when a source changed). Other Java programs
+    built against the same jars (compat/cluster/java) pass their source folder ``src`` and the
+    ``name`` of their build folder (``compat/.cache/java/<name>-<version>``)."""
     missing = missing_tools()
     if missing:
         raise JavaUnavailable(f"{', '.join(missing)} not installed")
     jar_dir = jars(version)
-    out = CACHE / f"classes-{version}"
-    sources = sorted(SRC.rglob("*.java"))
+    out = CACHE / f"{name}-{version}"
+    sources = sorted(src.rglob("*.java"))
     stamp = out / ".built"
     newest = max(p.stat().st_mtime for p in sources)
     if not stamp.exists() or stamp.stat().st_mtime < newest:
