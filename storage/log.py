@@ -98,6 +98,7 @@ from wire.records import (
 )
 
 from .checkpoint import write_atomic
+from .cleaner_checkpoint import read_checkpoint, write_checkpoint
 from .errors import LogClosedError, OffsetOutOfRange, UnexpectedAppendOffset
 from .handles import FileHandle
 from .leader_epoch import LeaderEpochCache
@@ -676,7 +677,7 @@ class PartitionLog:
           (``truncate_from_end``), producer snapshots above it are deleted and the producer state is
           rebuilt from the newest remaining snapshot plus a replay of the headers after it, the
           recovery point becomes min(recovery point, new end), and the cleaner's checkpoint
-          (``storage.cleaner.plan``) is lowered to the new end if it was above.
+          (``storage.cleaner_checkpoint``) is lowered to the new end if it was above.
 
         Durable on return: the cut segment and its indexes are fdatasync'ed and the directory
         synced, so a crash cannot bring the removed batches back; each checkpoint is replaced
@@ -782,8 +783,6 @@ class PartitionLog:
     def _lower_cleaner_checkpoint(self, offset: int) -> None:
         """The cleaner's first dirty offset must not stay above a truncation point: batches written
         there later would be taken as already clean (Kafka's maybeTruncateCheckpoint)."""
-        from .cleaner.plan import read_checkpoint, write_checkpoint  # the cleaner imports this module
-
         first_dirty, horizon_ms = read_checkpoint(self.directory)
         if first_dirty > offset:
             write_checkpoint(self.directory, offset, horizon_ms)

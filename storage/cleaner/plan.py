@@ -28,18 +28,16 @@ redoes work: cleaning is idempotent. A missing or unreadable file reads as (0, -
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from wire.records import HEADER_SIZE, BatchHeader
 
-from ..checkpoint import write_atomic
+from ..cleaner_checkpoint import CHECKPOINT_FILE, read_checkpoint, write_checkpoint
 from ..log import PartitionLog
 from ..segment import Segment
 from .common import NO_LIMIT, CleanerConfig
 
 __all__ = ["CHECKPOINT_FILE", "Cleanable", "inspect", "next_bases", "read_checkpoint", "write_checkpoint"]
 
-CHECKPOINT_FILE = "cleaner-offset-checkpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +60,6 @@ class Cleanable:
         if self.dirty_bytes > 0 and (self.dirty_ratio >= min_ratio or self.max_lag_due):
             return True
         return self.tombstones_due
-
-
-def read_checkpoint(directory: Path) -> tuple[int, int]:
-    """(first dirty offset, earliest delete horizon of a kept tombstone or -1); (0, -1) if absent."""
-    try:
-        parts = (directory / CHECKPOINT_FILE).read_text("ascii").split()
-        if len(parts) == 3 and parts[0] == "0":
-            return int(parts[1]), int(parts[2])
-    except (OSError, ValueError, UnicodeDecodeError):
-        pass
-    return 0, -1
-
-
-def write_checkpoint(directory: Path, first_dirty: int, earliest_horizon_ms: int) -> None:
-    write_atomic(directory / CHECKPOINT_FILE, b"0\n%d\n%d\n" % (first_dirty, earliest_horizon_ms))
 
 
 def next_bases(segments: tuple[Segment, ...]) -> list[int]:
