@@ -604,7 +604,13 @@ def cluster_failover(sl: SparkLine, cluster: Any, work: Path, partitions: int = 
     cluster.wait_isr_full(topic)
     plan = {"mode": "stream", "bootstrap": cluster.bootstrap, "topic": topic, "trigger": "1 second",
             "max_per_trigger": 400, "out": str(work / "stream-out"), "checkpoint": str(work / "stream-checkpoint"),
-            "options": {"failOnDataLoss": "true"}}
+            # Spark's AdminClient sends ListOffsets to the leader its metadata names; one sent to a
+            # broker just killed (still the leader until its ZooKeeper session expires) waits for that
+            # node until default.api.timeout.ms (60 s), then Spark retries with a new AdminClient,
+            # which finds the new leader: 20 s keeps the retry (fetchOffset.numRetries=3) and the run short
+            # (the AdminClient refuses a default.api.timeout.ms below request.timeout.ms)
+            "options": {"failOnDataLoss": "true", "kafka.default.api.timeout.ms": "20000",
+                        "kafka.request.timeout.ms": "10000"}}
     producer = _Producer(cluster.bootstrap, topic, partitions, idempotent=True)
     producer.start()
     batches: list[tuple[str, int]] = []
