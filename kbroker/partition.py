@@ -150,6 +150,13 @@ class Partition:
         return self.high_watermark
 
     @property
+    def high_watermark_behind_epoch(self) -> bool:
+        """A leader whose high watermark is still below the offset its epoch began at: just elected,
+        it does not know yet how far the old leader had committed (it learns when its followers
+        fetch), so a consumer must not be told a `latest` offset from it (Kafka, KIP-207)."""
+        return self.replicated and self.role == LEADER and self._hw < self.epoch_start_offset
+
+    @property
     def log_start_offset(self) -> int:
         return self.log.log_start_offset
 

@@ -18,6 +18,10 @@ more, no fewer, no duplicates.
   keeps writing; the broker is killed with SIGKILL and restarted on the same port mid-run, then the
   Spark driver itself is killed with SIGKILL and the query restarted from its checkpoint; at the end
   the sink must hold every record of the topic exactly once.
+* :func:`cluster_failover` -- the same query (with ``failOnDataLoss=true``) over a replicated topic
+  (RF 3, ``min.insync.replicas=2``) of a three-broker cluster while the leader of each partition in
+  turn is SIGKILLed and restarted; an idempotent acks=all producer keeps writing, and at the end the
+  sink must be exactly the records it had acknowledged.
 """
 
 from __future__ import annotations
@@ -448,30 +452,41 @@ def functional(sl: SparkLine, bootstrap: str, work: Path) -> str:
 
 class _Producer(threading.Thread):
     """Keeps producing unique records (acks=all, retries on) until stopped; remembers which were
-    acknowledged.  Idempotence is off: a retry after the broker is killed may write a record twice,
-    which is still a record of the topic that the sink must hold (at its own offset) exactly once."""
+    acknowledged: their values in ``acked`` and each as a dump row at the offset it was given in
+    ``acked_rows``.  Without idempotence a retry after the broker is killed may write a record twice,
+    which is still a record of the topic that the sink must hold (at its own offset) exactly once;
+    with it (``idempotent=True``) the broker must drop such retries, so that the log holds exactly
+    the acknowledged records."""
 
-    def __init__(self, bootstrap: str, topic: str, partitions: int, per_tick: int = 20, tick: float = 0.1):
+    def __init__(self, bootstrap: str, topic: str, partitions: int, per_tick: int = 20, tick: float = 0.1,
+                 idempotent: bool = False):
         super().__init__(daemon=True)
         self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
-        self.per_tick, self.tick = per_tick, tick
+        self.per_tick, self.tick, self.idempotent = per_tick, tick, idempotent
         self.stop_event = threading.Event()
         self.acked: set[str] = set()
+        self.acked_rows: list[Row] = []
         self.errors: list[str] = []
         self.sent = 0
 
     def run(self) -> None:
         from confluent_kafka import Producer
 
-        p = Producer({**_conf(self.bootstrap), "acks": "all", "enable.idempotence": False, "linger.ms": 5,
-                      "message.timeout.ms": 120000, "retry.backoff.ms": 200, "reconnect.backoff.max.ms": 1000,
+        p = Producer({**_conf(self.bootstrap), "acks": "all", "enable.idempotence": self.idempotent,
+                      "linger.ms": 5, "message.timeout.ms": 120000, "retry.backoff.ms": 200,
+                      "reconnect.backoff.max.ms": 1000,
                       "log_level": 2})  # connection errors while the broker is down are expected
 
-        def cb(err, msg):
-            if err is not None:
-                self.errors.append(str(err))
-            else:
-                self.acked.add(msg.value().decode())
+        def report(r: dict[str, Any]):
+            def cb(err, msg):
+                if err is not None:
+                    self.errors.append(str(err))
+                else:
+                    self.acked.add(msg.value().decode())
+                    self.acked_rows.append({"t": self.topic, "p": msg.partition(), "o": msg.offset(),
+                                            "k": _b64(r["k"]), "v": _b64(r["v"]),
+                                            "h": [[k, _b64(v)] for k, v in r["h"]], "ts": r["ts"], "tt": 0})
+            return cb
 
         i = 0
         next_tick = time.monotonic()
@@ -482,7 +497,7 @@ class _Producer(threading.Thread):
                 r["v"] = f"stream|{i}".encode()
                 try:
                     p.produce(self.topic, value=r["v"], key=r["k"], partition=r["p"], timestamp=r["ts"],
-                              headers=r["h"] or None, on_delivery=cb)
+                              headers=r["h"] or None, on_delivery=report(r))
                     i += 1
                 except BufferError:
                     break
@@ -492,6 +507,19 @@ class _Producer(threading.Thread):
         left = p.flush(120)
         if left:
             self.errors.append(f"{left} records still unacknowledged after flush")
+
+
+def _data_batches(sp: SparkProcess, n: int, phase: str, batches: list[tuple[str, int]],
+                  timeout: float = 240) -> None:
+    """Until the query has finished ``n`` more batches that read something; each batch is noted in
+    ``batches`` with ``phase``."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while seen < n:
+        ev = sp.expect("batch", timeout=max(1.0, deadline - time.monotonic()))
+        batches.append((phase, ev["rows"]))
+        if ev["rows"] > 0:
+            seen += 1
 
 
 def exactly_once(sl: SparkLine, broker: Any, work: Path, partitions: int = 3) -> str:
@@ -507,14 +535,8 @@ def exactly_once(sl: SparkLine, broker: Any, work: Path, partitions: int = 3) ->
     try:
         batches: list[tuple[str, int]] = []
 
-        def data_batches(sp: SparkProcess, n: int, phase: str, timeout: float = 240) -> None:
-            deadline = time.monotonic() + timeout
-            seen = 0
-            while seen < n:
-                ev = sp.expect("batch", timeout=max(1.0, deadline - time.monotonic()))
-                batches.append((phase, ev["rows"]))
-                if ev["rows"] > 0:
-                    seen += 1
+        def data_batches(sp: SparkProcess, n: int, phase: str) -> None:
+            _data_batches(sp, n, phase, batches)
 
         sp1 = SparkProcess(sl, plan, work, "stream-1")
         try:
@@ -563,6 +585,82 @@ def exactly_once(sl: SparkLine, broker: Any, work: Path, partitions: int = 3) ->
             f"restart and a driver SIGKILL + query restart from the checkpoint")
 
 
+# ---------------------------------------------------------------- scenario: leader kills in a cluster
+
+
+def cluster_failover(sl: SparkLine, cluster: Any, work: Path, partitions: int = 3, kills: int = 3) -> str:
+    """``cluster`` is a started compat/cluster/launcher.py Cluster of three brokers, which this
+    scenario kills and restarts broker by broker.  A topic of ``partitions`` partitions, RF 3 and
+    min.insync.replicas=2; an idempotent acks=all producer keeps writing while a processingTime query
+    with failOnDataLoss=true feeds a checkpointed json sink.  ``kills`` times, the leader of the next
+    partition is SIGKILLed, the query must go on reading while it is down, and it is restarted and
+    back in every ISR before the next kill.  At the end the sink must be exactly the acknowledged
+    records (topic, partition, offset, key, value, headers, timestamp), and the query must not have
+    failed (it would on offsets going backwards or records vanishing)."""
+    _check_ready(sl)
+    work.mkdir(parents=True, exist_ok=True)
+    topic = f"spark{sl.line.replace('.', '')}-failover-{uuid.uuid4().hex[:8]}"
+    cluster.create_topic(topic, partitions, 3, {"min.insync.replicas": "2"})
+    cluster.wait_isr_full(topic)
+    plan = {"mode": "stream", "bootstrap": cluster.bootstrap, "topic": topic, "trigger": "1 second",
+            "max_per_trigger": 400, "out": str(work / "stream-out"), "checkpoint": str(work / "stream-checkpoint"),
+            # Spark's AdminClient sends ListOffsets to the leader its metadata names; one sent to a
+            # broker just killed (still the leader until its ZooKeeper session expires) waits for that
+            # node until default.api.timeout.ms (60 s), then Spark retries with a new AdminClient,
+            # which finds the new leader: 20 s keeps the retry (fetchOffset.numRetries=3) and the run short
+            # (the AdminClient refuses a default.api.timeout.ms below request.timeout.ms)
+            "options": {"failOnDataLoss": "true", "kafka.default.api.timeout.ms": "20000",
+                        "kafka.request.timeout.ms": "10000"}}
+    producer = _Producer(cluster.bootstrap, topic, partitions, idempotent=True)
+    producer.start()
+    batches: list[tuple[str, int]] = []
+    killed: list[str] = []
+    try:
+        sp = SparkProcess(sl, plan, work, "failover")
+        try:
+            sp.expect("started", timeout=300)
+            _data_batches(sp, 2, "before the first kill", batches)
+            for k in range(kills):
+                p = k % partitions
+                leaders = cluster.leaders(topic)
+                victim = leaders[p]
+                led = {q for q, b in leaders.items() if b == victim}
+                cluster.kill(victim)
+                killed.append(f"broker {victim} (leader of partitions {sorted(led)})")
+                cluster.wait_leader_moved(topic, led, victim, timeout=60)
+                _data_batches(sp, 2, f"broker {victim} down", batches)
+                cluster.restart(victim)
+                cluster.wait_isr_full(topic, timeout=90)
+                _data_batches(sp, 1, f"broker {victim} back", batches)
+            producer.stop_event.set()
+            producer.join(180)
+            if producer.is_alive():
+                raise SparkScenarioFailed("the producer did not finish flushing in 180 s")
+            ends = end_offsets(cluster.bootstrap, topic, partitions)
+            sp.send({"until": {topic: ends}})
+            sp.expect("done", timeout=300)
+            sp.expect("finished", timeout=120)
+        except BaseException:
+            sp.kill()
+            raise
+        finally:
+            sp.close()
+    finally:
+        producer.stop_event.set()  # also when a step above failed
+        producer.join(180)
+
+    if producer.errors:
+        raise SparkScenarioFailed(f"the producer failed: {producer.errors[:3]}")
+    # the log itself first, so that a broker losing or adding records is told apart from Spark doing so
+    log_summary = compare("the topic read by confluent-kafka", producer.acked_rows,
+                          read_topic(cluster.bootstrap, topic, partitions))
+    summary = compare("failover sink", producer.acked_rows, _load(work / "stream.jsonl"))
+    return (f"Spark {sl.version}: {summary} rows in the checkpointed json sink = the acknowledged records "
+            f"({producer.sent} produced idempotently with acks=all; {log_summary}); "
+            f"{len([b for b in batches if b[1]])} data batches with failOnDataLoss=true across SIGKILL + "
+            f"restart of " + ", then ".join(killed))
+
+
 def main(argv: list[str] | None = None) -> int:
     """python -m compat.spark.harness [LINE ...]: run both scenarios against a fresh broker."""
     import argparse
@@ -570,13 +668,28 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("lines", nargs="*", help="Spark lines (default: all of " + ", ".join(s.line for s in lines()) + ")")
-    ap.add_argument("--scenario", choices=("functional", "exactly-once", "all"), default="all")
+    ap.add_argument("--scenario", choices=("functional", "exactly-once", "cluster-failover", "all"),
+                    default="all", help="cluster-failover runs alone (ZooKeeper and three brokers of its own)")
     args = ap.parse_args(argv)
     from tests.support.brokerproc import BrokerProcess
 
     rc = 0
     for sl in [get_line(x) for x in args.lines] or lines():
         work = Path(tempfile.mkdtemp(prefix=f"kbroker-spark{sl.line}-"))
+        if args.scenario == "cluster-failover":
+            from compat.cluster.launcher import Cluster
+            from tests.broker.test_cluster import FAST
+
+            t0 = time.monotonic()
+            try:
+                with Cluster(work / "cluster", brokers=3, overrides=FAST) as cluster:
+                    summary = cluster_failover(sl, cluster, work / "cluster_failover")
+                print(f"PASS cluster_failover ({time.monotonic() - t0:.0f}s): {summary}", flush=True)
+            except (SparkScenarioFailed, SparkUnavailable, TimeoutError) as e:
+                rc = 1
+                print(f"FAIL cluster_failover ({time.monotonic() - t0:.0f}s): {e}", flush=True)
+            print(f"work dir: {work}")
+            continue
         broker = BrokerProcess(work / "data").start()
         try:
             todo = {"functional": [functional], "exactly-once": [exactly_once],

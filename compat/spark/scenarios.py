@@ -240,13 +240,15 @@ def functional(spark: SparkSession, plan: dict) -> None:
 
 
 def stream(spark: SparkSession, plan: dict) -> None:
-    """A processingTime query into a checkpointed json file sink.  Reports every finished batch;
+    """A processingTime query into a checkpointed json file sink (``options``: more source options,
+    e.g. failOnDataLoss).  Reports every finished batch;
     when told ``{"until": {topic: {partition: offset}}}`` on stdin, runs until it has read that far,
     stops, and dumps what the sink holds (read back through the sink's own metadata log, which is
     what makes a file sink exactly-once).  The harness may kill this process at any time."""
     work, out, ck = plan["work"], plan["out"], plan["checkpoint"]
     df = project(kafka_reader(spark, plan, True, subscribe=plan["topic"], startingOffsets="earliest",
-                              includeHeaders="true", maxOffsetsPerTrigger=str(plan["max_per_trigger"])),
+                              includeHeaders="true", maxOffsetsPerTrigger=str(plan["max_per_trigger"]),
+                              **plan.get("options", {})),
                  headers=True)
     q = (df.writeStream.format("json").option("path", out).option("checkpointLocation", ck)
          .trigger(processingTime=plan["trigger"]).start())

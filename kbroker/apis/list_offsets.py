@@ -9,7 +9,11 @@ offset), -3 = the record with the largest timestamp (v7+), -4 = earliest local o
 answers; any other value = the first offset whose timestamp is at or after it (offset -1
 when there is none).  Each answer carries the leader epoch of the returned offset.  A
 current_leader_epoch other than the partition's gets FENCED_LEADER_EPOCH (older) or
-UNKNOWN_LEADER_EPOCH (newer).  Cheap: Spark calls it after every poll.
+UNKNOWN_LEADER_EPOCH (newer).  A consumer's answers stay below the high watermark: a timestamp
+whose record is at or past it gets offset -1, and while a just-elected leader's high watermark is
+below the start of its epoch (KIP-207), `latest` and such a timestamp get OFFSET_NOT_AVAILABLE
+(retriable: the old leader may have committed more than this one knows yet; answering less would
+look like offsets going backwards).  Cheap: Spark calls it after every poll.
 Version notes: v2 isolation level · v4 leader epochs · v6 flexible · v7 max timestamp ·
 v8 earliest local · v9 latest tiered · v10 timeout_ms (answers are immediate).
 Not implemented: —
@@ -41,10 +45,6 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
             return PartResp(partition_index=idx, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER)
         return PartResp(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     epoch = part.leader_epoch
-    if part.replicated and not replica and part.high_watermark < part.epoch_start_offset:
-        # a new leader whose high watermark has not yet reached the start of its epoch: its
-        # offsets may still be below what the previous leader answered (Kafka: retriable)
-        return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
     current = p.current_leader_epoch
     if current >= 0 and current != epoch:
         code = ErrorCode.FENCED_LEADER_EPOCH if current < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
@@ -54,7 +54,10 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
         return PartResp(partition_index=idx, error_code=ErrorCode.INVALID_REQUEST)
     if ctx.api_version < _MIN_VERSION.get(ts, 0):
         return PartResp(partition_index=idx, error_code=ErrorCode.UNSUPPORTED_VERSION)
+    pending = not replica and part.high_watermark_behind_epoch
     if ts == LATEST:
+        if pending:
+            return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
         latest = part.log_end_offset if replica else part.high_watermark  # a follower asks for the log end
         return PartResp(partition_index=idx, timestamp=-1, offset=latest, leader_epoch=epoch)
     if ts in (EARLIEST, EARLIEST_LOCAL):
@@ -67,6 +70,10 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
     if found is None:
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
     offset, timestamp = found
+    if not replica and offset >= part.high_watermark:  # not readable by a consumer (yet)
+        if pending:
+            return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
+        return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
     return PartResp(partition_index=idx, timestamp=timestamp, offset=offset,
                     leader_epoch=part.log.leader_epochs.epoch_for_offset(offset))
 

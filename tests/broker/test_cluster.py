@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.rawclient import RawClient
+from tests.support.waiting import wait_for
 from tests.support.zookeeper import require_zookeeper
 from wire.errors import ErrorCode
 from wire.messages.describe_cluster import DescribeClusterRequest
@@ -53,17 +54,18 @@ def _leader_epoch(c, topic: str, p: int) -> int:
 
 
 def _values(bootstrap: str, topic: str, p: int) -> list[bytes]:
-    """Every value of the partition up to its high watermark, read from its leader."""
+    """Every value of the partition up to its high watermark, read from its leader (a leader just
+    elected answers OFFSET_NOT_AVAILABLE until its high watermark reaches its epoch's start)."""
     out: list[bytes] = []
     with RawClient.connect(bootstrap) as raw:
-        deadline = time.monotonic() + 30
-        while True:  # a new leader answers OFFSET_NOT_AVAILABLE until its high watermark is established
-            latest = raw.list_offset(topic, p, -1)
-            if latest.error_code != ErrorCode.OFFSET_NOT_AVAILABLE or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert latest.error_code == 0, latest.error_code
-        end = latest.offset
+        def latest() -> tuple[int] | None:
+            r = raw.list_offset(topic, p, -1)
+            if r.error_code == ErrorCode.OFFSET_NOT_AVAILABLE:
+                return None
+            assert r.error_code == 0, r.error_code
+            return (r.offset,)
+
+        [end] = wait_for(latest, timeout=30, what=f"the latest offset of {topic}-{p}")
         offset = 0
         while offset < end:
             part = raw.fetch(topic, p, offset, max_bytes=4 << 20)
