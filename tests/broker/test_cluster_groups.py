@@ -75,7 +75,7 @@ def test_confluent_group_consumes_through_a_kill_of_its_coordinator(tmp_path) ->
         try:
             run = cg.through_a_coordinator_kill(cluster, group, topic, events,
                                                 lambda: all(m.is_alive() for m in members), sampler,
-                                                lambda k: setattr(events, "limit", k))
+                                                lambda k: setattr(events, "limit", k), events.freeze)
             final = sampler.read()
         finally:
             for m in members:

@@ -70,13 +70,17 @@ def test_java_group_consumes_through_a_kill_of_its_coordinator(version, tmp_path
             proc.stdin.write(f"limit {k}\n")
             proc.stdin.flush()
 
+        def freeze() -> None:
+            proc.stdin.write("freeze\n")
+            proc.stdin.flush()
+
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         sampler = cg.CommittedSampler(cluster.bootstrap, group, topic)
         sampler.start()
         try:
             run = cg.through_a_coordinator_kill(cluster, group, topic, events, lambda: proc.poll() is None, sampler,
-                                          set_limit)
+                                          set_limit, freeze)
             final = sampler.read()
             proc.stdin.close()  # the members stop at the end of their stdin
             assert proc.wait(90) == 0, (tmp_path / "java.stderr").read_text()[-3000:]

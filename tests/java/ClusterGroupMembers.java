@@ -9,7 +9,8 @@
 //     F <member> <partition> <offset> <error>   commit failed for the record at offset
 //     X <member> <error>                  the member stopped on an error
 // The members together process at most LIMIT records (counting each delivery); a record taken past
-// the limit waits, unprocessed, until a line "limit <n>" on stdin raises it. The members run until
+// the limit waits, unprocessed, until a line "limit <n>" on stdin raises it ("freeze" lowers it to
+// the number taken so far). The members run until
 // stdin reaches its end (or reads "stop"), then close and print "DONE".
 //     java -cp '<kafka-clients jars>/*' tests/java/ClusterGroupMembers.java BOOTSTRAP TOPIC GROUP MEMBERS PACE_MS LIMIT
 // Used by tests/foreign/test_cluster_groups.py (consume through a kill of the group's coordinator).
@@ -78,6 +79,8 @@ public class ClusterGroupMembers {
         while ((line = in.readLine()) != null && !line.trim().equals("stop")) {
             if (line.startsWith("limit ")) {
                 limit = Long.parseLong(line.substring(6).trim());
+            } else if (line.trim().equals("freeze")) {
+                limit = PROCESSED.get();
             }
         }
         STOP.set(true);

@@ -76,6 +76,11 @@ class Events:
             self.taken += 1
             return True
 
+    def freeze(self) -> None:
+        """No more records than the members have taken."""
+        with self.lock:
+            self.limit = self.taken
+
     def record(self, line: str) -> None:
         """One line in the format of tests/java/ClusterGroupMembers.java."""
         parts = line.split()
@@ -167,10 +172,11 @@ class Run:
 
 
 def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Events, members_alive,
-                               sampler: CommittedSampler, set_limit, n: int = RECORDS,
+                               sampler: CommittedSampler, set_limit, freeze, n: int = RECORDS,
                                timeout: float = 240) -> Run:
     """Drives the scenario while the members run (``set_limit`` raises their limit, which starts at
-    ``n // 2``); returns once every value was consumed and the committed offsets reach every log end."""
+    ``n // 2``; ``freeze`` lowers it to what they have taken); returns once every value was
+    consumed and the committed offsets reach every log end."""
     def consumed(k: int) -> bool:
         if not members_alive():
             raise AssertionError(f"the members stopped: {events.errors}")
@@ -179,11 +185,30 @@ def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Eve
     cluster.wait(lambda: consumed(n // 3), timeout, f"{n // 3} records consumed")
     killed = coordinator(cluster, group)
     assert killed in cluster.brokers, killed
+    # no record taken from now until the commits are checked; the ones being processed go on
+    freeze()
     with events.lock:
         processed_at_kill, commits_at_kill = len(events.processed), len(events.commits)
     cluster.kill(killed)
     new = cluster.wait(lambda: (lambda c: c if c not in (killed, -1) else None)(coordinator(cluster, group)),
                        60, "another broker to coordinate the group")
+
+    def settled() -> bool:
+        consumed(0)
+        with events.lock:
+            return len(events.processed) == len(events.commits) + len(events.failed)
+    cluster.wait(settled, 120, "every commit in flight at the kill to succeed or fail")
+    survived = cluster.wait(sampler.read, 60, "the committed offsets from the new coordinator")
+    with events.lock:
+        acked: dict[int, int] = {}
+        for _, p, o in events.commits:
+            acked[p] = max(o, acked.get(p, 0))
+        failed_next = {(p, o + 1) for _, p, o, _ in events.failed}
+    # every commit a member saw succeed survived the kill; above it only one whose answer was lost
+    for p in range(PARTITIONS):
+        got = survived[p]
+        assert got == acked.get(p, -1001) or (p, got) in failed_next, (p, got, acked.get(p), failed_next)
+    set_limit(n // 2)
     cluster.wait(lambda: consumed(n // 2), timeout, f"{n // 2} records consumed")
     cluster.restart(killed)
     cluster.wait(lambda: coordinator(cluster, group) == killed, 120,
