@@ -400,12 +400,12 @@ class Partition:
     def truncate_to(self, offset: int) -> None:
         if offset < self.log.log_end_offset:
             log.info("%s-%d: truncating from %d to %d", self.topic, self.index, self.log.log_end_offset, offset)
-            self.log.truncate_to(offset)
+            self.log.truncate_to(offset, now_ms(), self.config.file_delete_delay_ms)
         self._hw = min(self._hw, self.log.log_end_offset)
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         log.info("%s-%d: log emptied, restarting at %d", self.topic, self.index, offset)
-        self.log.truncate_fully_and_start_at(offset)
+        self.log.truncate_fully_and_start_at(offset, now_ms(), self.config.file_delete_delay_ms)
         self._hw = offset
 
     def needs_flush(self) -> bool:
