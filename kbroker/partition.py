@@ -332,12 +332,14 @@ class Partition:
         f.leo = min(fetch_offset, leo)
         f.last_fetch_leader_leo = leo
         f.last_fetch_ms = now
-        if replica_id not in self._isr and f.leo >= self._hw and f.leo >= self._epoch_start():
+        if replica_id not in self._isr and f.leo >= self._hw and f.leo >= self.epoch_start_offset:
             self._propose_isr(tuple(r for r in self._replicas if r in self._isr or r == replica_id))
         self._advance_hw()
         return 0
 
-    def _epoch_start(self) -> int:
+    @property
+    def epoch_start_offset(self) -> int:
+        """Where this leader's epoch started in the log (the log end when it was elected)."""
         entries = self.log.leader_epochs.entries
         return entries[-1][1] if entries else 0
 
