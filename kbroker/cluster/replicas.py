@@ -20,6 +20,7 @@ from pathlib import Path
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NoNodeError
 
+import storage.hw_checkpoint as hw_checkpoint
 from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms
 from kbroker.cluster import zkdata as zd
@@ -28,7 +29,6 @@ from kbroker.cluster.metadata import ClusterMetadata, Listener
 from kbroker.config import BrokerConfig
 from kbroker.partition import LEADER, Partition
 from kbroker.topics import TopicService
-from storage import hw_checkpoint
 
 log = logging.getLogger("kbroker.cluster.replicas")
 
