@@ -152,6 +152,17 @@ def coordinator(cluster: Any, group: str) -> int:
     return -1
 
 
+def offsets_partition(group: str, partitions: int = PARTITIONS) -> int:
+    """The group's ``__consumer_offsets`` partition as Kafka picks it: the absolute value of Java's
+    String.hashCode of the group id (over UTF-16 code units, as int32; Integer.MIN_VALUE counts as 0)."""
+    h = 0
+    data = group.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
 def log_ends(cluster: Any, topic: str) -> dict[int, int]:
     from confluent_kafka import Consumer, TopicPartition
 
@@ -185,6 +196,9 @@ def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Eve
     cluster.wait(lambda: consumed(n // 3), timeout, f"{n // 3} records consumed")
     killed = coordinator(cluster, group)
     assert killed in cluster.brokers, killed
+    # the coordinator is the leader of the group's partition of __consumer_offsets
+    state = cluster.describe("__consumer_offsets")[offsets_partition(group)]
+    assert state.leader == killed and len(state.replicas) == 3, (killed, state)
     # no record taken from now until the commits are checked; the ones being processed go on
     freeze()
     with events.lock:
@@ -211,8 +225,9 @@ def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Eve
     set_limit(n // 2)
     cluster.wait(lambda: consumed(n // 2), timeout, f"{n // 2} records consumed")
     cluster.restart(killed)
-    cluster.wait(lambda: coordinator(cluster, group) == killed, 120,
-                 f"the preferred-leader check to give the group back to broker {killed}")
+    preferred = state.replicas[0]
+    cluster.wait(lambda: coordinator(cluster, group) == preferred, 120,
+                 f"the preferred-leader check to give the group to broker {preferred}")
     processed_at_return = events.count()
     set_limit(10 * n)
     cluster.wait(lambda: consumed(n), timeout, "every record consumed")
