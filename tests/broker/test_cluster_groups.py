@@ -73,9 +73,19 @@ def test_confluent_group_consumes_through_a_kill_of_its_coordinator(tmp_path) ->
             m.start()
         sampler.start()
         try:
+            def leave(i: int) -> None:
+                members[i].stop.set()
+                members[i].join(60)
+                events.record(f"L {i}")
+
+            def join() -> None:
+                members.append(Member(len(members), cluster.bootstrap, group, topic, events))
+                members[-1].start()
+
             run = cg.through_a_coordinator_kill(cluster, group, topic, events,
-                                                lambda: all(m.is_alive() for m in members), sampler,
-                                                lambda k: setattr(events, "limit", k), events.freeze)
+                                                lambda: all(m.is_alive() for m in members if not m.stop.is_set()),
+                                                sampler, lambda k: setattr(events, "limit", k), events.freeze,
+                                                leave, join)
             final = sampler.read()
         finally:
             for m in members:

@@ -66,12 +66,8 @@ def test_java_group_consumes_through_a_kill_of_its_coordinator(version, tmp_path
                 lines.append(line.rstrip("\n"))
                 events.record(line)
 
-        def set_limit(k: int) -> None:
-            proc.stdin.write(f"limit {k}\n")
-            proc.stdin.flush()
-
-        def freeze() -> None:
-            proc.stdin.write("freeze\n")
+        def say(line: str) -> None:
+            proc.stdin.write(line + "\n")
             proc.stdin.flush()
 
         reader = threading.Thread(target=read, daemon=True)
@@ -80,7 +76,8 @@ def test_java_group_consumes_through_a_kill_of_its_coordinator(version, tmp_path
         sampler.start()
         try:
             run = cg.through_a_coordinator_kill(cluster, group, topic, events, lambda: proc.poll() is None, sampler,
-                                          set_limit, freeze)
+                                          lambda k: say(f"limit {k}"), lambda: say("freeze"),
+                                          lambda i: say(f"leave {i}"), lambda: say("join"))
             final = sampler.read()
             proc.stdin.close()  # the members stop at the end of their stdin
             assert proc.wait(90) == 0, (tmp_path / "java.stderr").read_text()[-3000:]

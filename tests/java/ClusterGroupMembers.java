@@ -10,8 +10,9 @@
 //     X <member> <error>                  the member stopped on an error
 // The members together process at most LIMIT records (counting each delivery); a record taken past
 // the limit waits, unprocessed, until a line "limit <n>" on stdin raises it ("freeze" lowers it to
-// the number taken so far). The members run until
-// stdin reaches its end (or reads "stop"), then close and print "DONE".
+// the number taken so far). "leave <member>" closes that member (it leaves the group; then the line
+// "L <member>"), "join" starts one more. The members run until stdin reaches its end (or reads
+// "stop"), then close and print "DONE".
 //     java -cp '<kafka-clients jars>/*' tests/java/ClusterGroupMembers.java BOOTSTRAP TOPIC GROUP MEMBERS PACE_MS LIMIT
 // Used by tests/foreign/test_cluster_groups.py (consume through a kill of the group's coordinator).
 
@@ -45,52 +46,70 @@ public class ClusterGroupMembers {
         System.out.flush();
     }
 
+    static final List<KafkaConsumer<byte[], byte[]>> CONSUMERS = new ArrayList<>();
+    static final List<Thread> THREADS = new ArrayList<>();
+    static final List<AtomicBoolean> LEFT = new ArrayList<>();
+
     public static void main(String[] args) throws Exception {
         String bootstrap = args[0], topic = args[1], group = args[2];
         int members = Integer.parseInt(args[3]);
         long pace = Long.parseLong(args[4]);
         limit = Long.parseLong(args[5]);
-        List<KafkaConsumer<byte[], byte[]>> consumers = new ArrayList<>();
-        List<Thread> threads = new ArrayList<>();
         for (int m = 0; m < members; m++) {
-            Properties p = new Properties();
-            p.put("bootstrap.servers", bootstrap);
-            p.put("group.id", group);
-            p.put("client.id", group + "-" + m);
-            p.put("key.deserializer", ByteArrayDeserializer.class.getName());
-            p.put("value.deserializer", ByteArrayDeserializer.class.getName());
-            p.put("enable.auto.commit", "false");
-            p.put("auto.offset.reset", "earliest");
-            p.put("max.poll.records", "1");
-            p.put("session.timeout.ms", "10000");
-            p.put("heartbeat.interval.ms", "1000");
-            p.put("reconnect.backoff.max.ms", "1000");
-            p.put("request.timeout.ms", "10000");
-            p.put("metadata.max.age.ms", "2000");
-            KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
-            consumers.add(c);
-            int member = m;
-            Thread t = new Thread(() -> run(member, c, topic, pace), "member-" + m);
-            threads.add(t);
-            t.start();
+            join(bootstrap, topic, group, pace);
         }
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
         while ((line = in.readLine()) != null && !line.trim().equals("stop")) {
+            line = line.trim();
             if (line.startsWith("limit ")) {
                 limit = Long.parseLong(line.substring(6).trim());
-            } else if (line.trim().equals("freeze")) {
+            } else if (line.equals("freeze")) {
                 limit = PROCESSED.get();
+            } else if (line.startsWith("leave ")) {
+                int m = Integer.parseInt(line.substring(6).trim());
+                LEFT.get(m).set(true);
+                CONSUMERS.get(m).wakeup();
+                THREADS.get(m).join(60_000);
+                out("L " + m);
+            } else if (line.equals("join")) {
+                join(bootstrap, topic, group, pace);
             }
         }
         STOP.set(true);
-        for (KafkaConsumer<byte[], byte[]> c : consumers) {
+        for (KafkaConsumer<byte[], byte[]> c : CONSUMERS) {
             c.wakeup();
         }
-        for (Thread t : threads) {
+        for (Thread t : THREADS) {
             t.join(60_000);
         }
         out("DONE");
+    }
+
+    /** Starts member number CONSUMERS.size(). */
+    static void join(String bootstrap, String topic, String group, long pace) {
+        int member = CONSUMERS.size();
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("group.id", group);
+        p.put("client.id", group + "-" + member);
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("enable.auto.commit", "false");
+        p.put("auto.offset.reset", "earliest");
+        p.put("max.poll.records", "1");
+        p.put("session.timeout.ms", "10000");
+        p.put("heartbeat.interval.ms", "1000");
+        p.put("reconnect.backoff.max.ms", "1000");
+        p.put("request.timeout.ms", "10000");
+        p.put("metadata.max.age.ms", "2000");
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
+        AtomicBoolean left = new AtomicBoolean(false);
+        CONSUMERS.add(c);
+        LEFT.add(left);
+        Thread t = new Thread(() -> run(member, c, topic, pace, left), "member-" + member);
+        THREADS.add(t);
+        t.start();
     }
 
     /** Takes one of the records the limit allows, if any is left. */
@@ -106,7 +125,7 @@ public class ClusterGroupMembers {
         }
     }
 
-    static void run(int member, KafkaConsumer<byte[], byte[]> c, String topic, long pace) {
+    static void run(int member, KafkaConsumer<byte[], byte[]> c, String topic, long pace, AtomicBoolean left) {
         try {
             c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 public void onPartitionsRevoked(Collection<TopicPartition> parts) {
@@ -117,11 +136,11 @@ public class ClusterGroupMembers {
                         .collect(Collectors.joining(",")));
                 }
             });
-            while (!STOP.get()) {
+            while (!STOP.get() && !left.get()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
                     while (!admit()) {
-                        if (STOP.get()) {
+                        if (STOP.get() || left.get()) {
                             return;
                         }
                         Thread.sleep(20);

@@ -4,15 +4,17 @@ tests/foreign/test_cluster_groups.py (Java members). This module holds no tests.
 
 The members commit offset+1 synchronously after each record and, when a commit fails, go back to
 that record, so delivery is at-least-once and a record can only come twice when a commit of it
-failed. Together they process at most a limit of records, which the scenario raises stage by stage:
-with the limit at half the records, it kills (SIGKILL) the broker leading the group's
-``__consumer_offsets`` partition once a third is consumed (commits in flight), waits for another
-broker to be named coordinator and the members to reach the half, restarts the killed broker and
-waits until the preferred-leader check gives the coordination back to it; then the members consume
-the rest. At the end: every produced record consumed, a record consumed twice only after a failed
-commit of it, the committed offsets equal to every partition's log end, and no committed offset
-ever lower than one seen before (the members' own commits and a sampler reading them with
-OffsetFetch all along)."""
+failed. Together they process at most a limit of records, which the scenario sets stage by stage:
+once a third of the records is consumed it stops them taking more and kills (SIGKILL) the broker
+leading the group's ``__consumer_offsets`` partition, with commits in flight; once another broker
+is named coordinator and those commits ended, the committed offsets it answers must be the last
+ones each member saw acknowledged. Then one member leaves (its partitions go to the others, from
+the committed offsets), the two consume up to half the records, the killed broker is restarted and
+the preferred-leader check gives the group's partition back to its preferred replica; a new member
+joins and the three consume the rest. At the end: every produced record consumed, a record consumed
+twice only after a failed commit of it, the committed offsets equal to every partition's log end,
+and no committed offset ever lower than one seen before (the members' own commits and a sampler
+reading them with OffsetFetch all along)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ class Events:
     commits: list[tuple[int, int, int]] = field(default_factory=list)  # member, partition, committed offset
     failed: list[tuple[int, int, int, str]] = field(default_factory=list)  # member, partition, offset, error
     errors: list[str] = field(default_factory=list)
+    left: set[int] = field(default_factory=set)  # members that left the group
     limit: int = RECORDS // 2  # how many records the members may process, counting each delivery
     lock: threading.Lock = field(default_factory=threading.Lock)
     taken: int = 0
@@ -95,6 +98,8 @@ class Events:
                 self.failed.append((int(parts[1]), int(parts[2]), int(parts[3]), " ".join(parts[4:])))
             elif parts[0] == "X":
                 self.errors.append(line)
+            elif parts[0] == "L":
+                self.left.add(int(parts[1]))
 
     def count(self) -> int:
         with self.lock:
@@ -183,13 +188,14 @@ class Run:
 
 
 def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Events, members_alive,
-                               sampler: CommittedSampler, set_limit, freeze, n: int = RECORDS,
+                               sampler: CommittedSampler, set_limit, freeze, leave, join, n: int = RECORDS,
                                timeout: float = 240) -> Run:
     """Drives the scenario while the members run (``set_limit`` raises their limit, which starts at
-    ``n // 2``; ``freeze`` lowers it to what they have taken); returns once every value was
-    consumed and the committed offsets reach every log end."""
+    ``n // 2``; ``freeze`` lowers it to what they have taken; ``leave(i)`` closes member ``i``,
+    ``join()`` starts one more); returns once every value was consumed and the committed offsets
+    reach every log end."""
     def consumed(k: int) -> bool:
-        if not members_alive():
+        if not members_alive() or events.errors:
             raise AssertionError(f"the members stopped: {events.errors}")
         return events.distinct() >= k
 
@@ -222,6 +228,10 @@ def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Eve
     for p in range(PARTITIONS):
         got = survived[p]
         assert got == acked.get(p, -1001) or (p, got) in failed_next, (p, got, acked.get(p), failed_next)
+    # one member leaves: the new coordinator rebalances the group it loaded, and the partitions move
+    # to the others, which start them at the committed offsets
+    leave(0)
+    cluster.wait(lambda: 0 in events.left, 60, "member 0 to leave")
     set_limit(n // 2)
     cluster.wait(lambda: consumed(n // 2), timeout, f"{n // 2} records consumed")
     cluster.restart(killed)
@@ -229,6 +239,7 @@ def through_a_coordinator_kill(cluster: Any, group: str, topic: str, events: Eve
     cluster.wait(lambda: coordinator(cluster, group) == preferred, 120,
                  f"the preferred-leader check to give the group to broker {preferred}")
     processed_at_return = events.count()
+    join()  # a third member again, joining through the coordinator that came back
     set_limit(10 * n)
     cluster.wait(lambda: consumed(n), timeout, "every record consumed")
     ends = log_ends(cluster, topic)
