@@ -52,9 +52,8 @@ async def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, v
     if exists:
         return _fail(name, ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
     assignment: dict[int, tuple[int, ...]] = {}
-    if cluster is not None:
-        alive = {b.broker_id for b in cluster.brokers()}
-    if t.assignments and cluster is not None:
+    alive = {b.broker_id for b in cluster.brokers()} if cluster is not None else {ctx.node_id}
+    if t.assignments:
         if t.num_partitions != -1 or t.replication_factor != -1:
             return _fail(name, ErrorCode.INVALID_REQUEST,
                          "Both numPartitions or replicationFactor and replicasAssignments were set.")
@@ -62,6 +61,9 @@ async def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, v
         if parts != list(range(len(parts))):
             return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered 0..n-1")
         for a in t.assignments:
+            if cluster is None and a.broker_ids != [ctx.node_id]:
+                return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             f"only broker {ctx.node_id} exists; assignment {a.broker_ids} is not possible")
             if not a.broker_ids or len(set(a.broker_ids)) != len(a.broker_ids):
                 return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                              f"Duplicate brokers not allowed in replica assignment: {a.broker_ids}")
@@ -73,19 +75,7 @@ async def _create(ctx: RequestContext, t: _CreateTopicsRequest_CreatableTopic, v
         if len({len(r) for r in assignment.values()}) > 1:
             return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                          "All partitions should have the same number of replicas")
-        partitions = len(parts)
         rf = len(assignment[0])
-    elif t.assignments:
-        if t.num_partitions != -1 or t.replication_factor != -1:
-            return _fail(name, ErrorCode.INVALID_REQUEST,
-                         "Both numPartitions or replicationFactor and replicasAssignments were set.")
-        parts = sorted(a.partition_index for a in t.assignments)
-        if parts != list(range(len(parts))):
-            return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered 0..n-1")
-        for a in t.assignments:
-            if a.broker_ids != [ctx.node_id]:
-                return _fail(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                             f"only broker {ctx.node_id} exists; assignment {a.broker_ids} is not possible")
         partitions = len(parts)
     else:
         partitions = t.num_partitions if t.num_partitions != -1 else ctx.config.num_partitions

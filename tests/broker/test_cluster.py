@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.cluster_groups import coordinator
 from tests.support.rawclient import RawClient
 from tests.support.waiting import wait_for
 from tests.support.zookeeper import require_zookeeper
@@ -263,50 +264,9 @@ def test_consumer_group_survives_a_kill_of_its_coordinator(cluster) -> None:
     seen: list[int] = []
     consume(150, seen)
     assert len(seen) == 150
-    coordinator = _coordinator(cluster, "g")
+    coordinator = coordinator(cluster, "g")
     cluster.kill(coordinator)
-    cluster.wait(lambda: _coordinator(cluster, "g") not in (coordinator, -1), 60, "a new coordinator")
+    cluster.wait(lambda: coordinator(cluster, "g") not in (coordinator, -1), 60, "a new coordinator")
     consume(150, seen)
     assert sorted(seen) == list(range(300)), "every record exactly once across the coordinator kill"
     cluster.restart(coordinator)
-
-
-def _coordinator(cluster, group: str) -> int:
-    from wire.messages.find_coordinator import FindCoordinatorRequest
-
-    for b in cluster.brokers.values():
-        if b.proc is None:
-            continue
-        try:
-            with RawClient.connect(b.bootstrap) as raw:
-                r = raw.request(FindCoordinatorRequest(key=group, key_type=0), 3)
-        except OSError:
-            continue
-        return r.node_id if r.error_code == 0 else -1
-    return -1
-
-
-def test_preferred_leaders_come_back_after_a_restart(cluster) -> None:
-    cluster.create_topic("pref", 3, 3)
-    cluster.wait_isr_full("pref")
-    preferred = {p: s.replicas[0] for p, s in cluster.describe("pref").items()}
-    victim = preferred[0]
-    cluster.kill(victim)
-    cluster.wait_leader_moved("pref", {p for p, b in preferred.items() if b == victim}, victim, timeout=60)
-    cluster.restart(victim)
-    cluster.wait_isr_full("pref", timeout=90)
-    # auto.leader.rebalance.enable: the controller's check (every 5 s here) gives them back
-    cluster.wait(lambda: cluster.leaders("pref") == preferred, 60, "the preferred leaders back")
-
-
-def test_describe_configs_reports_the_replication_configs(cluster) -> None:
-    from confluent_kafka.admin import ConfigResource
-
-    res = ConfigResource("broker", "2")
-    got = cluster.admin().describe_configs([res])[res].result(15)
-    assert got["replica.lag.time.max.ms"].value == "3000"  # set for this cluster
-    for name, default in (("unclean.leader.election.enable", "false"), ("replica.fetch.max.bytes", "1048576"),
-                          ("num.replica.fetchers", "1"), ("controlled.shutdown.enable", "true"),
-                          ("offsets.topic.replication.factor", "3")):
-        assert got[name].value == default, name
-    assert got["zookeeper.session.timeout.ms"].value == "6000"
