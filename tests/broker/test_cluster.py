@@ -264,9 +264,9 @@ def test_consumer_group_survives_a_kill_of_its_coordinator(cluster) -> None:
     seen: list[int] = []
     consume(150, seen)
     assert len(seen) == 150
-    coordinator = coordinator(cluster, "g")
-    cluster.kill(coordinator)
-    cluster.wait(lambda: coordinator(cluster, "g") not in (coordinator, -1), 60, "a new coordinator")
+    old = coordinator(cluster, "g")
+    cluster.kill(old)
+    cluster.wait(lambda: coordinator(cluster, "g") not in (old, -1), 60, "a new coordinator")
     consume(150, seen)
     assert sorted(seen) == list(range(300)), "every record exactly once across the coordinator kill"
-    cluster.restart(coordinator)
+    cluster.restart(old)
