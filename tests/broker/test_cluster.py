@@ -270,3 +270,29 @@ def test_consumer_group_survives_a_kill_of_its_coordinator(cluster) -> None:
     consume(150, seen)
     assert sorted(seen) == list(range(300)), "every record exactly once across the coordinator kill"
     cluster.restart(old)
+
+
+def test_preferred_leaders_come_back_after_a_restart(cluster) -> None:
+    cluster.create_topic("pref", 3, 3)
+    cluster.wait_isr_full("pref")
+    preferred = {p: s.replicas[0] for p, s in cluster.describe("pref").items()}
+    victim = preferred[0]
+    cluster.kill(victim)
+    cluster.wait_leader_moved("pref", {p for p, b in preferred.items() if b == victim}, victim, timeout=60)
+    cluster.restart(victim)
+    cluster.wait_isr_full("pref", timeout=90)
+    # auto.leader.rebalance.enable: the controller's check (every 5 s here) gives them back
+    cluster.wait(lambda: cluster.leaders("pref") == preferred, 60, "the preferred leaders back")
+
+
+def test_describe_configs_reports_the_replication_configs(cluster) -> None:
+    from confluent_kafka.admin import ConfigResource
+
+    res = ConfigResource("broker", "2")
+    got = cluster.admin().describe_configs([res])[res].result(15)
+    assert got["replica.lag.time.max.ms"].value == "3000"  # set for this cluster
+    for name, default in (("unclean.leader.election.enable", "false"), ("replica.fetch.max.bytes", "1048576"),
+                          ("num.replica.fetchers", "1"), ("controlled.shutdown.enable", "true"),
+                          ("offsets.topic.replication.factor", "3")):
+        assert got[name].value == default, name
+    assert got["zookeeper.session.timeout.ms"].value == "6000"
