@@ -208,11 +208,13 @@ class ClusterMetadata:
                 log.warning("topic %s: unreadable assignment (%s)", topic, e)
                 return True
             cfg = self._read_config(topic)
+            # the assignment first: the state watches below deliver their first value at once, and
+            # the loop applies posts in order
+            self._post(self._apply_topic, topic, a, cfg)
             for p in a.partitions:
                 if (topic, p) not in self._state_watched:
                     self._state_watched.add((topic, p))
                     self._watch_state(topic, p)
-            self._post(self._apply_topic, topic, a, cfg)
             return True
 
         def config(data: bytes | None, stat: Any, *event: Any) -> bool:
@@ -289,7 +291,7 @@ class ClusterMetadata:
 
     def _apply_state(self, topic: str, p: int, s: zd.PartitionState, version: int) -> None:
         if topic not in self.assignments:
-            return
+            return  # deleted meanwhile (the assignment is always applied before its states)
         held = self._states.get((topic, p))
         if held is not None and held[1] >= version:
             return  # older news than what is held (watch callbacks may arrive after a direct read)
