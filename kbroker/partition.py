@@ -402,7 +402,8 @@ class Partition:
     def truncate_to(self, offset: int) -> None:
         if offset < self.log.log_end_offset:
             log.info("%s-%d: truncating from %d to %d", self.topic, self.index, self.log.log_end_offset, offset)
-            self.log.truncate_to(offset, now_ms(), self.config.file_delete_delay_ms)
+        # called at the log end too: an empty epoch at the log end goes (storage.log.truncate_to)
+        self.log.truncate_to(offset, now_ms(), self.config.file_delete_delay_ms)
         self._hw = min(self._hw, self.log.log_end_offset)
 
     def truncate_fully_and_start_at(self, offset: int) -> None:

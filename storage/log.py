@@ -657,7 +657,8 @@ class PartitionLog:
         """Remove every offset at and after ``offset`` and return the new log end offset (Kafka's
         truncateTo, which a follower runs before fetching from a new leader).
 
-        - ``offset`` >= the log end offset: nothing changes.
+        - ``offset`` >= the log end offset: no record goes; leader epochs starting at the log end
+          (an empty epoch this replica began as leader) are dropped.
         - ``offset`` below the log start offset, or inside a batch that starts below it:
           ``truncate_fully_and_start_at(offset)``.
         - Otherwise every segment whose base offset is above ``offset`` leaves the log the way
@@ -693,6 +694,11 @@ class PartitionLog:
                 raise LogClosedError(str(self.directory))
             end = self.log_end_offset
             if offset >= end:
+                # Nothing to remove, but an epoch this replica started as leader without writing
+                # anything in it (an entry at the log end) conflicts with the new leader's: it goes,
+                # as Kafka's truncateTo drops it, or the follower would name it as its last fetched
+                # epoch and be told it diverges at every fetch.
+                self.leader_epochs.truncate_from_end(end)
                 return end
             if offset < self._log_start:
                 self._truncate_fully(offset, now_ms, delete_delay_ms)

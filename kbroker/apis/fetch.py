@@ -130,13 +130,16 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
         if part.replicated:
             if not part.is_leader:
                 err = err or ErrorCode.NOT_LEADER_OR_FOLLOWER
-            elif replica_id >= 0:  # a follower: its fetch offset is its log end; it reads to the log end
-                err = err or part.follower_fetched(replica_id, p.fetch_offset, now)
-                max_offset = part.log_end_offset
-        hw = part.high_watermark
-        lso = part.last_stable_offset
         # v12+: the fetcher's last fetched epoch ends before its fetch offset here (a truncated log)
         div = part.diverging_epoch(p.last_fetched_epoch, p.fetch_offset) if not err else None
+        if part.replicated and not err and replica_id >= 0:
+            # a follower: its fetch offset is its log end (recorded only when its log does not
+            # diverge from this one, and within it); it reads up to the log end
+            if div is None and p.fetch_offset <= part.log_end_offset:
+                err = part.follower_fetched(replica_id, p.fetch_offset, now)
+            max_offset = part.log_end_offset
+        hw = part.high_watermark
+        lso = part.last_stable_offset
         if div is not None:
             diverging = EpochEndOffset(epoch=div[0], end_offset=div[1])
             served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,

@@ -56,7 +56,14 @@ def _values(bootstrap: str, topic: str, p: int) -> list[bytes]:
     """Every value of the partition up to its high watermark, read from its leader."""
     out: list[bytes] = []
     with RawClient.connect(bootstrap) as raw:
-        end = raw.list_offset(topic, p, -1).offset
+        deadline = time.monotonic() + 30
+        while True:  # a new leader answers OFFSET_NOT_AVAILABLE until its high watermark is established
+            latest = raw.list_offset(topic, p, -1)
+            if latest.error_code != ErrorCode.OFFSET_NOT_AVAILABLE or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert latest.error_code == 0, latest.error_code
+        end = latest.offset
         offset = 0
         while offset < end:
             part = raw.fetch(topic, p, offset, max_bytes=4 << 20)

@@ -348,3 +348,16 @@ def test_hw_checkpoint_round_trip_and_malformed(tmp_path: Path, caplog: pytest.L
         with caplog.at_level(logging.WARNING, logger="storage.hw_checkpoint"):
             assert hw_checkpoint.read(path) == {}, bad
         assert any("malformed" in r.message for r in caplog.records), bad
+
+
+def test_truncate_at_the_log_end_drops_an_empty_epoch_begun_as_leader(tmp_path: Path) -> None:
+    """A replica that became leader (epoch 2 at its log end) and wrote nothing before losing
+    leadership must forget that epoch when it follows again, or its last fetched epoch (2) would
+    diverge from the new leader's log at every fetch."""
+    log = leader_log(tmp_path / "p", {0: 0, 10: 1}, n=20)
+    end = log.log_end_offset
+    log.leader_epochs.assign(2, end)
+    assert log.leader_epoch == 2
+    assert log.truncate_to(end) == end
+    assert log.leader_epoch == 1 and log.log_end_offset == end
+    assert LeaderEpochCache(tmp_path / "p", 0).entries == log.leader_epochs.entries  # on disk too
