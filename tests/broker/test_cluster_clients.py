@@ -28,6 +28,7 @@ from tests.support.failover import (
     produce_through_leader_kill,
     read_aiokafka,
     read_kafka_python,
+    rounds_summary,
     verify,
 )
 from tests.support.zookeeper import require_zookeeper
@@ -35,6 +36,9 @@ from tests.support.zookeeper import require_zookeeper
 CLIENTS = ["kafka-python", "aiokafka"]
 PRODUCERS = {"kafka-python": KafkaPythonProducer, "aiokafka": AioKafkaProducer}
 READERS = {"kafka-python": read_kafka_python, "aiokafka": read_aiokafka}
+
+KILLED = (0, 1, 2)
+"""the partitions whose leaders the producer scenario kills, in turn (each broker once)"""
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +67,11 @@ def test_idempotent_producer_through_a_leader_kill(cluster, topic, client) -> No
     n = 3000
     producer = PRODUCERS[client](cluster.bootstrap, topic)
     try:
-        run = produce_through_leader_kill(cluster, topic, producer, n)
+        run = produce_through_leader_kill(cluster, topic, producer, n, partitions=KILLED)
     finally:
         producer.close()
     read = READERS[client](cluster.bootstrap, topic, end_offsets(cluster, topic))
-    print(verify(run["acked"], read, n), f"- broker {run['victim']} killed; leaders after: {run['leaders_after_kill']}")
+    print(f"{verify(run['acked'], read, n)}; {rounds_summary(run)}")
 
 
 @pytest.mark.timeout(600)

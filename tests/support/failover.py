@@ -14,6 +14,7 @@ programs of compat/scenarios/program_client.py: franz-go, kafkajs).
 4. once the preferred leaders are back (the controller hands leadership back: a clean move, the
    old leader answers NOT_LEADER_OR_FOLLOWER), the rest.
 
+With ``partitions=(0, 1, 2)`` stages 2-4 run once for the leader of each partition in turn.
 ``verify`` then holds the records read back from the beginning against what was acknowledged.
 
 ``consume_through_leader_kill``: a group member of the client (compat.scenarios.groups_members)
@@ -94,39 +95,54 @@ def _wait_acked(producer: StreamProducer, count: int, what: str) -> None:
             from None
 
 
-def produce_through_leader_kill(cluster, topic: str, producer: StreamProducer, n: int, chunk: int = 50) -> dict:
-    """Runs the four stages (module docstring); returns what happened: the victim, the acknowledged
-    records, and the leaders seen after the kill."""
+def produce_through_leader_kill(cluster, topic: str, producer: StreamProducer, n: int, chunk: int = 50,
+                                partitions: Sequence[int] = (0,)) -> dict:
+    """Runs the stages of the module docstring: the first, then stages 2-4 once for each of
+    ``partitions`` in turn (its leader is the one killed); returns what happened: per round the victim,
+    how many records were handed over but not acknowledged when it was killed, the leaders after
+    the kill; and the acknowledged records."""
     records = plan(n)
-    q = n // 4
+    q = n // (1 + 3 * len(partitions))
     preferred = {p: s.replicas[0] for p, s in cluster.describe(topic).items()}
-    victim = cluster.leaders(topic)[0]
+    rounds = []
 
-    producer.send(records[:q])
-    _wait_acked(producer, q, "before the kill")
+    def send_gated(lo: int, hi: int, what: str) -> None:
+        for i in range(lo, hi, chunk):
+            producer.send(records[i:min(i + chunk, hi)])
+            _wait_acked(producer, min(i + chunk, hi), what)
 
-    stage2 = [records[i:i + chunk] for i in range(q, 2 * q, chunk)]
-    half = len(stage2) // 2
-    for c in stage2[:half]:
-        producer.send(c)
-        _wait_acked(producer, q + sum(map(len, stage2[:stage2.index(c) + 1])), "stage 2 before the kill")
-    producer.send(stage2[half])
-    cluster.kill(victim)  # the chunk just handed over is in flight or queued
-    for c in stage2[half + 1:]:
-        producer.send(c)
-    _wait_acked(producer, 2 * q, f"through the kill of broker {victim}, the leader of partition 0")
-    after_kill = cluster.leaders(topic)
+    send_gated(0, q, "before the first kill")
+    pos = q
+    for k, part in enumerate(partitions):
+        last = k == len(partitions) - 1
+        victim = cluster.leaders(topic)[part]
+        mid = pos + (q // chunk // 2) * chunk
+        send_gated(pos, mid, f"before the kill of broker {victim}")
+        producer.send(records[mid:mid + chunk])
+        cluster.kill(victim)  # the chunk just handed over is in flight or queued
+        in_flight = mid + min(chunk, q) - len(producer.acked())
+        for i in range(mid + chunk, pos + q, chunk):
+            producer.send(records[i:min(i + chunk, pos + q)])
+        pos += q
+        _wait_acked(producer, pos, f"through the kill of broker {victim}, the leader of partition {part}")
+        rounds.append({"victim": victim, "partition": part, "in_flight": in_flight,
+                       "leaders_after_kill": cluster.leaders(topic)})
 
-    cluster.restart(victim)
-    cluster.wait_isr_full(topic, timeout=90)
-    for i in range(2 * q, 3 * q, chunk):
-        producer.send(records[i:min(i + chunk, 3 * q)])
-        _wait_acked(producer, min(i + chunk, 3 * q), f"broker {victim} back in the ISR")
+        cluster.restart(victim)
+        cluster.wait_isr_full(topic, timeout=90)
+        send_gated(pos, pos + q, f"broker {victim} back in the ISR")
+        pos += q
 
-    cluster.wait(lambda: cluster.leaders(topic) == preferred, 60, "the preferred leaders back")
-    producer.send(records[3 * q:])
-    _wait_acked(producer, n, "the preferred leaders back")
-    return {"victim": victim, "leaders_after_kill": after_kill, "acked": producer.acked()}
+        cluster.wait(lambda: cluster.leaders(topic) == preferred, 60, "the preferred leaders back")
+        hi = n if last else pos + q
+        send_gated(pos, hi, f"broker {victim} leading again")
+        pos = hi
+    return {"rounds": rounds, "acked": producer.acked()}
+
+
+def rounds_summary(run: dict) -> str:
+    return "; ".join(f"broker {r['victim']} (leader of partition {r['partition']}) killed with {r['in_flight']} "
+                     f"records unacknowledged, leaders then {r['leaders_after_kill']}" for r in run["rounds"])
 
 
 def verify(acked: Sequence[Rec], read: Sequence[Rec], n: int, exactly_once: bool = True) -> str:
