@@ -2,8 +2,8 @@
 kbroker processes), through SIGKILLs of partition leaders (tests/support/failover.py has the
 scenarios and their checks):
 
-- an idempotent producer (acks=all) sends 3,000 records while the leader of partition 0 is killed,
-  comes back, and takes its leadership back; the client's own consumer then reads every
+- an idempotent producer (acks=all) sends 3,000 records while the leader of each partition in turn is
+  killed, comes back, and takes its leadership back; the client's own consumer then reads every
   acknowledged record back at its offset, exactly once, in produce order;
 - a group member of the client reads a third of 2,100 records, the leader of partition 0 is killed
   while it waits, and the member must read the next third from the new leader and, once the killed

@@ -5,9 +5,9 @@ compat/kafkajs/client.js (``produce-stream`` to produce, ``consume`` to read bac
 group member); without them, Go, node or ZooKeeper the tests are skipped, except under CI=true.
 
 - an idempotent producer (acks=all; franz-go's default, kafkajs with ``idempotent: true``) sends
-  3,000 records while the leader of partition 0 is killed, comes back, and takes its leadership
-  back; the same client then reads every acknowledged record back at its offset, exactly once, in
-  produce order;
+  3,000 records while the leader of each partition in turn is killed, comes back, and takes its
+  leadership back; the same client then reads every acknowledged record back at its offset,
+  exactly once, in produce order;
 - a group member of the client reads a third of 2,100 records, the leader of partition 0 is killed
   while it waits, and the member must read the next third from the new leader and, once the killed
   broker is back and leading again, the last third from it.

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -545,7 +545,7 @@ def read_aiokafka(bootstrap: str, topic: str, ends: dict[int, int]) -> list[Rec]
             deadline = time.monotonic() + ACK_TIMEOUT
             while True:
                 positions = [await c.position(tp) for tp in tps]
-                if all(pos >= ends[tp.partition] for pos, tp in zip(positions, tps)):
+                if all(pos >= ends[tp.partition] for pos, tp in zip(positions, tps, strict=True)):
                     return out
                 assert time.monotonic() < deadline, f"aiokafka read {len(out)} records of {sum(ends.values())}"
                 for tp, rs in (await c.getmany(timeout_ms=500)).items():
