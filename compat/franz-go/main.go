@@ -7,7 +7,12 @@
 //	kbroker-franz-go produce BOOTSTRAP TOPIC [CODEC]    JSON records on stdin, [[partition, offset], ...] out
 //	kbroker-franz-go consume BOOTSTRAP TOPIC GROUP ENDS a group consumer reads from the start up to ENDS
 //	kbroker-franz-go member BOOTSTRAP TOPIC GROUP CLIENT_ID SESSION_MS
+//	kbroker-franz-go produce-stream BOOTSTRAP TOPIC    "PARTITION VALUE" lines on stdin, each sent as it
+//	                                                   is read; "A <partition> <offset> <value>" out per
+//	                                                   acknowledged record, "E <value> <error>" per failure
 //
+// BOOTSTRAP may list several brokers, comma-separated.  KBROKER_CLIENT_LOG=debug|info writes
+// franz-go's own log to stderr (which metadata it refreshed and why).
 // The producer is franz-go's default: idempotent, acks=all, the sticky key partitioner (murmur2 for
 // keyed records), unless a record names its partition.  Consumers use franz-go's default group
 // balancer, cooperative-sticky.
@@ -24,6 +29,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -53,8 +59,20 @@ var codecs = map[string]kgo.CompressionCodec{
 const stepTimeout = 90 * time.Second
 
 func client(bootstrap string, opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.ClientID("kbroker-compat-franz-go")},
-		opts...)...)
+	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ClientID("kbroker-compat-franz-go")}
+	if l := logger(); l != nil {
+		base = append(base, kgo.WithLogger(l))
+	}
+	return kgo.NewClient(append(base, opts...)...)
+}
+
+func logger() kgo.Logger {
+	levels := map[string]kgo.LogLevel{"debug": kgo.LogLevelDebug, "info": kgo.LogLevelInfo, "warn": kgo.LogLevelWarn}
+	level, ok := levels[os.Getenv("KBROKER_CLIENT_LOG")]
+	if !ok {
+		return nil
+	}
+	return kgo.BasicLogger(os.Stderr, level, func() string { return time.Now().UTC().Format("15:04:05.000 ") })
 }
 
 func version() string {
@@ -169,6 +187,56 @@ func produce(bootstrap, topic string, codec string) error {
 	return json.NewEncoder(os.Stdout).Encode(positions)
 }
 
+// produceStream sends every "PARTITION VALUE" line of stdin as soon as it is read (franz-go's default
+// producer: idempotent, acks=all, retried until delivered or two minutes have passed) and reports each
+// record's outcome on its own flushed line, so that a driver sees acknowledgements while it feeds
+// more.  It exits once stdin is closed and every record has an outcome.
+func produceStream(bootstrap, topic string) error {
+	cl, err := client(bootstrap, kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RecordDeliveryTimeout(2*time.Minute))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, format, args...)
+		out.Flush()
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		ps, value, ok := strings.Cut(line, " ")
+		p, perr := strconv.Atoi(ps)
+		if !ok || perr != nil {
+			return fmt.Errorf("bad line %q", line)
+		}
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: int32(p), Value: []byte(value)},
+			func(r *kgo.Record, err error) {
+				defer wg.Done()
+				if err != nil {
+					report("E %s %v\n", r.Value, err)
+				} else {
+					report("A %d %d %s\n", r.Partition, r.Offset, r.Value)
+				}
+			})
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	wg.Wait()
+	return nil
+}
+
 func toRec(r *kgo.Record) map[string]any {
 	h := make([][2]any, 0, len(r.Headers))
 	for _, x := range r.Headers {
@@ -263,9 +331,13 @@ func member(bootstrap, topic, group, clientID, sessionMs string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ClientID(clientID), kgo.ConsumerGroup(group),
+	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ClientID(clientID), kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
-		kgo.SessionTimeout(time.Duration(ms)*time.Millisecond), kgo.HeartbeatInterval(500*time.Millisecond))
+		kgo.SessionTimeout(time.Duration(ms) * time.Millisecond), kgo.HeartbeatInterval(500 * time.Millisecond)}
+	if l := logger(); l != nil {
+		opts = append(opts, kgo.WithLogger(l))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
@@ -299,7 +371,7 @@ func run(args []string) error {
 	if len(args) == 0 {
 		return errors.New("no command")
 	}
-	need := map[string]int{"version": 0, "create-topic": 3, "produce": 2, "consume": 4, "member": 5}
+	need := map[string]int{"version": 0, "create-topic": 3, "produce": 2, "consume": 4, "member": 5, "produce-stream": 2}
 	n, ok := need[args[0]]
 	if !ok || len(args)-1 < n {
 		return fmt.Errorf("usage: %s with %d arguments (got %v)", args[0], n, args[1:])
@@ -319,6 +391,8 @@ func run(args []string) error {
 		return produce(a[0], a[1], codec)
 	case "consume":
 		return consume(a[0], a[1], a[2], a[3])
+	case "produce-stream":
+		return produceStream(a[0], a[1])
 	default:
 		return member(a[0], a[1], a[2], a[3], a[4])
 	}

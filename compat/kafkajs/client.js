@@ -12,7 +12,12 @@
 //   node client.js member BOOTSTRAP TOPIC GROUP CLIENT_ID SESSION_MS
 //        a group member: prints "V <partition> <offset> <value>" for each record, then commits;
 //        on SIGTERM it disconnects (LeaveGroup) and exits
+//   node client.js produce-stream BOOTSTRAP TOPIC     "PARTITION VALUE" lines on stdin, sent in order as
+//        they arrive by an idempotent producer (acks=all, one request in flight); prints
+//        "A <partition> <offset> <value>" per acknowledged record and "E <value> <error>" per failure
 //
+// BOOTSTRAP may list several brokers, comma-separated.  KBROKER_CLIENT_LOG=debug|info writes kafkajs's
+// own log to stderr (which metadata it refreshed and why).
 // kafkajs has no assign(): every consumer here is a group member (subscribe + fromBeginning).
 // Records are placed with kafkajs's own DefaultPartitioner (Java-compatible murmur2) before send,
 // so the program knows each record's partition and can give its offset from the produce response.
@@ -34,11 +39,20 @@ const CODECS = {
 const b64 = (buf) => (buf === null || buf === undefined ? null : Buffer.from(buf).toString('base64'))
 const unb64 = (s) => (s === null || s === undefined ? null : Buffer.from(s, 'base64'))
 
+const LOG_LEVELS = { debug: logLevel.DEBUG, info: logLevel.INFO, warn: logLevel.WARN }
+
+// kafkajs logs to stdout by default; stdout is the program's answer, so its log goes to stderr
+const stderrLog = () => ({ namespace, level, label, log }) => {
+  const { message, ...extra } = log
+  process.stderr.write(`${new Date().toISOString()} ${label} [${namespace}] ${message} ${JSON.stringify(extra)}\n`)
+}
+
 function kafka(bootstrap, clientId = 'kbroker-compat-kafkajs') {
   return new Kafka({
     clientId,
-    brokers: [bootstrap],
-    logLevel: logLevel.ERROR,
+    brokers: bootstrap.split(','),
+    logLevel: LOG_LEVELS[process.env.KBROKER_CLIENT_LOG] || logLevel.ERROR,
+    logCreator: stderrLog,
     connectionTimeout: 10000,
     retry: { retries: 10, initialRetryTime: 200 },
   })
@@ -118,6 +132,88 @@ async function produce(bootstrap, topic, codec = 'none') {
     await producer.disconnect()
   }
   process.stdout.write(JSON.stringify(positions) + '\n')
+}
+
+// Lines are read as they arrive and sent in chunks of what has queued up meanwhile (at most 100
+// records a send), one send at a time, so the driver sees acknowledgements while it feeds more.
+async function produceStream(bootstrap, topic) {
+  const producer = kafka(bootstrap).producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 5000 },
+  })
+  await producer.connect()
+  const queue = []
+  let ended = false
+  let wake = null
+  const notify = () => {
+    if (wake) {
+      const w = wake
+      wake = null
+      w()
+    }
+  }
+  const rl = require('readline').createInterface({ input: process.stdin, crlfDelay: Infinity })
+  rl.on('line', (line) => {
+    line = line.trim()
+    if (!line) return
+    const sp = line.indexOf(' ')
+    const partition = Number(line.slice(0, sp))
+    if (sp < 1 || !Number.isInteger(partition)) throw new Error(`bad line ${JSON.stringify(line)}`)
+    queue.push({ partition, value: line.slice(sp + 1) })
+    notify()
+  })
+  rl.on('close', () => {
+    ended = true
+    notify()
+  })
+  try {
+    for (;;) {
+      if (queue.length === 0) {
+        if (ended) break
+        await new Promise((resolve) => {
+          wake = resolve
+        })
+        continue
+      }
+      const chunk = queue.splice(0, 100)
+      // one send() a partition: a send() to partitions on several brokers keeps, across its retries,
+      // the answers of the brokers that succeeded, and sends nothing to a broker that answered once,
+      // so a partition whose leadership moved to such a broker is dropped from the result
+      // (compat/FINDINGS.md)
+      const byPartition = new Map()
+      for (const m of chunk) {
+        if (!byPartition.has(m.partition)) byPartition.set(m.partition, [])
+        byPartition.get(m.partition).push(m)
+      }
+      const lines = []
+      for (const [partition, msgs] of byPartition) {
+        let result
+        try {
+          result = await producer.send({
+            topic,
+            acks: -1,
+            messages: msgs.map((m) => ({ partition, value: m.value })),
+          })
+        } catch (e) {
+          for (const m of msgs) lines.push(`E ${m.value} ${String(e).replace(/\n/g, ' ')}`)
+          continue
+        }
+        const r = result.find((x) => x.partition === partition)
+        msgs.forEach((m, j) =>
+          lines.push(
+            r === undefined
+              ? `E ${m.value} no produce result for partition ${partition}`
+              : `A ${partition} ${BigInt(r.baseOffset) + BigInt(j)} ${m.value}`
+          )
+        )
+      }
+      process.stdout.write(lines.join('\n') + '\n')
+    }
+  } finally {
+    await producer.disconnect()
+  }
 }
 
 function headersOut(headers) {
@@ -220,6 +316,8 @@ async function main(argv) {
       return consume(...args)
     case 'member':
       return member(...args)
+    case 'produce-stream':
+      return produceStream(...args)
     default:
       throw new Error(`unknown command ${cmd}`)
   }
