@@ -45,10 +45,6 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
             return PartResp(partition_index=idx, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER)
         return PartResp(partition_index=idx, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     epoch = part.leader_epoch
-    if part.replicated and not replica and part.high_watermark < part.epoch_start_offset:
-        # a new leader whose high watermark has not yet reached the start of its epoch: its
-        # offsets may still be below what the previous leader answered (Kafka: retriable)
-        return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
     current = p.current_leader_epoch
     if current >= 0 and current != epoch:
         code = ErrorCode.FENCED_LEADER_EPOCH if current < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
