@@ -24,6 +24,18 @@ from wire.messages.create_partitions import _CreatePartitionsResponse_CreatePart
 log = logging.getLogger(__name__)
 
 
+def _count_error(t: _CreatePartitionsRequest_CreatePartitionsTopic, current: int) -> Result | None:
+    """INVALID_PARTITIONS for a count that is not larger than ``current`` or above the limit."""
+    if t.count <= current:
+        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
+                      error_message=f"Topic currently has {current} partitions, which is higher than or "
+                                    f"equal to the requested {t.count}.")
+    if t.count > MAX_PARTITIONS:
+        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
+                      error_message=f"Number of partitions {t.count} is above the limit of {MAX_PARTITIONS}.")
+    return None
+
+
 async def _in_cluster(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic, validate_only: bool,
                      timeout_ms: int) -> Result:
     """New partitions placed over the live brokers with the topic's replication factor (or as
@@ -36,13 +48,9 @@ async def _in_cluster(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePar
         return Result(name=t.name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                       error_message=f"The topic '{t.name}' does not exist.")
     current = len(a.partitions)
-    if t.count <= current:
-        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
-                      error_message=f"Topic currently has {current} partitions, which is higher than or "
-                                    f"equal to the requested {t.count}.")
-    if t.count > MAX_PARTITIONS:
-        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
-                      error_message=f"Number of partitions {t.count} is above the limit of {MAX_PARTITIONS}.")
+    bad = _count_error(t, current)
+    if bad is not None:
+        return bad
     rf = len(a.partitions[0])
     alive = {b.broker_id for b in cluster.brokers()}
     if t.assignments is not None:
@@ -79,13 +87,9 @@ def _one(ctx: RequestContext, t: _CreatePartitionsRequest_CreatePartitionsTopic,
     if meta is None:
         return Result(name=t.name, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                       error_message=f"The topic '{t.name}' does not exist.")
-    if t.count <= meta.partitions:
-        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
-                      error_message=f"Topic currently has {meta.partitions} partitions, which is higher than or "
-                                    f"equal to the requested {t.count}.")
-    if t.count > MAX_PARTITIONS:
-        return Result(name=t.name, error_code=ErrorCode.INVALID_PARTITIONS,
-                      error_message=f"Number of partitions {t.count} is above the limit of {MAX_PARTITIONS}.")
+    bad = _count_error(t, meta.partitions)
+    if bad is not None:
+        return bad
     if t.assignments is not None:
         if len(t.assignments) != t.count - meta.partitions:
             return Result(name=t.name, error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
