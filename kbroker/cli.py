@@ -10,7 +10,7 @@ import signal
 import sys
 
 from kbroker import cli_groups
-from kbroker.config import BrokerConfig, ConfigError
+from kbroker.config import BrokerConfig, ConfigError, StartupError
 
 log = logging.getLogger("kbroker")
 
@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         uvloop = None
     if uvloop is not None:
         uvloop.install()
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except (ConfigError, StartupError) as e:  # found while starting (the cluster's data, ZooKeeper)
+        print(f"kbroker: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -139,6 +139,11 @@ class ConfigError(ValueError):
     pass
 
 
+class StartupError(RuntimeError):
+    """The broker cannot start (ZooKeeper unreachable, its broker id taken): the entry point prints the
+    reason and exits 2, without a traceback."""
+
+
 @dataclass(frozen=True)
 class Listener:
     name: str

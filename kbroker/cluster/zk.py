@@ -33,6 +33,7 @@ from kazoo.protocol.states import KazooState, ZnodeStat  # type: ignore[import-u
 
 from kbroker.cluster import zkdata
 from kbroker.cluster.zkdata import BrokerInfo
+from kbroker.config import StartupError
 
 log = logging.getLogger("kbroker.cluster.zk")
 
@@ -41,11 +42,11 @@ T = TypeVar("T")
 DEFAULT_SESSION_TIMEOUT_MS = 18000  # zookeeper.session.timeout.ms
 
 
-class ZooKeeperUnreachable(RuntimeError):
+class ZooKeeperUnreachable(StartupError):
     """No ZooKeeper session could be opened within the connection timeout."""
 
 
-class BrokerIdInUse(RuntimeError):
+class BrokerIdInUse(StartupError):
     """/brokers/ids/<id> belongs to another live session (another broker with the same broker.id)."""
 
 

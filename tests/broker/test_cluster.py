@@ -296,3 +296,18 @@ def test_describe_configs_reports_the_replication_configs(cluster) -> None:
                           ("offsets.topic.replication.factor", "3")):
         assert got[name].value == default, name
     assert got["zookeeper.session.timeout.ms"].value == "6000"
+
+
+def test_zookeeper_unreachable_is_a_clear_startup_error(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    require_zookeeper()  # kazoo must be there for the cluster path to be taken
+    from tests.support.brokerproc import free_port
+
+    r = subprocess.run([sys.executable, "-m", "kbroker", "serve", "--override", f"zookeeper.connect=127.0.0.1:{free_port()}",
+                        "--override", "zookeeper.connection.timeout.ms=2000", "--override", f"log.dirs={tmp_path}",
+                        "--override", f"listeners=PLAINTEXT://127.0.0.1:{free_port()}"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "could not connect to ZooKeeper" in r.stderr and "Traceback" not in r.stderr
