@@ -2,6 +2,7 @@
 # Installs the non-Python tools the tests need; idempotent and non-interactive (CI has no stdin).
 #   kcat  (Debian package; tests/foreign/test_kcat.py, compat/scenarios/kcat.py)
 #   ZooKeeper (Debian package zookeeper; the cluster tests and compat/cluster)
+#   nftables (Debian package; the network cuts of the fault harness, compat/faults)
 #   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
 # Python packages come from pyproject.toml ('.[test]'), not from here.
 set -euo pipefail
@@ -51,6 +52,15 @@ else
   echo "install-deps: installing ZooKeeper"
   apt_install zookeeper
   [ -f /usr/share/java/zookeeper.jar ] || { echo "install-deps: ZooKeeper still missing after install" >&2; exit 1; }
+fi
+
+# nftables for the fault harness's network cuts between namespaces (compat/faults; ip netns is iproute2)
+if command -v nft >/dev/null 2>&1; then
+  echo "install-deps: nftables already installed ($(command -v nft))"
+else
+  echo "install-deps: installing nftables"
+  apt_install nftables
+  command -v nft >/dev/null 2>&1 || { echo "install-deps: nft still missing after install" >&2; exit 1; }
 fi
 
 # Foreign clients run by the compat tests, each installed by its own idempotent, cached script

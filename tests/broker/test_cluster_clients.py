@@ -22,6 +22,7 @@ import pytest
 
 from compat.scenarios.common import topic_name
 from tests.broker.test_cluster import FAST
+from tests.support.waiting import wait_for
 from tests.support.failover import (
     PARTITIONS,
     TOPIC_CONFIG,
@@ -161,7 +162,11 @@ def test_fetches_with_the_leader_epoch_of_before_a_kill_are_fenced(cluster) -> N
     epoch = _leader_epoch(cluster, topic)
     assert epoch > old_epoch
     lead = cluster.brokers[new_leader].bootstrap
-    got = _fetch_with_epoch(lead, topic, epoch)
+    # a new leader's high watermark is the one it knew as a follower (possibly short of the last acked
+    # batch, as in Kafka) until the remaining in-sync follower has fetched from it
+    got = wait_for(lambda: next((g for g in [_fetch_with_epoch(lead, topic, epoch)]
+                                 if g.error_code != 0 or g.high_watermark >= 10), None),
+                   timeout=30, what="the new leader's high watermark to reach 10")
     assert got.error_code == 0 and got.high_watermark == 10
     assert _fetch_with_epoch(lead, topic, old_epoch).error_code == ErrorCode.FENCED_LEADER_EPOCH
     assert _fetch_with_epoch(lead, topic, epoch + 1).error_code == ErrorCode.UNKNOWN_LEADER_EPOCH
