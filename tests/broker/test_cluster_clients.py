@@ -22,7 +22,6 @@ import pytest
 
 from compat.scenarios.common import topic_name
 from tests.broker.test_cluster import FAST
-from tests.support.waiting import wait_for
 from tests.support.failover import (
     PARTITIONS,
     TOPIC_CONFIG,
@@ -37,6 +36,7 @@ from tests.support.failover import (
     rounds_summary,
     verify,
 )
+from tests.support.waiting import wait_for
 from tests.support.zookeeper import require_zookeeper
 from wire.errors import ErrorCode
 
