@@ -163,16 +163,14 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             any_error = True
             continue
         data: object = b""
+        held = False
         if not err and quota is not None and replica_id not in part.isr and quota.is_throttled(name, idx):
             # a throttled partition of a follower out of the ISR gets no records while the quota is
-            # exceeded (Kafka's shouldLeaderThrottle); its bytes do not count toward min_bytes
+            # exceeded (Kafka's shouldLeaderThrottle: read, then replaced by nothing, so an offset out of
+            # range is still answered); its bytes do not count toward min_bytes
             if exceeded is None:
                 exceeded = quota.is_exceeded(time.monotonic() * 1000)
-            if exceeded:
-                served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
-                                                   last_stable_offset=lso, log_start_offset=part.log_start_offset,
-                                                   aborted_transactions=[], records=b"")))
-                continue
+            held = exceeded
         if not err:
             limit = min(p.partition_max_bytes, budget - total)
             if limit > 0 or total == 0:
@@ -181,7 +179,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
                 except OffsetOutOfRange:
                     err = ErrorCode.OFFSET_OUT_OF_RANGE
                     sl = None
-                if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit):
+                if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit) and not held:
                     data = sl
                     total += sl.length
         if err:
