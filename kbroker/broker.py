@@ -74,7 +74,8 @@ class Broker:
             self.identity = load_identity(config, self.data_dir, self.cluster.cluster_id)
         else:
             self.identity = load_identity(config, self.data_dir)
-        load_dynamic(config, self.data_dir)  # AlterConfigs on the broker, before any topic is resolved
+        if self.cluster is None:  # AlterConfigs on the broker, before any topic is resolved (a cluster's: ZooKeeper)
+            load_dynamic(config, self.data_dir)
         self.connections: set[Any] = set()
         self.waiters = AppendWaiters()
         self.logs = LogManager(self.data_dir)

@@ -110,6 +110,8 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "replica.socket.timeout.ms": ("30000", "INT", "Socket timeout of a follower's fetch connection."),
     "replica.high.watermark.checkpoint.interval.ms": ("5000", "LONG", "How often high watermarks are checkpointed."),
     "num.replica.fetchers": ("1", "INT", "Fetcher connections per source broker."),
+    "replication.quota.window.num": ("11", "INT", "Samples of the replication throttles' rate."),
+    "replication.quota.window.size.seconds": ("1", "INT", "Length of each sample of the replication throttles' rate."),
     "controlled.shutdown.enable": ("true", "BOOLEAN", "On shutdown, move this broker's leaderships away first."),
     "controlled.shutdown.max.retries": ("3", "INT", "Attempts of a controlled shutdown."),
     "controlled.shutdown.retry.backoff.ms": ("5000", "LONG", "Pause between controlled shutdown attempts."),

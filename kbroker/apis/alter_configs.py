@@ -7,7 +7,9 @@ once to the topic's logs (segment settings from the next append; retention and c
 their next pass).  Broker "<node id>" sets per-broker dynamic configs, broker "" the cluster
 default; only configs Kafka lets change at runtime (the topic defaults' log.* synonyms and
 log.cleaner.*), else INVALID_REQUEST, as Kafka answers for broker resources; persisted in
-the data directory.  validate_only checks without changing anything.  A resource named
+the data directory (in a cluster: in ZooKeeper, ``/config/brokers/<id>`` or ``<default>``, applied by
+the brokers they concern; a bad value there is INVALID_CONFIG, as Kafka's ZooKeeper mode answers).
+validate_only checks without changing anything.  A resource named
 twice → INVALID_REQUEST for both; duplicate keys or null values → INVALID_REQUEST.
 Version notes: v1 same as v0 · v2 flexible.
 Groups (type 32): Kafka 4.1.1's group configs, validated against the broker's group.* bounds
@@ -63,6 +65,8 @@ async def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[O
                     return ErrorCode.INVALID_REQUEST, f"Node id must be an integer, but it is: {name}"
                 if node != ctx.node_id:
                     return ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {ctx.node_id}, but received {name}"
+            if ctx.cluster is not None:
+                return await _alter_cluster_broker(ctx, name, ops, replace, validate_only)
             dynamic = ctx.services.dynamic_configs
             new = config_changes.plan_broker_change(dynamic.current(not name), ops, replace, ctx.config)
             if not validate_only:
@@ -92,6 +96,27 @@ async def alter_resource(ctx: RequestContext, rtype: int, name: str, ops: list[O
         return e.code, e.message
     except (OSError, StorageError) as e:
         return ErrorCode.KAFKA_STORAGE_ERROR if isinstance(e, OSError) else ErrorCode.INVALID_CONFIG, str(e)
+
+
+async def _alter_cluster_broker(ctx: RequestContext, name: str, ops: list[Op], replace: bool,
+                                validate_only: bool) -> tuple[int, str | None]:
+    """A broker resource in a cluster, as Kafka's ZooKeeper mode (ZkAdminManager) does it: the new
+    dynamic configs go to ``/config/brokers/<id>`` (or ``<default>``), from where the brokers they
+    concern apply them; a config that fails validation is INVALID_CONFIG ("Invalid config value for
+    resource ..."), where KRaft answers INVALID_REQUEST."""
+    assert ctx.cluster is not None
+    from kbroker.cluster.broker_configs import DEFAULT
+
+    config_changes.check_request_shape(ops)
+    entity = name or DEFAULT
+    current = ctx.cluster.broker_configs.current(entity)
+    try:
+        new = config_changes.plan_broker_change(current, ops, replace, ctx.config)
+    except ConfigChangeError as e:
+        return ErrorCode.INVALID_CONFIG, f"Invalid config value for resource ConfigResource(type=BROKER, name='{name}'): {e.message}"
+    if not validate_only:
+        await ctx.cluster.set_broker_config(entity, new)
+    return ErrorCode.NONE, None
 
 
 def duplicates(resources: list) -> set[tuple[int, str]]:

@@ -26,7 +26,10 @@ session" and sends full fetches (by topic id from v13).
 In a cluster: only the leader serves (others answer NOT_LEADER_OR_FOLLOWER with the leader they know,
 v16+); a fetch with a replica id (a follower, ``replica_id`` up to v14, ``replica_state`` from v15)
 records the follower's log end offset on the partition (high watermark, ISR) and reads up to the
-log end instead of the high watermark.
+log end instead of the high watermark.  Replication throttle (kbroker.cluster.quota): a partition this
+broker leads and ``leader.replication.throttled.replicas`` names for it gets no records (no error) in a
+fetch of a follower outside the ISR while ``leader.replication.throttled.rate`` is exceeded; the record
+bytes of throttled partitions sent to followers are counted against that rate.
 Not implemented: fetch sessions (declined, as allowed), fetch from a follower (KIP-392).
 """
 
@@ -35,11 +38,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from kbroker.clock import now_ms
 from kbroker.context import RequestContext
 from kbroker.registry import handler
 from storage.errors import OffsetOutOfRange
+from storage.log import FileSlice
 from wire.errors import ErrorCode
 from wire.messages.fetch import FetchRequest, FetchResponse, _FetchRequest_FetchPartition
 from wire.messages.fetch import _FetchResponse_EpochEndOffset as EpochEndOffset
@@ -48,6 +53,9 @@ from wire.messages.fetch import _FetchResponse_LeaderIdAndEpoch as LeaderIdAndEp
 from wire.messages.fetch import _FetchResponse_NodeEndpoint as NodeEndpoint
 from wire.messages.fetch import _FetchResponse_PartitionData as PartData
 from wire.primitives import ZERO_UUID
+
+if TYPE_CHECKING:
+    from kbroker.cluster.quota import ReplicationQuota
 
 
 def _names(ctx: RequestContext, req: FetchRequest) -> list[str | None]:
@@ -91,14 +99,21 @@ def _wanted(req: FetchRequest,
     return out
 
 
+def _replica_id(ctx: RequestContext, req: FetchRequest) -> int:
+    return req.replica_id if ctx.api_version < 15 else req.replica_state.replica_id
+
+
 def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) -> tuple[list[TopicData], int, bool]:
     """(topics, bytes of record data, whether any partition has an error).  Partitions of unknown
     topics (names, or ids from v13) come after all the others, as in Kafka's response."""
     v = ctx.api_version
     budget = req.max_bytes if req.max_bytes > 0 else 2**31 - 1
-    replica_id = req.replica_id if v < 15 else req.replica_state.replica_id
+    replica_id = _replica_id(ctx, req)
     cluster = ctx.cluster
     now = now_ms()
+    # the leader's replication throttle: checked once per response, as Kafka checks its quota
+    quota = cluster.throttle.leader if cluster is not None and replica_id >= 0 else None
+    exceeded: bool | None = None
     total = 0
     any_error = False
     served: list[tuple[str, uuid.UUID, PartData]] = []
@@ -148,6 +163,14 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             any_error = True
             continue
         data: object = b""
+        held = False
+        if not err and quota is not None and replica_id not in part.isr and quota.is_throttled(name, idx):
+            # a throttled partition of a follower out of the ISR gets no records while the quota is
+            # exceeded (Kafka's shouldLeaderThrottle: read, then replaced by nothing, so an offset out of
+            # range is still answered); its bytes do not count toward min_bytes
+            if exceeded is None:
+                exceeded = quota.is_exceeded(time.monotonic() * 1000)
+            held = exceeded
         if not err:
             limit = min(p.partition_max_bytes, budget - total)
             if limit > 0 or total == 0:
@@ -156,7 +179,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
                 except OffsetOutOfRange:
                     err = ErrorCode.OFFSET_OUT_OF_RANGE
                     sl = None
-                if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit):
+                if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit) and not held:
                     data = sl
                     total += sl.length
         if err:
@@ -210,5 +233,20 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             topics, total, any_error = _collect(ctx, req, names)
             if any_error:
                 break
+    if ctx.cluster is not None and _replica_id(ctx, req) >= 0:
+        _record_throttled(ctx.cluster.throttle.leader, topics)
     return FetchResponse(throttle_time_ms=0, error_code=0, session_id=0, responses=topics,
                          node_endpoints=_node_endpoints(ctx, topics))
+
+
+def _record_throttled(quota: ReplicationQuota, topics: list[TopicData]) -> None:
+    """The record bytes of the throttled partitions a follower is sent count toward the leader's
+    quota, whether the follower is in sync or not (Kafka's sizeOfThrottledPartitions)."""
+    size = 0
+    for t in topics:
+        for p in t.partitions:
+            r = p.records
+            if isinstance(r, FileSlice) and quota.is_throttled(t.topic, p.partition_index):
+                size += r.length
+    if size:
+        quota.record(size, time.monotonic() * 1000)

@@ -10,16 +10,22 @@ follower truncates to it and goes on.  OFFSET_OUT_OF_RANGE: the leader's log sta
 (ListOffsets) and the follower truncates to the end or starts again at the start.  Fencing errors
 (FENCED/UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER) mean the metadata is changing: the partition
 backs off until the ZooKeeper watch brings its new state.
+Follower throttle (``kbroker.cluster.quota``, Kafka's shouldFollowerThrottle): while
+``follower.replication.throttled.rate`` is exceeded, a partition ``follower.replication.throttled.replicas``
+names for this broker is left out of the fetch unless it caught up with the leader's high watermark at its
+last fetch; the record bytes of throttled partitions count toward the rate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from dataclasses import dataclass
 
 from kbroker.cluster.peer import PeerConnection, PeerError
+from kbroker.cluster.quota import ReplicationThrottle
 from kbroker.partition import FOLLOWER, Partition
 from storage.errors import StorageError
 from wire.errors import ErrorCode
@@ -53,6 +59,7 @@ class FetchSettings:
     min_bytes: int  # replica.fetch.min.bytes
     backoff_ms: int  # replica.fetch.backoff.ms
     socket_timeout_ms: int  # replica.socket.timeout.ms
+    throttle: ReplicationThrottle | None = None  # the follower side of the replication throttles
 
 
 def fetcher_index(topic: str, partition: int, fetchers: int) -> int:
@@ -60,13 +67,14 @@ def fetcher_index(topic: str, partition: int, fetchers: int) -> int:
 
 
 class _Entry:
-    __slots__ = ("part", "epoch", "truncate", "backoff_until")
+    __slots__ = ("part", "epoch", "truncate", "backoff_until", "in_sync")
 
     def __init__(self, part: Partition) -> None:
         self.part = part
         self.epoch = part.leader_epoch  # the epoch the partition follows in
         self.truncate = True
         self.backoff_until = 0.0
+        self.in_sync = False  # caught up with the leader's high watermark at the last fetch (Kafka's lag 0)
 
 
 class ReplicaFetcher:
@@ -138,9 +146,11 @@ class ReplicaFetcher:
                 todo = [e for e in ready if e.truncate]
                 if todo:
                     await self._truncate(todo)
-                fetchable = [e for e in ready if not e.truncate]
+                fetchable = self._unthrottled([e for e in ready if not e.truncate])
                 if fetchable:
                     await self._fetch(fetchable)
+                elif not todo:  # every partition held back by the follower throttle
+                    await asyncio.sleep(backoff)
             except PeerError as e:
                 log.info("fetcher for leader %d: %s; retrying", self.leader_id, e)
                 await asyncio.sleep(backoff)
@@ -149,6 +159,18 @@ class ReplicaFetcher:
             except Exception:
                 log.exception("fetcher for leader %d failed; retrying", self.leader_id)
                 await asyncio.sleep(backoff)
+
+    def _unthrottled(self, entries: list[_Entry]) -> list[_Entry]:
+        """Kafka's shouldFollowerThrottle: while the follower quota is exceeded, a throttled partition
+        not in sync with its leader is left out of the fetch."""
+        throttle = self.settings.throttle
+        if throttle is None:
+            return entries
+        quota = throttle.follower
+        held = [e for e in entries if not e.in_sync and quota.is_throttled(e.part.topic, e.part.index)]
+        if not held or not quota.is_exceeded(time.monotonic() * 1000):
+            return entries
+        return [e for e in entries if e not in held]
 
     def _back_off(self, e: _Entry) -> None:
         e.backoff_until = asyncio.get_running_loop().time() + self.settings.backoff_ms / 1000
@@ -239,6 +261,9 @@ class ReplicaFetcher:
                     continue
                 data = r.records
                 view = memoryview(data) if data else memoryview(b"")
+                throttle = self.settings.throttle
+                if throttle is not None and len(view) and throttle.follower.is_throttled(p.topic, p.index):
+                    throttle.follower.record(len(view), time.monotonic() * 1000)  # in sync or not
                 try:
                     p.append_from_leader(view, r.high_watermark, r.log_start_offset)
                 except (OSError, StorageError, ValueError) as exc:
@@ -246,6 +271,8 @@ class ReplicaFetcher:
                                 self.leader_id, exc)
                     e.truncate = True
                     self._back_off(e)
+                    continue
+                e.in_sync = r.high_watermark - p.log.log_end_offset <= 0
         if out_of_range:
             await self._out_of_range(out_of_range)
 

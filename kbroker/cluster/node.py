@@ -13,6 +13,7 @@ other in-sync replicas), then everything in reverse order.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -20,11 +21,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kbroker.cluster import admin, assign
+from kbroker.cluster import admin, assign, broker_configs
 from kbroker.cluster import zk as zkmod
 from kbroker.cluster import zkdata as zd
+from kbroker.cluster.broker_configs import BrokerConfigWatch
 from kbroker.cluster.controller import Controller, ControllerSettings
-from kbroker.cluster.metadata import ClusterMetadata, PartitionInfo
+from kbroker.cluster.metadata import ClusterMetadata, Listener, PartitionInfo
+from kbroker.cluster.quota import ReplicationThrottle
 from kbroker.cluster.replicas import ReplicaManager
 from kbroker.config import BrokerConfig, ConfigError
 from kbroker.topics import TopicService
@@ -55,6 +58,11 @@ class ClusterNode:
                               f"{connect} holds cluster {self.cluster_id}")
         self.metadata = ClusterMetadata(self.zk, asyncio.get_running_loop())
         self.metadata.load()
+        # dynamic broker configs live in ZooKeeper (/config/brokers/<id>, /config/brokers/<default>)
+        self.broker_configs = BrokerConfigWatch(self.zk, asyncio.get_running_loop(), node_id, config)
+        self.broker_configs.load()
+        self.throttle = ReplicationThrottle(node_id, max(1, config.get_int("replication.quota.window.num")),
+                                            max(1, config.get_int("replication.quota.window.size.seconds")))
         self.rack = config.get("broker.rack") or None
         self.controller = Controller(self.zk, node_id, ControllerSettings(
             unclean_leader_election_enable=config.get_bool("unclean.leader.election.enable"),
@@ -73,7 +81,27 @@ class ClusterNode:
     def attach(self, topics: TopicService) -> ReplicaManager:
         self.topics = topics
         self.replicas = ReplicaManager(self.config, self.zk, self.metadata, topics, self.node_id, self.data_dir)
+        self._attach_throttle(topics)
         return self.replicas
+
+    def _attach_throttle(self, topics: TopicService) -> None:
+        """The replication throttles: rates from the dynamic broker configs, throttled partitions from
+        the topics' configs, both kept current by their watches; the follower side goes to the replica
+        fetchers through their settings."""
+        assert self.replicas is not None
+        rm = self.replicas
+        rm._settings = dataclasses.replace(rm._settings, throttle=self.throttle)
+        throttle, watch = self.throttle, self.broker_configs
+
+        def rates() -> None:
+            throttle.apply_broker_configs(watch.current(str(self.node_id)), watch.current(broker_configs.DEFAULT))
+
+        rates()
+        watch.listeners += [topics.reconfigure, rates]
+        for topic, cfg in self.metadata.configs.items():
+            throttle.apply_topic_config(topic, cfg)
+        self.metadata.listeners.append(_ThrottledTopics(self.metadata, throttle))
+        watch.watch()
 
     def start(self) -> None:
         """The listener is up: take up the replicas, register, stand for controller."""
@@ -103,6 +131,7 @@ class ClusterNode:
         if self.replicas is not None:
             await self.replicas.stop()
         self.metadata.stop()
+        self.broker_configs.stop()
         await loop.run_in_executor(None, self._close_zk)
 
     def _close_zk(self) -> None:
@@ -165,6 +194,13 @@ class ClusterNode:
     async def set_topic_config(self, name: str, overrides: Mapping[str, str]) -> None:
         await self._zk(admin.set_topic_config, self.zk, name, dict(overrides))
 
+    async def set_broker_config(self, entity: str, config: Mapping[str, str], timeout_ms: int = 5000) -> None:
+        """Write a broker's dynamic configs (``entity``: its id, or ``broker_configs.DEFAULT``) to
+        ZooKeeper; when they concern this broker, wait (bounded) until its watch has applied them."""
+        await self._zk(broker_configs.write, self.zk, entity, dict(config))
+        if entity in (str(self.node_id), broker_configs.DEFAULT):
+            await self.wait_for(lambda: self.broker_configs.applied(entity, config), timeout_ms)
+
     async def wait_for(self, cond: Callable[[], bool], timeout_ms: int) -> bool:
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         while not cond():
@@ -201,6 +237,23 @@ class ClusterNode:
 
         asyncio.get_running_loop().create_task(create())
         return False
+
+
+class _ThrottledTopics(Listener):
+    """Keeps the throttled partitions current with the topics' configs (Kafka's TopicConfigHandler)."""
+
+    def __init__(self, metadata: ClusterMetadata, throttle: ReplicationThrottle) -> None:
+        self.metadata = metadata
+        self.throttle = throttle
+
+    def on_topic(self, topic: str) -> None:
+        self.throttle.apply_topic_config(topic, self.metadata.configs.get(topic, {}))
+
+    def on_config(self, topic: str) -> None:
+        self.on_topic(topic)
+
+    def on_topic_deleted(self, topic: str) -> None:
+        self.throttle.remove_topic(topic)
 
 
 def _new_cluster_id() -> str:

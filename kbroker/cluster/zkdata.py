@@ -12,7 +12,8 @@ Pure encoding and decoding, no I/O: the controller writes these znodes, every br
     /brokers/topics/<t>/partitions/<p>/state      {"version":1,"controller_epoch":C,"leader":L,
                                                    "leader_epoch":E,"isr":[...]}
     /config/topics/<t>                            {"version":1,"config":{...}}
-    /config/changes/config_change_<seq>           {"version":2,"entity_path":"topics/<t>"}
+    /config/brokers/<id> | <default>              {"version":1,"config":{...}}  dynamic broker configs
+    /config/changes/config_change_<seq>           {"version":2,"entity_path":"topics/<t>" or "brokers/<id>"}
     /admin/delete_topics/<t>                      (empty)
     /admin/controlled_shutdown/<id>               (empty) a stopping broker asks the controller to move
                                                   its leaderships away; the controller deletes it when done
