@@ -82,6 +82,7 @@ class ReplicaManager(Listener):
         self._gen = 0
         self._live_gen = 0
         self._session_timeout_s = config.get_int("zookeeper.session.timeout.ms") / 1000
+        self._disconnected_logged_ms = 0
 
     @staticmethod
     def read_high_watermarks(data_dir: Path) -> dict[tuple[str, int], int]:
@@ -288,8 +289,11 @@ class ReplicaManager(Listener):
                     log.info("%s: ISR change to %s not written: the ZooKeeper session expired", tp, list(isr))
                     return None
                 if not self.zk.connected:
-                    log.info("%s: ISR change to %s not written: ZooKeeper is not connected (tried again later)",
-                             tp, list(isr))
+                    now = now_ms()
+                    if now - self._disconnected_logged_ms > 5000:  # every fetch may try: not each one
+                        self._disconnected_logged_ms = now
+                        log.info("%s: ISR change to %s not written: ZooKeeper is not connected (tried again "
+                                 "later)", tp, list(isr))
                     return None
                 pending = self.zk.set_async(path, zd.encode_state(state), version=version)
             try:

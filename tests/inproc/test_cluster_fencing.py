@@ -8,6 +8,8 @@ writes partition states the way a controller would.
   what the ISR loop does right after SIGCONT — proposes an ISR of itself alone: the write is
   conditional on the state znode version it knows, so it fails, and the acks=all request parked on
   it is not answered NONE;
+- while ZooKeeper is unreachable (the session merely disconnected) the leader goes on serving its ISR
+  and an ISR change fails at once; proposed again once ZooKeeper is back, it is written;
 - a leader whose session expires gives up at once (the parked acks=all request completes with
   NOT_LEADER_OR_FOLLOWER), registers again in a new session, reads the tree again and takes up the
   current state; the watches work in the new session (a later state and a new topic arrive)."""
@@ -169,3 +171,39 @@ def test_session_expiry_resigns_every_leadership_and_the_new_session_takes_up_th
         assert later.isr == (1, 2)
 
     run(tmp_path, body, **_props(tree))
+
+
+def test_disconnected_a_leader_serves_its_isr_and_an_isr_change_waits_for_zookeeper(tmp_path) -> None:
+    require_zookeeper()
+    zookeeper = ZooKeeperProcess(tmp_path / "own-zookeeper").start()
+    tree = Tree(zookeeper)
+    tree.topic("t", (1, 2), PartitionState(1, 0, (1, 2), 1))
+
+    async def body(b: Broker) -> None:
+        part = await _until(lambda: (p := b.topics.partition("t", 0)) is not None and p.role == LEADER and p,
+                            "broker 1 to lead t-0")
+        zk = b.cluster.zk
+        session = zk.client_id[0]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, zookeeper.stop)
+        try:
+            await _until(lambda: not zk.connected, "the broker to notice ZooKeeper is gone")
+            assert _code(await _produce(b, "t", b"served", 1, 5000)) == ErrorCode.NONE
+            part.shrink_isr(int(time.time() * 1000) + 120_000, 30_000)
+            await asyncio.sleep(0)
+            await _until(lambda: not part._isr_inflight, "the ISR write to give up")
+            assert part.isr == (1, 2) and part.role == LEADER
+        finally:
+            await loop.run_in_executor(None, zookeeper.start)  # same port, same data: the session survives
+        await _until(lambda: zk.connected, "the broker to reconnect")
+        assert zk.client_id[0] == session and not b.replicas.fenced
+        part.shrink_isr(int(time.time() * 1000) + 120_000, 30_000)
+        await _until(lambda: part.isr == (1,), "the ISR change written once ZooKeeper is back")
+        assert tree.state("t")[0] == PartitionState(1, 0, (1,), 1)
+        assert part.role == LEADER and part.leader_epoch == 0
+
+    try:
+        run(tmp_path, body, **_props(tree))
+    finally:
+        tree.close()
+        zookeeper.stop()
