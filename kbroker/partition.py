@@ -171,6 +171,7 @@ class Partition:
         In a cluster only the leader appends, and acks=all needs ``min.insync.replicas`` in-sync
         replicas (NOT_ENOUGH_REPLICAS, nothing appended); waiting for them is ``wait_replicated``."""
         config = self.config
+        epoch = self._epoch
         if self.replicated:
             if self.role != LEADER:
                 raise ProduceError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
@@ -200,6 +201,8 @@ class Partition:
                 stored, batches = lv.inspect(data, batches, tp, config)
             if self.log.closed:  # the topic was deleted while decoding
                 raise ProduceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        if self.replicated and (self.role != LEADER or self._epoch != epoch):
+            raise ProduceError(ErrorCode.NOT_LEADER_OR_FOLLOWER)  # leadership moved while decoding
         now = now_ms()
         try:
             info = self.log.append(stored, now, batches)
@@ -299,6 +302,23 @@ class Partition:
             log.info("%s-%d: follower of %d at epoch %d, log end %d, HW %d", self.topic, self.index, leader,
                      epoch, self.log.log_end_offset, self._hw)
         return changed
+
+    def resign(self) -> None:
+        """The broker's ZooKeeper session expired: stop leading at once, whatever the state znode
+        still says (another leader may exist already).  Produce answers NOT_LEADER_OR_FOLLOWER, the
+        parked acks=all requests complete with it (never NONE), followers' fetches are refused, no
+        ISR change is proposed; ``state_version`` -1 lets the next state (read in the new session)
+        apply even at the version held."""
+        if self.role != LEADER:
+            return
+        self.role = NO_ROLE
+        self._leader = -1
+        self._followers = {}
+        self.state_version = -1
+        self._fail_acks(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+        self._waiters.notify(self.topic, self.index)
+        log.info("%s-%d: leadership at epoch %d given up (ZooKeeper session expired), log end %d, HW %d",
+                 self.topic, self.index, self._epoch, self.log.log_end_offset, self._hw)
 
     def update_isr(self, isr: tuple[int, ...], version: int, controller_epoch: int) -> None:
         """Same leader and epoch, a new ISR (this leader's own change, or the controller's)."""

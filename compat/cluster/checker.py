@@ -83,14 +83,15 @@ def load_acks(paths: Iterable[Path]) -> list[dict]:
     return out
 
 
-def read_topic(bootstrap: str, topic: str, label: str = "final", timeout: float = 120) -> Read:
+def read_topic(bootstrap: str, topic: str, label: str = "final", timeout: float = 120,
+               isolation_level: str = "read_committed") -> Read:
     """Every record of every partition of ``topic`` from offset 0 up to the high watermark each had when
-    the read began."""
+    the read began (``isolation_level``: librdkafka's default read_committed, or read_uncommitted)."""
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"checker-{uuid.uuid4()}",
                   "enable.auto.commit": False, "auto.offset.reset": "earliest", "log_level": 3,
-                  "enable.partition.eof": False})
+                  "enable.partition.eof": False, "isolation.level": isolation_level})
     deadline = time.monotonic() + timeout
     try:
         md = c.list_topics(topic, timeout=30).topics[topic]

@@ -10,7 +10,10 @@ starts one, prints its bootstrap string and keeps it up until Ctrl-C or SIGTERM.
         c.wait_isr_full("t")
         c.kill(c.leaders("t")[0]); c.restart(...)
 
-``zookeeper=False`` starts the brokers without ZooKeeper (``brokers`` must be 1 then: today's
+``zookeeper_nodes=3`` runs a ZooKeeper ensemble of that many servers instead of one standalone server
+(``zk.members[i]`` can be stopped, killed, paused and started alone), ``chroot="/kafka"`` puts the
+cluster under a chroot (``zookeeper.connect=h1:p1,h2:p2,h3:p3/kafka``; ``zookeeper_connect`` is the
+string the brokers get).  ``zookeeper=False`` starts the brokers without ZooKeeper (``brokers`` must be 1 then: today's
 single-node kbroker), which is how the harness itself is exercised before the cluster exists.
 Metadata (``describe``/``leaders``) is read with confluent-kafka's AdminClient.
 """
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.brokerproc import BrokerProcess, free_port
-from tests.support.zookeeper import ZooKeeperProcess
+from tests.support.zookeeper import ZooKeeperEnsemble, ZooKeeperProcess
 
 
 @dataclass(frozen=True)
@@ -47,25 +50,35 @@ def _quiet_logger() -> logging.Logger:
 
 class Cluster:
     def __init__(self, workdir: Path, brokers: int = 3, overrides: dict[str, str] | None = None,
-                 zookeeper: bool = True) -> None:
+                 zookeeper: bool = True, zookeeper_nodes: int = 1, chroot: str | None = None) -> None:
         if not zookeeper and brokers != 1:
             raise ValueError("without ZooKeeper there can be only one broker")
         self.workdir = Path(workdir)
         self.overrides = dict(overrides or {})
-        self.zk: ZooKeeperProcess | None = ZooKeeperProcess(self.workdir / "zookeeper") if zookeeper else None
+        self.zk: ZooKeeperProcess | ZooKeeperEnsemble | None = None
+        if zookeeper:
+            self.zk = (ZooKeeperEnsemble(self.workdir / "zookeeper", size=zookeeper_nodes) if zookeeper_nodes > 1
+                       else ZooKeeperProcess(self.workdir / "zookeeper"))
+        self.chroot = ("/" + chroot.strip("/")) if chroot and chroot.strip("/") else ""
         self.brokers: dict[int, BrokerProcess] = {}
         for broker_id in range(1, brokers + 1):
             data = self.workdir / f"broker-{broker_id}" / "data"
             data.parent.mkdir(parents=True, exist_ok=True)
             conf = {"broker.id": str(broker_id)}
             if self.zk is not None:
-                conf["zookeeper.connect"] = self.zk.connect
+                conf["zookeeper.connect"] = self.zookeeper_connect
             conf.update(self.overrides)
             self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
         self._admin = None
         self._lock = threading.Lock()
 
     # -- processes -------------------------------------------------------------------------------------
+
+    @property
+    def zookeeper_connect(self) -> str:
+        """What the brokers' ``zookeeper.connect`` says: every server, then the chroot."""
+        assert self.zk is not None
+        return self.zk.connect + self.chroot
 
     @property
     def bootstrap(self) -> str:
@@ -208,16 +221,19 @@ def main() -> int:
     ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                     help="a broker config for every broker")
     ap.add_argument("--no-zookeeper", action="store_true", help="one broker, no ZooKeeper (today's kbroker)")
+    ap.add_argument("--zookeeper-nodes", type=int, default=1, help="servers in the ZooKeeper ensemble")
+    ap.add_argument("--chroot", help="the brokers' ZooKeeper chroot, e.g. /kafka")
     a = ap.parse_args()
     overrides = dict(o.split("=", 1) for o in a.override)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    cluster = Cluster(a.dir, a.brokers, overrides, zookeeper=not a.no_zookeeper)
+    cluster = Cluster(a.dir, a.brokers, overrides, zookeeper=not a.no_zookeeper, zookeeper_nodes=a.zookeeper_nodes,
+                      chroot=a.chroot)
     try:
         cluster.start()
         if cluster.zk is not None:
-            print(f"zookeeper {cluster.zk.connect}")
+            print(f"zookeeper {cluster.zookeeper_connect}")
         for broker_id, b in cluster.brokers.items():
             print(f"broker {broker_id} {b.bootstrap} (log {b.log_path})")
         print(f"bootstrap {cluster.bootstrap}", flush=True)

@@ -62,7 +62,9 @@ def _not_leader(ctx: RequestContext, topic: str, index: int) -> PartResp:
     """NOT_LEADER_OR_FOLLOWER, with the leader this broker knows of (v10+, KIP-951)."""
     r = _error(index, ErrorCode.NOT_LEADER_OR_FOLLOWER)
     info = ctx.cluster.partition(topic, index) if ctx.cluster is not None else None
-    if info is not None and info.leader >= 0:
+    # not this broker itself: one that gave up its leadership (session expired) before the state
+    # moved on must not send the client back to itself
+    if info is not None and info.leader >= 0 and (ctx.cluster is None or info.leader != ctx.cluster.node_id):
         r.current_leader = LeaderIdAndEpoch(leader_id=info.leader, leader_epoch=info.leader_epoch)
     return r
 

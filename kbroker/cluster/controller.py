@@ -201,6 +201,10 @@ class Controller:
         self._queue.put(("topics", None))
 
     def _w_topic(self, event: Any) -> None:
+        if event.path is None:
+            # kazoo drops every one-shot watch when the connection is lost, calling each with a
+            # path-less session event; the full scan after reconnecting sets them again
+            return
         self._queue.put(("topic", event.path.rsplit("/", 1)[-1]))
 
     def _w_delete_topics(self, _event: Any) -> None:

@@ -12,6 +12,15 @@ Threads: kazoo runs watch callbacks on its own thread; they only read ZooKeeper 
 result to the event loop (``call_soon_threadsafe``), where the cache is changed and the listeners
 (the replica manager) are called.  ``load()`` reads the whole tree synchronously at start, before
 the listener accepts connections.
+
+A lost session (expired; kazoo's LOST) takes every server-side watch with it.  kazoo's recipes
+set theirs again on the new session by themselves — a ``DataWatch`` reads its node again at every
+CONNECTED and calls back only when the node's mzxid differs from the last one it delivered, a
+``ChildrenWatch`` reads the children again after SUSPENDED or LOST and calls back only when they
+differ — so a node that did not change while the session was gone is never delivered again.
+``resync(token)`` therefore reads the whole tree once more (on the caller's thread: the broker's
+re-registration, once the new session exists), applies it like the watches would (a state only when
+its version is not older than the one held) and then tells every listener ``on_resync(token)``.
 """
 
 from __future__ import annotations
@@ -51,6 +60,16 @@ class Listener:
     def on_topic_deleted(self, topic: str) -> None: ...
     def on_config(self, topic: str) -> None: ...
     def on_brokers(self) -> None: ...
+    def on_resync(self, token: object) -> None: ...
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    brokers: dict[int, zd.BrokerInfo]
+    controller_id: int
+    assignments: dict[str, zd.TopicAssignment]
+    configs: dict[str, dict[str, str]]
+    states: dict[tuple[str, int], tuple[zd.PartitionState, int]]
 
 
 class ClusterMetadata:
@@ -93,24 +112,33 @@ class ClusterMetadata:
 
     # -- loading and watching ---------------------------------------------------------------------
 
-    def load(self) -> None:
-        """The whole tree, synchronously (start), then the watches that keep it current."""
+    def _read_all(self) -> _Snapshot:
+        snap = _Snapshot({}, -1, {}, {}, {})
         for bid in self.zk.get_children(zd.BROKER_IDS):
-            self._read_broker(int(bid))
+            info = self._read_broker(int(bid))
+            if info is not None:
+                snap.brokers[int(bid)] = info
         try:
-            self.controller_id = zd.decode_controller(self.zk.get(zd.CONTROLLER)[0])
+            snap.controller_id = zd.decode_controller(self.zk.get(zd.CONTROLLER)[0])
         except NoNodeError:
-            self.controller_id = -1
+            snap.controller_id = -1
         for topic in self.zk.get_children(zd.BROKER_TOPICS):
             got = self._read_topic(topic)
             if got is None:
                 continue
-            self.assignments[topic] = got
-            self.configs[topic] = self._read_config(topic)
+            snap.assignments[topic] = got
+            snap.configs[topic] = self._read_config(topic)
             for p in got.partitions:
                 st = self._read_state(topic, p)
                 if st is not None:
-                    self._states[topic, p] = st
+                    snap.states[topic, p] = st
+        return snap
+
+    def load(self) -> None:
+        """The whole tree, synchronously (start), then the watches that keep it current."""
+        snap = self._read_all()
+        self.brokers, self.controller_id = snap.brokers, snap.controller_id
+        self.assignments, self.configs, self._states = snap.assignments, snap.configs, snap.states
         self.zk.ChildrenWatch(zd.BROKER_IDS, self._brokers_changed)
         self.zk.DataWatch(zd.CONTROLLER, self._controller_changed)
         self.zk.ChildrenWatch(zd.BROKER_TOPICS, self._topics_changed)
@@ -125,14 +153,23 @@ class ClusterMetadata:
             except RuntimeError:  # the loop is closed: shutting down
                 pass
 
-    def _read_broker(self, bid: int) -> None:
+    def resync(self, token: object) -> None:
+        """Reads the whole tree again (blocking: not on the event loop) and applies it on the loop,
+        then ``on_resync(token)`` to every listener.  After a new session (see the module docstring)."""
+        snap = self._read_all()
+        log.info("metadata read again: %d brokers, %d topics, %d partition states", len(snap.brokers),
+                 len(snap.assignments), len(snap.states))
+        self._post(self._apply_snapshot, snap, token)
+
+    def _read_broker(self, bid: int) -> zd.BrokerInfo | None:
         try:
             data, _ = self.zk.get(zd.broker_path(bid))
-            self.brokers[bid] = zd.decode_broker(bid, data)
+            return zd.decode_broker(bid, data)
         except NoNodeError:
-            self.brokers.pop(bid, None)
+            return None
         except (ValueError, KeyError) as e:
             log.warning("broker %d: unreadable registration (%s)", bid, e)
+            return None
 
     def _read_topic(self, topic: str) -> zd.TopicAssignment | None:
         try:
@@ -298,6 +335,24 @@ class ClusterMetadata:
         self._states[topic, p] = (s, version)
         for li in self.listeners:
             li.on_state(topic, p)
+
+    def _apply_snapshot(self, snap: _Snapshot, token: object) -> None:
+        self._apply_brokers(snap.brokers)
+        self._apply_controller(snap.controller_id)
+        for topic in [t for t in self.assignments if t not in snap.assignments]:
+            self._apply_topic_deleted(topic)
+        for topic, a in snap.assignments.items():
+            old = self.assignments.get(topic)
+            if old is not None and old.topic_id != a.topic_id:  # deleted and created again meanwhile
+                self._apply_topic_deleted(topic)
+            for p in a.partitions:
+                st = snap.states.get((topic, p))
+                held = self._states.get((topic, p))
+                if st is not None and (held is None or held[1] <= st[1]):
+                    self._states[topic, p] = st
+            self._apply_topic(topic, a, snap.configs.get(topic, {}))
+        for li in self.listeners:
+            li.on_resync(token)
 
     def note_state(self, topic: str, p: int, s: zd.PartitionState, version: int) -> None:
         """A state this broker wrote itself (an ISR change), known before its watch fires."""

@@ -5,7 +5,9 @@ manager, its bid for the controller, and the cluster-wide admin operations handl
 Start: connect to ZooKeeper (``zookeeper.connection.timeout.ms``), make sure Kafka's persistent
 paths exist, agree on the cluster id (``/cluster/id``; a data directory of another cluster is
 refused), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
-local replicas, register ``/brokers/ids/<id>`` and stand for controller.  Stop: a controlled
+local replicas, register ``/brokers/ids/<id>`` and stand for controller.  After a session expiry the
+replica manager has resigned every leadership; the registration made again in the new session
+reads the whole tree again (``ClusterMetadata.resync``) and the replicas take up its states.  Stop: a controlled
 shutdown first (``controlled.shutdown.enable``: the controller moves this broker's leaderships to
 other in-sync replicas), then everything in reverse order.
 """
@@ -107,9 +109,13 @@ class ClusterNode:
         """The listener is up: take up the replicas, register, stand for controller."""
         assert self.replicas is not None
         self.replicas.start()
+        replicas = self.replicas
         self._registration = zkmod.BrokerRegistration(
             self.zk, zd.BrokerInfo(self.node_id, self.host, self.port, self.rack),
-            self.session_timeout_ms / 1000 + 10)
+            self.session_timeout_ms / 1000 + 10,
+            # a new session after an expiry: registered again, read the whole tree again and
+            # take up the current states (the replica manager resigned every leadership)
+            on_registered=lambda: self.metadata.resync(replicas.session_generation))
         log.info("registered as broker %d (%s:%d) in cluster %s", self.node_id, self.host, self.port, self.cluster_id)
         self.controller.start()
 

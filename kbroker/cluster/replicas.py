@@ -7,18 +7,33 @@ hands followers to the replica fetchers of their leader, writes the ISR changes 
 (conditional on the state znode's version), shrinks ISRs of followers that fell behind
 (``replica.lag.time.max.ms``), checkpoints high watermarks (``replication-offset-checkpoint``) and
 tells the group coordinator which ``__consumer_offsets`` partitions it now leads.
+
+The ZooKeeper session: while it is merely disconnected (SUSPENDED) nothing changes — leaders go on
+serving their current ISR, as Kafka's did; an ISR change fails at once (not connected) and is
+proposed again later.  When it EXPIRES (kazoo's LOST; the ephemeral registration is gone and the
+controller may already have elected other leaders) the broker gives up every leadership at once:
+the session listener bumps the session generation on kazoo's thread (from then on no ISR write
+leaves: the check and the submission hold one lock the listener also takes), and the event loop
+resigns every leader partition (``Partition.resign``: produce answers NOT_LEADER_OR_FOLLOWER, parked
+acks=all requests complete with it).  Until the new session's re-registration has re-read the
+whole tree (``ClusterMetadata.resync``, then ``on_resync`` here) no state makes this broker a
+leader again; then every local replica takes the current state — usually a follower of the new
+leader, truncating through OffsetForLeaderEpoch — or leads again where the state still names it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadVersionError, NoNodeError
+from kazoo.exceptions import BadVersionError, KazooException, NoNodeError
+from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.states import KazooState
 
 import storage.hw_checkpoint as hw_checkpoint
 from kbroker.background import cancel_and_wait
@@ -61,6 +76,13 @@ class ReplicaManager(Listener):
         self.on_offsets_resign: Callable[[int], None] | None = None
         self._offsets_led: set[int] = set()
         self.offsets_topic = "__consumer_offsets"
+        # session generations: +1 at every expiry (kazoo's thread, under _session_lock); leaders
+        # only while _live_gen == _gen, i.e. the tree was read again after the last expiry
+        self._session_lock = threading.Lock()
+        self._gen = 0
+        self._live_gen = 0
+        self._session_timeout_s = config.get_int("zookeeper.session.timeout.ms") / 1000
+        self._disconnected_logged_ms = 0
 
     @staticmethod
     def read_high_watermarks(data_dir: Path) -> dict[tuple[str, int], int]:
@@ -78,9 +100,12 @@ class ReplicaManager(Listener):
             self.on_topic(name)
         self.metadata.listeners.append(self)
         loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.zk.add_listener(self._on_session)
         self._tasks = [loop.create_task(self._isr_loop()), loop.create_task(self._hw_loop())]
 
     async def stop(self) -> None:
+        self.zk.remove_listener(self._on_session)
         for t in self._tasks:
             await cancel_and_wait(t)
         for f in list(self._fetchers.values()):
@@ -88,6 +113,58 @@ class ReplicaManager(Listener):
         self._fetchers.clear()
         self.checkpoint_high_watermarks()
         self._zk_pool.shutdown(wait=False)
+
+    # -- the ZooKeeper session ----------------------------------------------------------------------
+
+    @property
+    def session_generation(self) -> int:
+        """+1 at every session expiry: the token ``ClusterMetadata.resync`` hands back."""
+        return self._gen
+
+    @property
+    def fenced(self) -> bool:
+        """The session expired and the tree was not read again since: this broker leads nothing."""
+        return self._live_gen != self._gen
+
+    def _on_session(self, state: str) -> None:
+        """kazoo's listener (its connection thread: must not block)."""
+        if state != KazooState.LOST:
+            return
+        with self._session_lock:
+            self._gen += 1
+        try:
+            self._loop.call_soon_threadsafe(self._resign_all)
+        except RuntimeError:  # the loop is closed: shutting down
+            pass
+
+    def _resign_all(self) -> None:
+        resigned = []
+        for part in self.topics.partitions():
+            if part.role == LEADER:
+                resigned.append(f"{part.topic}-{part.index}")
+                self._resign_offsets(part.topic, part.index)
+                part.resign()
+        if resigned:
+            log.warning("ZooKeeper session expired: gave up the leadership of %d partitions (%s); they wait for "
+                        "the new session's metadata", len(resigned), ", ".join(resigned[:20]))
+        else:
+            log.warning("ZooKeeper session expired: no leadership to give up")
+
+    def on_resync(self, token: object) -> None:
+        if token != self._gen:
+            return  # expired again since that read: the next one follows
+        self._live_gen = self._gen
+        log.info("metadata read again after the session expiry: applying the current states")
+        for part in self.topics.partitions():
+            part.state_version = -1  # apply the state read now, even at the version already held
+        for name in self.metadata.topic_names():
+            self.on_topic(name)
+
+    def _resign_offsets(self, topic: str, index: int) -> None:
+        if topic == self.offsets_topic and index in self._offsets_led:
+            self._offsets_led.discard(index)
+            if self.on_offsets_resign is not None:
+                self.on_offsets_resign(index)
 
     # -- metadata events ----------------------------------------------------------------------------
 
@@ -140,6 +217,8 @@ class ReplicaManager(Listener):
             return
         ce = self._controller_epoch(topic, index)
         if info.leader == self.node_id:
+            if self.fenced:
+                return  # the session expired: no leadership before the tree is read again (on_resync)
             self._unfollow(part)
             if part.role == LEADER and part.leader_epoch == info.leader_epoch:
                 part.update_isr(info.isr, info.version, ce)
@@ -151,10 +230,7 @@ class ReplicaManager(Listener):
                 if self.on_offsets_leader is not None:
                     self.on_offsets_leader(index)
         else:
-            if topic == self.offsets_topic and index in self._offsets_led:
-                self._offsets_led.discard(index)
-                if self.on_offsets_resign is not None:
-                    self.on_offsets_resign(index)
+            self._resign_offsets(topic, index)
             changed = part.become_follower(info.leader, info.leader_epoch, info.isr, info.replicas, info.version, ce)
             if changed:
                 self._unfollow(part)
@@ -193,23 +269,41 @@ class ReplicaManager(Listener):
     def _forget(self, topic: str, index: int) -> None:
         for f in self._fetchers.values():
             f.remove(topic, index)
-        if topic == self.offsets_topic and index in self._offsets_led:
-            self._offsets_led.discard(index)
-            if self.on_offsets_resign is not None:
-                self.on_offsets_resign(index)
+        self._resign_offsets(topic, index)
 
     # -- ISR changes (the leader's) -----------------------------------------------------------------
 
     async def _write_isr(self, part: Partition, isr: tuple[int, ...]) -> int | None:
+        """The leader's ISR change, conditional on the state znode's version: its new version, or
+        None when it lost (a newer state exists: the watch brings it), ZooKeeper is not connected, or
+        the session expired since the leadership was taken."""
         state = zd.PartitionState(self.node_id, part.leader_epoch, isr, part.controller_epoch)
         path = zd.state_path(part.topic, part.index)
         version = part.state_version
+        gen = self._gen
+        tp = f"{part.topic}-{part.index}"
 
         def write() -> int | None:
+            with self._session_lock:  # no submission once the listener has seen the expiry
+                if gen != self._gen or self.fenced:
+                    log.info("%s: ISR change to %s not written: the ZooKeeper session expired", tp, list(isr))
+                    return None
+                if not self.zk.connected:
+                    now = now_ms()
+                    if now - self._disconnected_logged_ms > 5000:  # every fetch may try: not each one
+                        self._disconnected_logged_ms = now
+                        log.info("%s: ISR change to %s not written: ZooKeeper is not connected (tried again "
+                                 "later)", tp, list(isr))
+                    return None
+                pending = self.zk.set_async(path, zd.encode_state(state), version=version)
             try:
-                stat = self.zk.set(path, zd.encode_state(state), version=version)
+                stat = pending.get(timeout=max(self._session_timeout_s, 1.0))
             except (BadVersionError, NoNodeError):
+                log.info("%s: ISR change to %s lost: the state znode moved past version %d", tp, list(isr), version)
                 return None  # a newer decision: the watch brings it
+            except (KazooException, KazooTimeoutError) as e:
+                log.info("%s: ISR change to %s failed (%r); tried again later", tp, list(isr), e)
+                return None
             try:
                 self.zk.create(f"{zd.ISR_CHANGES}/isr_change_", zd.encode_isr_change([(part.topic, part.index)]),
                                sequence=True)

@@ -64,8 +64,15 @@ def parse_connect(zookeeper_connect: str) -> tuple[str, str | None]:
     return hosts, chroot or None
 
 
+# Reconnecting after a lost connection: kazoo's default backoff grows to an hour, so after a
+# ZooKeeper outage of some seconds a broker would come back long after the servers did and its
+# session (which the servers restore with a fresh timeout) would expire.  ZooKeeper's own client,
+# which Kafka uses, tries the next server within a second; so does this.
+CONNECTION_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 2, "max_delay": 1.0}
+
+
 def _start(hosts: str, session_timeout_s: float, connection_timeout_s: float) -> Any:
-    client = KazooClient(hosts=hosts, timeout=session_timeout_s)
+    client = KazooClient(hosts=hosts, timeout=session_timeout_s, connection_retry=dict(CONNECTION_RETRY))
     try:
         client.start(timeout=connection_timeout_s)
     except KazooTimeoutError:
@@ -207,10 +214,13 @@ class BrokerRegistration:
     """Keeps /brokers/ids/<id> registered across ZooKeeper sessions: registers at once
     (``register_broker``, may raise), and again, on a thread of its own, whenever the client opens a
     new session after losing one (the ephemeral node went with the old session, as Kafka's broker
-    re-registers).  ``close()`` stops that."""
+    re-registers); ``on_registered()`` is then called on that thread (after the attempt, even a
+    failed one).  ``close()`` stops that."""
 
-    def __init__(self, zk: Any, info: BrokerInfo, timeout_s: float) -> None:
+    def __init__(self, zk: Any, info: BrokerInfo, timeout_s: float,
+                 on_registered: Callable[[], None] | None = None) -> None:
         self.zk, self.info, self.timeout_s = zk, info, timeout_s
+        self.on_registered = on_registered
         self._lost = False
         self._closed = False
         register_broker(zk, info, timeout_s)
@@ -225,10 +235,17 @@ class BrokerRegistration:
                              daemon=True).start()
 
     def _again(self) -> None:
+        log.info("broker %d: new ZooKeeper session 0x%x after the last one expired: registering again",
+                 self.info.broker_id, self.zk.client_id[0] if self.zk.client_id else 0)
         try:
             register_broker(self.zk, self.info, self.timeout_s)
         except Exception:
             log.exception("broker %d: registration after a new ZooKeeper session failed", self.info.broker_id)
+        if self.on_registered is not None and not self._closed:
+            try:
+                self.on_registered()
+            except Exception:
+                log.exception("broker %d: after the new registration", self.info.broker_id)
 
     def close(self) -> None:
         self._closed = True

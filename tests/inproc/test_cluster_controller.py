@@ -13,7 +13,7 @@ from kbroker.cluster import zkdata
 from kbroker.cluster.zkdata import BrokerInfo, PartitionState, TopicAssignment
 from tests.support.brokerproc import free_port
 from tests.support.waiting import wait_for
-from tests.support.zookeeper import ZooKeeperProcess, require_zookeeper
+from tests.support.zookeeper import ZooKeeperProcess, expire_session, require_zookeeper
 from wire.errors import ErrorCode
 
 SESSION_MS = 10000
@@ -102,19 +102,6 @@ class Cluster:
         for c in self.clients:
             c.stop()
             c.close()
-
-
-def expire_session(zookeeper: ZooKeeperProcess, client) -> None:
-    """Makes ZooKeeper expire ``client``'s session, the way a long pause would: another connection
-    takes the session over and closes it."""
-    from kazoo.client import KazooClient
-
-    session_id, password = client.client_id
-    clone = KazooClient(hosts=zookeeper.connect, client_id=(session_id, password))
-    clone.start(timeout=10)
-    clone.stop()
-    clone.close()
-    wait_for(lambda: client.connected and client.client_id[0] != session_id, what="a new session")
 
 
 @pytest.fixture

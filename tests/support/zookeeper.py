@@ -83,6 +83,24 @@ def wait_session(connect: str, timeout: float, alive: Callable[[], str | None] =
         time.sleep(0.2)
 
 
+def expire_session(zookeeper: object, client: object, timeout: float = 30.0) -> None:
+    """Makes ZooKeeper expire ``client``'s session (a kazoo client), the way a pause past the session
+    timeout would: another connection takes the session over and closes it; returns once ``client``
+    runs a new session.  ``zookeeper`` is a server or ensemble (its ``connect``) or a connect string."""
+    from kazoo.client import KazooClient
+
+    from tests.support.waiting import wait_for
+
+    connect = zookeeper if isinstance(zookeeper, str) else zookeeper.connect  # type: ignore[attr-defined]
+    session_id, password = client.client_id  # type: ignore[attr-defined]
+    clone = KazooClient(hosts=connect, client_id=(session_id, password))
+    clone.start(timeout=10)
+    clone.stop()
+    clone.close()
+    wait_for(lambda: client.connected and client.client_id[0] != session_id,  # type: ignore[attr-defined]
+             timeout=timeout, what="a new ZooKeeper session")
+
+
 class _Server:
     """One ZooKeeper JVM: ``start`` / ``stop`` (SIGTERM) / ``kill`` (SIGKILL) / ``pause`` / ``resume``."""
 
