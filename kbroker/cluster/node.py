@@ -15,7 +15,6 @@ other in-sync replicas), then everything in reverse order.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import time
@@ -82,17 +81,15 @@ class ClusterNode:
 
     def attach(self, topics: TopicService) -> ReplicaManager:
         self.topics = topics
-        self.replicas = ReplicaManager(self.config, self.zk, self.metadata, topics, self.node_id, self.data_dir)
+        self.replicas = ReplicaManager(self.config, self.zk, self.metadata, topics, self.node_id, self.data_dir,
+                                       self.throttle)
         self._attach_throttle(topics)
         return self.replicas
 
     def _attach_throttle(self, topics: TopicService) -> None:
         """The replication throttles: rates from the dynamic broker configs, throttled partitions from
-        the topics' configs, both kept current by their watches; the follower side goes to the replica
-        fetchers through their settings."""
-        assert self.replicas is not None
-        rm = self.replicas
-        rm._settings = dataclasses.replace(rm._settings, throttle=self.throttle)
+        the topics' configs, both kept current by their watches (the follower side reaches the replica
+        fetchers through the replica manager's fetch settings)."""
         throttle, watch = self.throttle, self.broker_configs
 
         def rates() -> None:

@@ -41,6 +41,7 @@ from kbroker.clock import now_ms
 from kbroker.cluster import zkdata as zd
 from kbroker.cluster.fetcher import FetchSettings, ReplicaFetcher, fetcher_index
 from kbroker.cluster.metadata import ClusterMetadata, Listener
+from kbroker.cluster.quota import ReplicationThrottle
 from kbroker.config import BrokerConfig
 from kbroker.partition import LEADER, Partition
 from kbroker.topics import TopicService
@@ -52,7 +53,7 @@ HW_CHECKPOINT = "replication-offset-checkpoint"
 
 class ReplicaManager(Listener):
     def __init__(self, config: BrokerConfig, zk: KazooClient, metadata: ClusterMetadata, topics: TopicService,
-                 node_id: int, data_dir: Path) -> None:
+                 node_id: int, data_dir: Path, throttle: ReplicationThrottle | None = None) -> None:
         self.zk = zk
         self.metadata = metadata
         self.topics = topics
@@ -67,7 +68,7 @@ class ReplicaManager(Listener):
             wait_max_ms=config.get_int("replica.fetch.wait.max.ms"),
             min_bytes=config.get_int("replica.fetch.min.bytes"),
             backoff_ms=config.get_int("replica.fetch.backoff.ms"),
-            socket_timeout_ms=config.get_int("replica.socket.timeout.ms"))
+            socket_timeout_ms=config.get_int("replica.socket.timeout.ms"), throttle=throttle)
         self._fetchers: dict[tuple[int, int], ReplicaFetcher] = {}
         self._zk_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zk-writes")
         self._tasks: list[asyncio.Task[None]] = []
