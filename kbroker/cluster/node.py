@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 from kbroker.cluster import admin, assign
 from kbroker.cluster import zk as zkmod
 from kbroker.cluster import zkdata as zd
-from kbroker.cluster.controller import Controller, ControllerSettings
+from kbroker.cluster.controller import (
+    Controller,
+    ControllerSettings,
+    OngoingReassignment,
+    Reassignment,
+    TopicPartition,
+)
 from kbroker.cluster.metadata import ClusterMetadata, PartitionInfo
 from kbroker.cluster.replicas import ReplicaManager
 from kbroker.config import BrokerConfig, ConfigError
@@ -164,6 +170,19 @@ class ClusterNode:
 
     async def set_topic_config(self, name: str, overrides: Mapping[str, str]) -> None:
         await self._zk(admin.set_topic_config, self.zk, name, dict(overrides))
+
+    async def alter_reassignments(self, changes: list[tuple[TopicPartition, tuple[int, ...] | None]],
+                                  allow_replication_factor_change: bool, timeout_ms: int
+                                  ) -> dict[TopicPartition, Reassignment] | None:
+        """Handed to this broker's controller: per partition (error, message); None when it is not
+        the active controller; TimeoutError when it did not answer within ``timeout_ms``."""
+        fut = self.controller.alter_reassignments(changes, allow_replication_factor_change)
+        return await asyncio.wait_for(asyncio.wrap_future(fut), max(timeout_ms, 0) / 1000)
+
+    async def list_reassignments(self, partitions: list[TopicPartition] | None, timeout_ms: int
+                                 ) -> dict[TopicPartition, OngoingReassignment] | None:
+        fut = self.controller.list_reassignments(partitions)
+        return await asyncio.wait_for(asyncio.wrap_future(fut), max(timeout_ms, 0) / 1000)
 
     async def wait_for(self, cond: Callable[[], bool], timeout_ms: int) -> bool:
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
