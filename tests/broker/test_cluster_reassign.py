@@ -23,6 +23,7 @@ from tests.support.waiting import wait_for
 from tests.support.zookeeper import require_zookeeper
 from wire.errors import ErrorCode
 from wire.messages.alter_partition_reassignments import AlterPartitionReassignmentsRequest as Alter
+from wire.messages.describe_topic_partitions import DescribeTopicPartitionsRequest as DTP
 from wire.messages.list_partition_reassignments import ListPartitionReassignmentsRequest as ListReq
 from wire.messages.metadata import MetadataRequest
 from wire.records import build_batch
@@ -158,6 +159,11 @@ def test_listed_while_in_progress_then_completed_and_removed_data_deleted(cluste
         assert listed(at_ctl) == {("move", 0): ([a, b, ctl], [b], [ctl])}
         assert listed(at_ctl, [("move", [0, 3]), ("other", [0])]) == {("move", 0): ([a, b, ctl], [b], [ctl])}
         assert list(cluster.describe("move")[0].replicas) == [a, b, ctl]
+        # DescribeTopicPartitions (the Java Admin's describeTopics) tells the same as Metadata
+        with RawClient.connect(cluster.brokers[a].bootstrap) as raw:
+            dtp = raw.request(DTP(topics=[DTP.TopicRequest(name="move")]), 0)
+        [part] = dtp.topics[0].partitions
+        assert part.replica_nodes == [a, b, ctl] and b not in part.isr_nodes and part.leader_id == ctl
     wait_for(lambda: _done(cluster, "move", 0, [a, b]), timeout=60, what="move-0 on its target replicas")
     assert listed(at_ctl) == {}
     assert cluster.describe("move")[0].leader == a  # the removed leader handed over to the target
@@ -208,3 +214,18 @@ def test_a_new_controller_resumes_the_reassignment(cluster) -> None:
     cluster.restart(ctl)
     wait_for(lambda: not _replica_dir(cluster, ctl, "resume", 0).exists(), timeout=30,
              what="the stale replica deleted at restart")
+
+
+def test_one_broker_without_a_cluster(broker) -> None:
+    """No ZooKeeper: a 1-broker cluster's answers — a target of this broker is already so, any other
+    is INVALID_REPLICA_ASSIGNMENT, nothing is ever in progress."""
+    with RawClient.connect(broker.bootstrap) as raw:
+        raw.create_topic("solo", 2)
+        me = raw.request(MetadataRequest(topics=[]), 9).brokers[0].node_id
+    got = errors(alter(broker.bootstrap, "solo", {0: [me], 1: [me, me + 1], 2: [me]}))
+    assert got == {0: 0, 1: ErrorCode.INVALID_REPLICA_ASSIGNMENT, 2: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+    got = errors(alter(broker.bootstrap, "solo", {0: [], 1: None}))
+    assert got == {0: ErrorCode.INVALID_REPLICA_ASSIGNMENT, 1: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS}
+    assert errors(alter(broker.bootstrap, "nope", {0: [me]})) == {0: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+    assert listed(broker.bootstrap) == {}
+    assert listed(broker.bootstrap, [("solo", [0])]) == {}
