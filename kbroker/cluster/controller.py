@@ -96,6 +96,17 @@ def _truthy(value: str | None) -> bool | None:
     return value.strip().lower() == "true"
 
 
+def _answer(fut: concurrent.futures.Future[Any], value: Any) -> None:
+    """Answers a request's future unless its caller gave up on it (a timed-out handler cancels it)."""
+    try:
+        if isinstance(value, BaseException):
+            fut.set_exception(value)
+        else:
+            fut.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        pass
+
+
 def fenced_state_write(zk: Any, epoch_zk_version: int, topic: str, partition: int, state: PartitionState,
                        state_version: int | None) -> int | None:
     """Writes a partition state in one transaction with a check of /controller_epoch's znode
@@ -303,23 +314,23 @@ class Controller:
                 self._resign("a newer controller epoch exists")
                 self._queue.put(("elect", None))
                 if kind in _ANSWERED and not arg[-1].done():
-                    arg[-1].set_result(None if kind != "elect_preferred" else
-                                       {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
+                    _answer(arg[-1], None if kind != "elect_preferred" else
+                            {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
             except (KazooException, OSError) as e:
                 log.warning("controller %d: %s failed (%r); %s", self.broker_id, kind, e,
                             "full scan again shortly" if self._active else "election again shortly")
                 self._retry_at = time.monotonic() + RETRY_AFTER_ERROR_S
                 if kind in _ANSWERED and not arg[-1].done():
-                    arg[-1].set_exception(e)
+                    _answer(arg[-1], e)
             except Exception as e:
                 log.exception("controller %d: %s failed", self.broker_id, kind)
                 self._retry_at = time.monotonic() + RETRY_AFTER_ERROR_S
                 if kind in _ANSWERED and not arg[-1].done():
-                    arg[-1].set_exception(e)
+                    _answer(arg[-1], e)
             else:
-                if kind in _ANSWERED and not arg[-1].done():  # fenced meanwhile: another controller answers
-                    arg[-1].set_result(None if kind != "elect_preferred" else
-                                       {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
+                if kind in _ANSWERED and not arg[-1].done():  # never left unanswered
+                    _answer(arg[-1], None if kind != "elect_preferred" else
+                            {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
 
     def _timer_event(self) -> tuple[str, Any]:
         now = time.monotonic()
@@ -358,17 +369,17 @@ class Controller:
         if kind == "elect_preferred":
             parts, fut = arg
             if not self._active:
-                fut.set_result({tp: ErrorCode.NOT_CONTROLLER for tp in parts})
+                _answer(fut, {tp: ErrorCode.NOT_CONTROLLER for tp in parts})
             else:
-                fut.set_result(self._elect_preferred(parts))
+                _answer(fut, self._elect_preferred(parts))
             return
         if kind == "reassign":
             changes, allow_rf, fut = arg
-            fut.set_result(self._reassign(changes, allow_rf) if self._active else None)
+            _answer(fut, self._reassign(changes, allow_rf) if self._active else None)
             return
         if kind == "list_reassignments":
             parts, fut = arg
-            fut.set_result(self._list_reassignments(parts) if self._active else None)
+            _answer(fut, self._list_reassignments(parts) if self._active else None)
             return
         if not self._active:
             return  # a watch of an earlier term
@@ -866,8 +877,8 @@ class Controller:
                     a = zkdata.decode_assignment(data)
                 except NoNodeError:
                     a = None
-                if a is None:
-                    for p, _t in items:
+                if a is None or self.zk.exists(zkdata.delete_topic_path(topic)) is not None:
+                    for p, _t in items:  # unknown, or queued for deletion (as Kafka's controller)
                         out[topic, p] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                                          f"The partition {topic}-{p} does not exist.")
                     break
