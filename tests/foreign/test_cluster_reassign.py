@@ -177,6 +177,8 @@ def test_scale_out_and_in_under_load_with_kafkas_tool_and_admin(tmp_path) -> Non
                 spare = next(b for b in sorted(c.brokers) if b != gone and b not in s.replicas)
                 out_moves[p] = [spare if r == gone else r for r in s.replicas]
         _execute_and_verify(jars, c.bootstrap, tmp_path, "scale-in", out_moves)
+        c.wait(lambda: not any(c.brokers[gone].data_dir.glob(f"{TOPIC}-*")), 30,
+               f"broker {gone}'s replicas of {TOPIC} deleted")
         c.brokers[gone].stop(timeout=30)  # SIGTERM
 
         gate.release()
