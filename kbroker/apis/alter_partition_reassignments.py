@@ -7,7 +7,8 @@ for an empty list, duplicates, negative ids or added brokers that are not regist
 NO_REASSIGNMENT_IN_PROGRESS when cancelling (replicas null) a partition that has none.  The answer
 comes once the reassignment is written to ZooKeeper, not when it is done
 (ListPartitionReassignments shows it until then); a controller that does not answer within
-``timeout_ms`` → REQUEST_TIMED_OUT at the top level.  Without a cluster (one broker): a target of
+``timeout_ms`` → REQUEST_TIMED_OUT at the top level (the change may still be made), a failure of its
+ZooKeeper work → UNKNOWN_SERVER_ERROR.  Without a cluster (one broker): a target of
 exactly this broker is a success with nothing to do, any other target INVALID_REPLICA_ASSIGNMENT.
 Version notes: flexible from v0; v1 allow_replication_factor_change (false: a target of another size
 → INVALID_REPLICATION_FACTOR).
@@ -15,6 +16,8 @@ Not implemented: —
 """
 
 from __future__ import annotations
+
+import logging
 
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -24,6 +27,7 @@ from wire.messages.alter_partition_reassignments import (
     AlterPartitionReassignmentsResponse,
 )
 
+log = logging.getLogger(__name__)
 Resp = AlterPartitionReassignmentsResponse
 NOT_CONTROLLER_MESSAGE = "This is not the correct controller for this cluster."
 
@@ -94,6 +98,9 @@ async def alter_partition_reassignments(ctx: RequestContext, req: AlterPartition
     except TimeoutError:
         return _top_level(req, ErrorCode.REQUEST_TIMED_OUT,
                           f"The controller did not answer within {req.timeout_ms} ms.")
+    except Exception as e:  # the controller's ZooKeeper work failed (it retries with a full scan)
+        log.warning("AlterPartitionReassignments failed: %r", e)
+        return _top_level(req, ErrorCode.UNKNOWN_SERVER_ERROR, f"The controller failed: {e!r}")
     if answer is None:
         return _top_level(req, ErrorCode.NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE)
     return _response(req, {k: (int(v[0]), v[1]) for k, v in answer.items()})

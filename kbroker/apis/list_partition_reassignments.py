@@ -11,6 +11,8 @@ Not implemented: —
 
 from __future__ import annotations
 
+import logging
+
 from kbroker.apis.alter_partition_reassignments import NOT_CONTROLLER_MESSAGE
 from kbroker.context import RequestContext
 from kbroker.registry import handler
@@ -21,6 +23,7 @@ from wire.messages.list_partition_reassignments import (
     _ListPartitionReassignmentsResponse_OngoingPartitionReassignment,
 )
 
+log = logging.getLogger(__name__)
 Resp = ListPartitionReassignmentsResponse
 
 
@@ -36,6 +39,10 @@ async def list_partition_reassignments(ctx: RequestContext, req: ListPartitionRe
     except TimeoutError:
         return Resp(throttle_time_ms=0, error_code=ErrorCode.REQUEST_TIMED_OUT,
                     error_message=f"The controller did not answer within {req.timeout_ms} ms.")
+    except Exception as e:  # the controller's ZooKeeper work failed
+        log.warning("ListPartitionReassignments failed: %r", e)
+        return Resp(throttle_time_ms=0, error_code=ErrorCode.UNKNOWN_SERVER_ERROR,
+                    error_message=f"The controller failed: {e!r}")
     if ongoing is None:
         return Resp(throttle_time_ms=0, error_code=ErrorCode.NOT_CONTROLLER, error_message=NOT_CONTROLLER_MESSAGE)
     topics: dict[str, list[_ListPartitionReassignmentsResponse_OngoingPartitionReassignment]] = {}
