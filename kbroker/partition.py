@@ -107,6 +107,8 @@ class Partition:
         self._acks: list[tuple[int, asyncio.Future[int]]] = []  # (offset the HW must reach, answer)
         self._isr_inflight = False
         self.isr_writer: IsrWriter | None = None
+        # replicas a reassignment is removing: the leader does not take them (back) into the ISR
+        self.isr_excluded: frozenset[int] = frozenset()
 
     def __repr__(self) -> str:
         return f"Partition({self.topic}-{self.index})"
@@ -327,6 +329,21 @@ class Partition:
             self._advance_hw()
             self._complete_acks()
 
+    def update_replicas(self, replicas: tuple[int, ...], now: int) -> None:
+        """The assignment changed under the same leader epoch (a reassignment): a leader tracks the
+        new followers (caught up as of now, as at election) and forgets the removed ones that are
+        not in the ISR."""
+        if replicas == self._replicas:
+            return
+        self._replicas = replicas
+        if self.role != LEADER:
+            return
+        for r in replicas:
+            if r != self.node_id and r not in self._followers:
+                self._followers[r] = FollowerState(now)
+        for r in [r for r in self._followers if r not in replicas and r not in self._isr]:
+            del self._followers[r]
+
     # -- replication: the leader's side -------------------------------------------------------------
 
     def _advance_hw(self) -> None:
@@ -359,7 +376,8 @@ class Partition:
         f.leo = min(fetch_offset, leo)
         f.last_fetch_leader_leo = leo
         f.last_fetch_ms = now
-        if replica_id not in self._isr and f.leo >= self._hw and f.leo >= self.epoch_start_offset:
+        if (replica_id not in self._isr and replica_id not in self.isr_excluded and f.leo >= self._hw
+                and f.leo >= self.epoch_start_offset):
             self._propose_isr(tuple(r for r in self._replicas if r in self._isr or r == replica_id))
         self._advance_hw()
         return 0

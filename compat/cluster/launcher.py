@@ -9,6 +9,7 @@ starts one, prints its bootstrap string and keeps it up until Ctrl-C or SIGTERM.
         c.create_topic("t", partitions=6, replication_factor=3)
         c.wait_isr_full("t")
         c.kill(c.leaders("t")[0]); c.restart(...)
+        new_id = c.add_broker()
 
 ``zookeeper_nodes=3`` runs a ZooKeeper ensemble of that many servers instead of one standalone server
 (``zk.members[i]`` can be stopped, killed, paused and started alone), ``chroot="/kafka"`` puts the
@@ -91,6 +92,19 @@ class Cluster:
             b.start(timeout)
         self.wait_brokers(set(self.brokers), timeout)
         return self
+
+    def add_broker(self, timeout: float = 60) -> int:
+        """Starts one more broker in the running cluster: the next id, a port and data directory of
+        its own, the same configs as the first broker; waits until the metadata lists it."""
+        broker_id = max(self.brokers) + 1
+        data = self.workdir / f"broker-{broker_id}" / "data"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        conf = dict(self.brokers[min(self.brokers)].overrides)
+        conf["broker.id"] = str(broker_id)
+        self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
+        self.brokers[broker_id].start(timeout)
+        self.wait_brokers({broker_id}, timeout)
+        return broker_id
 
     def kill(self, broker_id: int) -> None:
         """SIGKILL: no shutdown, no controlled handover; ZooKeeper notices when the session expires."""

@@ -2,6 +2,7 @@
 
 from kbroker.apis import (  # noqa: F401
     alter_configs,
+    alter_partition_reassignments,
     api_versions,
     create_partitions,
     create_topics,
@@ -23,6 +24,7 @@ from kbroker.apis import (  # noqa: F401
     list_config_resources,
     list_groups,
     list_offsets,
+    list_partition_reassignments,
     metadata,
     offset_commit,
     offset_delete,

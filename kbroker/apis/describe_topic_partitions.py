@@ -7,7 +7,9 @@ continue from, and the client asks again with it. A cursor must name one of the 
 (else INVALID_REQUEST for every topic, as Kafka answers); topics before the cursor's are skipped, and
 the cursor's topic starts at its partition. An unknown listed topic gets UNKNOWN_TOPIC_OR_PARTITION.
 Each partition: this broker leads it at the partition's leader epoch, is its only replica and in-sync
-replica; the eligible leader replica lists (KIP-966) are empty. The Java Admin (3.9, 4.x) uses this for
+replica; in a cluster, its leader (-1 and LEADER_NOT_AVAILABLE while it has none), epoch, replicas,
+ISR and offline replicas from the cluster's metadata, as Metadata answers; the eligible leader replica
+lists (KIP-966) are empty. The Java Admin (3.9, 4.x) uses this for
 describeTopics when the broker offers it, instead of Metadata.
 Version notes: v0 is the only version (flexible).
 Authorized operations: every topic entry (unknown ones too) carries every operation Kafka supports on
@@ -19,6 +21,7 @@ from kbroker.apis.metadata import TOPIC_OPERATIONS
 from kbroker.context import RequestContext
 from kbroker.names import INTERNAL_TOPICS
 from kbroker.registry import handler
+from storage.topics import TopicMeta
 from wire.errors import ErrorCode
 from wire.messages.describe_topic_partitions import (
     DescribeTopicPartitionsRequest,
@@ -35,6 +38,33 @@ Resp = DescribeTopicPartitionsResponse
 MAX_PARTITIONS = 2000  # Kafka's max.request.partition.size.limit default
 
 
+def _topic(ctx: RequestContext, name: str) -> TopicMeta | None:
+    if ctx.cluster is None:
+        return ctx.topics.get(name)
+    a = ctx.cluster.metadata.assignments.get(name)
+    return None if a is None else TopicMeta(name=name, topic_id=a.topic_id, partitions=len(a.partitions))
+
+
+def _partition(ctx: RequestContext, name: str, p: int) -> Partition:
+    if ctx.cluster is None:
+        part = ctx.topics.partition(name, p)
+        return Partition(error_code=0, partition_index=p, leader_id=ctx.node_id,
+                         leader_epoch=part.leader_epoch if part is not None else 0,
+                         replica_nodes=[ctx.node_id], isr_nodes=[ctx.node_id],
+                         eligible_leader_replicas=[], last_known_elr=[], offline_replicas=[])
+    alive = ctx.cluster.metadata.brokers
+    info = ctx.cluster.partition(name, p)
+    if info is None:
+        return Partition(error_code=ErrorCode.LEADER_NOT_AVAILABLE, partition_index=p, leader_id=-1,
+                         leader_epoch=0, replica_nodes=[], isr_nodes=[], eligible_leader_replicas=[],
+                         last_known_elr=[], offline_replicas=[])
+    leader = info.leader if info.leader in alive else -1
+    return Partition(error_code=0 if leader >= 0 else ErrorCode.LEADER_NOT_AVAILABLE, partition_index=p,
+                     leader_id=leader, leader_epoch=max(info.leader_epoch, 0), replica_nodes=list(info.replicas),
+                     isr_nodes=list(info.isr), eligible_leader_replicas=[], last_known_elr=[],
+                     offline_replicas=[r for r in info.replicas if r not in alive])
+
+
 @handler(DescribeTopicPartitionsRequest, versions=(0, 0))
 async def describe_topic_partitions(ctx: RequestContext,
                                     req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse:
@@ -46,6 +76,8 @@ async def describe_topic_partitions(ctx: RequestContext,
             return Resp(throttle_time_ms=0, topics=[
                 Topic(error_code=ErrorCode.INVALID_REQUEST, name=t.name, partitions=[],
                       topic_authorized_operations=TOPIC_OPERATIONS) for t in req.topics])
+    elif ctx.cluster is not None:
+        names = [n for n in ctx.cluster.metadata.topic_names() if n >= start_topic]
     else:
         names = sorted(t.name for t in ctx.topics.all() if t.name >= start_topic)
     remaining = min(MAX_PARTITIONS, req.response_partition_limit)
@@ -53,7 +85,7 @@ async def describe_topic_partitions(ctx: RequestContext,
     topics: list[Topic] = []
     next_cursor = None
     for name in names:
-        meta = ctx.topics.get(name)
+        meta = _topic(ctx, name)
         if remaining <= 0:
             if meta is not None:
                 next_cursor = Resp.Cursor(topic_name=name, partition_index=0)
@@ -67,11 +99,7 @@ async def describe_topic_partitions(ctx: RequestContext,
         end = min(meta.partitions, start + remaining)
         partitions = []
         for p in range(start, end):
-            part = ctx.topics.partition(name, p)
-            partitions.append(Partition(error_code=0, partition_index=p, leader_id=ctx.node_id,
-                                        leader_epoch=part.leader_epoch if part is not None else 0,
-                                        replica_nodes=[ctx.node_id], isr_nodes=[ctx.node_id],
-                                        eligible_leader_replicas=[], last_known_elr=[], offline_replicas=[]))
+            partitions.append(_partition(ctx, name, p))
         topics.append(Topic(error_code=0, name=name, topic_id=meta.topic_id, is_internal=name in INTERNAL_TOPICS,
                             partitions=partitions, topic_authorized_operations=TOPIC_OPERATIONS))
         remaining -= len(partitions)

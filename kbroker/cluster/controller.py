@@ -32,7 +32,17 @@ ISR) wrote first: the state is read again and the decision made again, never ret
 - Topic deletion: /brokers/topics/<t> (recursively) and /config/topics/<t>, then the admin node.
 
 "Alive" is registered in /brokers/ids; a registration whose creation zxid changed is a restarted
-broker (handled as gone, then back).  Not implemented: reassignment (adding/removing replicas).
+broker (handled as gone, then back).
+
+Partition reassignment (KIP-455, as Kafka's ZooKeeper-mode controller): the target replicas TRS of
+a partition whose replicas are ORS are written to /brokers/topics/<t> as replicas = TRS + (ORS - TRS),
+adding_replicas = TRS - ORS, removing_replicas = ORS - TRS (so a failover resumes from ZooKeeper), the
+leader epoch is bumped; the adding replicas open and follow (every broker reads the assignment).  When
+every target replica is in the ISR (checked on ISR change notifications, on assignment changes and on
+the full scan) a leader is elected from TRS ∩ ISR if the current one is not in TRS or not alive, the
+removing replicas leave the ISR (one state write, leader epoch + 1), then the assignment becomes
+replicas = TRS with no adding/removing, and the removed replicas delete their data.  Cancelling
+(``replicas`` null) reassigns to ORS with the same machinery; a target equal to the replicas is done.
 """
 
 from __future__ import annotations
@@ -63,6 +73,7 @@ from wire.errors import ErrorCode
 log = logging.getLogger("kbroker.cluster.controller")
 
 TopicPartition = tuple[str, int]
+_ANSWERED = ("elect_preferred", "reassign", "list_reassignments")  # events whose last argument is a future
 MAX_ATTEMPTS = 10  # reads-and-decides of one partition before giving up until the next event
 RETRY_AFTER_ERROR_S = 1.0
 
@@ -83,6 +94,17 @@ def _truthy(value: str | None) -> bool | None:
     if value is None:
         return None
     return value.strip().lower() == "true"
+
+
+def _answer(fut: concurrent.futures.Future[Any], value: Any) -> None:
+    """Answers a request's future unless its caller gave up on it (a timed-out handler cancels it)."""
+    try:
+        if isinstance(value, BaseException):
+            fut.set_exception(value)
+        else:
+            fut.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        pass
 
 
 def fenced_state_write(zk: Any, epoch_zk_version: int, topic: str, partition: int, state: PartitionState,
@@ -115,6 +137,39 @@ def fenced_state_write(zk: Any, epoch_zk_version: int, topic: str, partition: in
     if state_version is None:
         return 0
     return int(last.version)
+
+
+def fenced_topic_write(zk: Any, epoch_zk_version: int, topic: str, assignment: TopicAssignment,
+                       version: int) -> bool:
+    """Sets /brokers/topics/<t> at ``version`` in one transaction with the /controller_epoch check.
+    False when the znode moved on (or is gone); raises ``Fenced`` when the epoch check failed."""
+    t = zk.transaction()
+    t.check(zkdata.CONTROLLER_EPOCH, epoch_zk_version)
+    t.set_data(zkdata.topic_path(topic), zkdata.encode_assignment(assignment), version=version)
+    results = t.commit()
+    if isinstance(results[0], Exception) and not isinstance(results[0], RolledBackError):
+        raise Fenced(f"/controller_epoch is no longer at version {epoch_zk_version}")
+    return not any(isinstance(r, Exception) for r in results)
+
+
+Reassignment = tuple[ErrorCode, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class OngoingReassignment:
+    replicas: tuple[int, ...]
+    adding: tuple[int, ...]
+    removing: tuple[int, ...]
+
+
+def reassign_to(replicas: tuple[int, ...], adding: tuple[int, ...], target: tuple[int, ...]
+                ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Kafka's ReplicaAssignment.reassignTo: the original replicas are the current ones minus those
+    being added; the full set is the target, then the originals not in it; adding = full - original,
+    removing = full - target."""
+    origin = tuple(r for r in replicas if r not in adding)
+    full = tuple(dict.fromkeys(target + origin))
+    return full, tuple(r for r in full if r not in origin), tuple(r for r in full if r not in target)
 
 
 class Controller:
@@ -184,6 +239,23 @@ class Controller:
         self._queue.put(("elect_preferred", (list(partitions), fut)))
         return fut
 
+    def alter_reassignments(self, changes: Iterable[tuple[TopicPartition, tuple[int, ...] | None]],
+                            allow_replication_factor_change: bool = True
+                            ) -> concurrent.futures.Future[dict[TopicPartition, Reassignment] | None]:
+        """AlterPartitionReassignments: per partition its target replicas (None cancels).  A future
+        of partition → (error, message), or None when this broker is not the active controller."""
+        fut: concurrent.futures.Future[dict[TopicPartition, Reassignment] | None] = concurrent.futures.Future()
+        self._queue.put(("reassign", (list(changes), allow_replication_factor_change, fut)))
+        return fut
+
+    def list_reassignments(self, partitions: Iterable[TopicPartition] | None
+                           ) -> concurrent.futures.Future[dict[TopicPartition, OngoingReassignment] | None]:
+        """ListPartitionReassignments: the ongoing ones among ``partitions`` (None: all), or None
+        when this broker is not the active controller."""
+        fut: concurrent.futures.Future[dict[TopicPartition, OngoingReassignment] | None] = concurrent.futures.Future()
+        self._queue.put(("list_reassignments", (None if partitions is None else list(partitions), fut)))
+        return fut
+
     # -- watches and listener: they only enqueue ------------------------------------------------
 
     def _on_session_state(self, state: str) -> None:
@@ -245,15 +317,24 @@ class Controller:
                 log.warning("controller %d fenced (%s): resigning", self.broker_id, e)
                 self._resign("a newer controller epoch exists")
                 self._queue.put(("elect", None))
+                if kind in _ANSWERED and not arg[-1].done():
+                    _answer(arg[-1], None if kind != "elect_preferred" else
+                            {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
             except (KazooException, OSError) as e:
                 log.warning("controller %d: %s failed (%r); %s", self.broker_id, kind, e,
                             "full scan again shortly" if self._active else "election again shortly")
                 self._retry_at = time.monotonic() + RETRY_AFTER_ERROR_S
-                if kind == "elect_preferred" and not arg[1].done():
-                    arg[1].set_exception(e)
-            except Exception:
+                if kind in _ANSWERED and not arg[-1].done():
+                    _answer(arg[-1], e)
+            except Exception as e:
                 log.exception("controller %d: %s failed", self.broker_id, kind)
                 self._retry_at = time.monotonic() + RETRY_AFTER_ERROR_S
+                if kind in _ANSWERED and not arg[-1].done():
+                    _answer(arg[-1], e)
+            else:
+                if kind in _ANSWERED and not arg[-1].done():  # never left unanswered
+                    _answer(arg[-1], None if kind != "elect_preferred" else
+                            {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
 
     def _timer_event(self) -> tuple[str, Any]:
         now = time.monotonic()
@@ -292,9 +373,17 @@ class Controller:
         if kind == "elect_preferred":
             parts, fut = arg
             if not self._active:
-                fut.set_result({tp: ErrorCode.NOT_CONTROLLER for tp in parts})
+                _answer(fut, {tp: ErrorCode.NOT_CONTROLLER for tp in parts})
             else:
-                fut.set_result(self._elect_preferred(parts))
+                _answer(fut, self._elect_preferred(parts))
+            return
+        if kind == "reassign":
+            changes, allow_rf, fut = arg
+            _answer(fut, self._reassign(changes, allow_rf) if self._active else None)
+            return
+        if kind == "list_reassignments":
+            parts, fut = arg
+            _answer(fut, self._list_reassignments(parts) if self._active else None)
             return
         if not self._active:
             return  # a watch of an earlier term
@@ -461,6 +550,12 @@ class Controller:
             for p in sorted(a.partitions):
                 self._reconcile((topic, p), "controller failover scan")
         self._on_controlled_shutdown()
+        for topic, a in list(self._topics.items()):
+            for p in sorted(set(a.adding) | set(a.removing)):
+                log.info("controller %d: %s-%d: resuming its reassignment (replicas %s, adding %s, removing %s)",
+                         self.broker_id, topic, p, list(a.partitions.get(p, ())), list(a.adding.get(p, ())),
+                         list(a.removing.get(p, ())))
+                self._progress_reassignment((topic, p))
 
     def _on_brokers(self) -> None:
         old = self._brokers
@@ -479,6 +574,9 @@ class Controller:
         self._brokers = new
         if came or bounced:
             self._reconcile_brokers(came | bounced, f"broker(s) {sorted(came | bounced)} registered")
+        for topic, a in list(self._topics.items()):
+            for p in sorted(set(a.adding) | set(a.removing)):
+                self._progress_reassignment((topic, p))
 
     def _reconcile_brokers(self, brokers: set[int], why: str) -> None:
         for topic, a in list(self._topics.items()):
@@ -507,6 +605,8 @@ class Controller:
                      "new topic with" if old is None else "added", added)
         for p in added:
             self._reconcile((topic, p), "new partition")
+        for p in sorted(set(a.adding) | set(a.removing)):
+            self._progress_reassignment((topic, p))
 
     def _on_delete_topics(self) -> None:
         zk = self.zk
@@ -526,6 +626,7 @@ class Controller:
         zk = self.zk
         for child in sorted(zk.get_children(zkdata.ISR_CHANGES, watch=self._w_isr_changes)):
             path = f"{zkdata.ISR_CHANGES}/{child}"
+            changed: list[TopicPartition] = []
             try:
                 data, _ = zk.get(path)
                 changed = zkdata.decode_isr_change(data)
@@ -538,6 +639,9 @@ class Controller:
                 zk.delete(path)
             except NoNodeError:
                 pass
+            for tp in changed:
+                if self._reassigning(tp):
+                    self._progress_reassignment(tp)
 
     def _on_controlled_shutdown(self) -> None:
         zk = self.zk
@@ -723,3 +827,197 @@ class Controller:
             return None
         return (PartitionState(pref, s.leader_epoch + 1, s.isr, self._epoch),
                 f"preferred replica {pref} leads again")
+
+    # -- reassignment -----------------------------------------------------------------------------
+
+    def _reassigning(self, tp: TopicPartition) -> bool:
+        a = self._topics.get(tp[0])
+        return a is not None and (tp[1] in a.adding or tp[1] in a.removing)
+
+    def _list_reassignments(self, parts: list[TopicPartition] | None) -> dict[TopicPartition, OngoingReassignment]:
+        out: dict[TopicPartition, OngoingReassignment] = {}
+        wanted = None if parts is None else set(parts)
+        for topic, a in sorted(self._topics.items()):
+            for p in sorted(set(a.adding) | set(a.removing)):
+                if wanted is None or (topic, p) in wanted:
+                    out[topic, p] = OngoingReassignment(a.partitions.get(p, ()), a.adding.get(p, ()),
+                                                        a.removing.get(p, ()))
+        return out
+
+    def _validate_target(self, a: TopicAssignment, p: int, target: tuple[int, ...], allow_rf: bool
+                         ) -> Reassignment | None:
+        """Kafka's checks of a target replica list (KafkaController.validateReplicas)."""
+        if not target:
+            return ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Empty replica list specified in partition reassignment."
+        if len(set(target)) != len(target):
+            return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    f"Duplicate replica ids in partition reassignment replica list: {list(target)}")
+        if any(r < 0 for r in target):
+            return ErrorCode.INVALID_REPLICA_ASSIGNMENT, f"Invalid broker id in replica list: {list(target)}"
+        _, adding, _ = reassign_to(a.partitions[p], a.adding.get(p, ()), target)
+        alive = set(self._brokers)
+        if not set(adding) <= alive:
+            return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    f"Replica assignment has brokers that are not alive. Replica list: {list(adding)}, "
+                    f"live broker list: {sorted(alive)}")
+        if not allow_rf:
+            origin = [r for r in a.partitions[p] if r not in a.adding.get(p, ())]
+            if len(origin) != len(target):
+                return (ErrorCode.INVALID_REPLICATION_FACTOR,
+                        f"The replication factor is changed from {len(origin)} to {len(target)}")
+        return None
+
+    def _reassign(self, changes: list[tuple[TopicPartition, tuple[int, ...] | None]], allow_rf: bool
+                  ) -> dict[TopicPartition, Reassignment]:
+        out: dict[TopicPartition, Reassignment] = {}
+        by_topic: dict[str, list[tuple[int, tuple[int, ...] | None]]] = {}
+        for (topic, p), target in changes:
+            by_topic.setdefault(topic, []).append((p, None if target is None else tuple(target)))
+        started: list[TopicPartition] = []
+        for topic, items in sorted(by_topic.items()):
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    data, stat = self.zk.get(zkdata.topic_path(topic), watch=self._w_topic)
+                    a = zkdata.decode_assignment(data)
+                except NoNodeError:
+                    a = None
+                if a is None or self.zk.exists(zkdata.delete_topic_path(topic)) is not None:
+                    for p, _t in items:  # unknown, or queued for deletion (as Kafka's controller)
+                        out[topic, p] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                                         f"The partition {topic}-{p} does not exist.")
+                    break
+                self._topics[topic] = a
+                parts, adding, removing = dict(a.partitions), dict(a.adding), dict(a.removing)
+                results: dict[int, Reassignment] = {}
+                moved: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []  # (p, old full, new full)
+                for p, target in items:
+                    if p not in a.partitions:
+                        results[p] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The partition {topic}-{p} does not exist.")
+                        continue
+                    current, cur_adding = parts[p], adding.get(p, ())
+                    if target is None:
+                        if p not in a.adding and p not in a.removing:
+                            results[p] = (ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+                                          f"No reassignment in progress for partition {topic}-{p}.")
+                            continue
+                        target = tuple(r for r in current if r not in cur_adding)
+                    else:
+                        bad = self._validate_target(a, p, target, allow_rf)
+                        if bad is not None:
+                            results[p] = bad
+                            continue
+                    results[p] = (ErrorCode.NONE, None)
+                    full, add, rem = reassign_to(current, cur_adding, target)
+                    if full == current and add == cur_adding and rem == removing.get(p, ()):
+                        continue  # already so (a target equal to the replicas: nothing to do)
+                    parts[p] = full
+                    adding.pop(p, None)
+                    removing.pop(p, None)
+                    if add or rem:
+                        adding[p], removing[p] = add, rem
+                    moved.append((p, current, full))
+                if not moved:
+                    out.update({(topic, p): r for p, r in results.items()})
+                    break
+                new = TopicAssignment(a.topic_id, parts, adding, removing)
+                if fenced_topic_write(self.zk, self._epoch_version, topic, new, stat.version):
+                    self._topics[topic] = new
+                    for p, old_full, full in moved:
+                        log.info("controller %d: %s-%d: reassignment of %s to %s: replicas %s, adding %s, "
+                                 "removing %s", self.broker_id, topic, p, list(old_full),
+                                 [r for r in full if r not in removing.get(p, ())], list(full),
+                                 list(adding.get(p, ())), list(removing.get(p, ())))
+                        # the leader epoch is bumped (Kafka's step A3); replicas dropped at once (added
+                        # by an earlier reassignment) leave the ISR, a leader not in the set hands over
+                        self._apply((topic, p), self._reassign_start_decider(full))
+                        started.append((topic, p))
+                    out.update({(topic, p): r for p, r in results.items()})
+                    break
+                log.info("controller %d: topic %s changed under the reassignment, deciding again",
+                         self.broker_id, topic)
+            else:
+                for p, _t in items:
+                    out[topic, p] = (ErrorCode.REASSIGNMENT_IN_PROGRESS,
+                                     "The topic's assignment kept changing; try again.")
+        for tp in started:
+            self._progress_reassignment(tp)
+        return out
+
+    def _reassign_start_decider(self, full: tuple[int, ...]) -> Callable[
+            [TopicPartition, tuple[PartitionState, int] | None], tuple[PartitionState, str] | None]:
+        def decide(tp: TopicPartition, cur: tuple[PartitionState, int] | None) -> tuple[PartitionState, str] | None:
+            if cur is None:
+                return None
+            s = cur[0]
+            leader, isr = s.leader, tuple(r for r in s.isr if r in full)
+            if leader != NO_LEADER and leader not in full:
+                cands = [r for r in full if r in isr and r in self._alive()]
+                leader = cands[0] if cands else NO_LEADER
+            if not isr and leader != NO_LEADER:
+                isr = (leader,)
+            return PartitionState(leader, s.leader_epoch + 1, isr, self._epoch), f"reassignment to replicas {list(full)}"
+        return decide
+
+    def _progress_reassignment(self, tp: TopicPartition) -> None:
+        """Phase B once every target replica is in the ISR: a target leader, the removing replicas out
+        of the ISR (one state write, epoch + 1), then replicas = target with no adding/removing."""
+        if not self._active:
+            return
+        topic, p = tp
+        a = self._topics.get(topic)
+        if a is None or not (p in a.adding or p in a.removing):
+            return
+        removing = a.removing.get(p, ())
+        target = tuple(r for r in a.partitions.get(p, ()) if r not in removing)
+        st = self._read_state(tp)
+        if st is None or not set(target) <= set(st[0].isr):
+            return  # the adding replicas are catching up
+        blocked = False
+
+        def decide(tp_: TopicPartition, cur: tuple[PartitionState, int] | None) -> tuple[PartitionState, str] | None:
+            nonlocal blocked
+            if cur is None:
+                blocked = True
+                return None
+            s = cur[0]
+            alive = self._alive()
+            leader = s.leader
+            if leader not in target or leader not in alive:
+                cands = [r for r in target if r in s.isr and r in alive]
+                if not cands:
+                    blocked = True
+                    return None
+                leader = cands[0]
+            isr = tuple(r for r in s.isr if r in target)
+            if leader == s.leader and isr == s.isr:
+                return None
+            return (PartitionState(leader, s.leader_epoch + 1, isr, self._epoch),
+                    f"reassignment to {list(target)}: the target replicas are in sync")
+
+        if not self._apply(tp, decide) or blocked:
+            log.info("controller %d: %s-%d: reassignment waits for a live in-sync target replica to lead",
+                     self.broker_id, topic, p)
+            return
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                data, stat = self.zk.get(zkdata.topic_path(topic), watch=self._w_topic)
+            except NoNodeError:
+                self._topics.pop(topic, None)
+                return
+            cur = zkdata.decode_assignment(data)
+            if cur.adding.get(p, ()) != a.adding.get(p, ()) or cur.removing.get(p, ()) != removing \
+                    or cur.partitions.get(p) != a.partitions.get(p):
+                self._topics[topic] = cur
+                return  # another reassignment of it was written meanwhile: its own event follows
+            parts, adding, rem = dict(cur.partitions), dict(cur.adding), dict(cur.removing)
+            parts[p] = target
+            adding.pop(p, None)
+            rem.pop(p, None)
+            new = TopicAssignment(cur.topic_id, parts, adding, rem)
+            if fenced_topic_write(self.zk, self._epoch_version, topic, new, stat.version):
+                self._topics[topic] = new
+                log.info("controller %d: %s-%d: reassignment done: replicas %s (removed %s)", self.broker_id,
+                         topic, p, list(target), list(removing))
+                return
+        log.warning("controller %d: %s-%d: could not complete the reassignment (topic kept changing)",
+                    self.broker_id, topic, p)

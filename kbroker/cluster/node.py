@@ -26,7 +26,13 @@ from kbroker.cluster import admin, assign, broker_configs
 from kbroker.cluster import zk as zkmod
 from kbroker.cluster import zkdata as zd
 from kbroker.cluster.broker_configs import BrokerConfigWatch
-from kbroker.cluster.controller import Controller, ControllerSettings
+from kbroker.cluster.controller import (
+    Controller,
+    ControllerSettings,
+    OngoingReassignment,
+    Reassignment,
+    TopicPartition,
+)
 from kbroker.cluster.metadata import ClusterMetadata, Listener, PartitionInfo
 from kbroker.cluster.quota import ReplicationThrottle
 from kbroker.cluster.replicas import ReplicaManager
@@ -203,6 +209,19 @@ class ClusterNode:
         await self._zk(broker_configs.write, self.zk, entity, dict(config))
         if entity in (str(self.node_id), broker_configs.DEFAULT):
             await self.wait_for(lambda: self.broker_configs.applied(entity, config), timeout_ms)
+
+    async def alter_reassignments(self, changes: list[tuple[TopicPartition, tuple[int, ...] | None]],
+                                  allow_replication_factor_change: bool, timeout_ms: int
+                                  ) -> dict[TopicPartition, Reassignment] | None:
+        """Handed to this broker's controller: per partition (error, message); None when it is not
+        the active controller; TimeoutError when it did not answer within ``timeout_ms``."""
+        fut = self.controller.alter_reassignments(changes, allow_replication_factor_change)
+        return await asyncio.wait_for(asyncio.wrap_future(fut), max(timeout_ms, 0) / 1000)
+
+    async def list_reassignments(self, partitions: list[TopicPartition] | None, timeout_ms: int
+                                 ) -> dict[TopicPartition, OngoingReassignment] | None:
+        fut = self.controller.list_reassignments(partitions)
+        return await asyncio.wait_for(asyncio.wrap_future(fut), max(timeout_ms, 0) / 1000)
 
     async def wait_for(self, cond: Callable[[], bool], timeout_ms: int) -> bool:
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000

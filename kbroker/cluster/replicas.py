@@ -214,6 +214,8 @@ class ReplicaManager(Listener):
         info = self.metadata.partition(topic, index)
         if part is None or info is None or info.version < 0:
             return
+        a = self.metadata.assignments.get(topic)
+        part.isr_excluded = frozenset(a.removing.get(index, ())) if a is not None else frozenset()
         if info.version <= part.state_version and part.replicas == info.replicas:
             return
         ce = self._controller_epoch(topic, index)
@@ -222,6 +224,7 @@ class ReplicaManager(Listener):
                 return  # the session expired: no leadership before the tree is read again (on_resync)
             self._unfollow(part)
             if part.role == LEADER and part.leader_epoch == info.leader_epoch:
+                part.update_replicas(info.replicas, now_ms())
                 part.update_isr(info.isr, info.version, ce)
             else:
                 part.become_leader(info.leader_epoch, info.isr, info.replicas, info.version, ce, now_ms())
