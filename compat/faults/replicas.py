@@ -80,8 +80,8 @@ def compare_partition(partition: int, replicas: dict[int, ReplicaLog], expected:
             if x == y:
                 continue
             if x is None or y is None:
-                which = b if x is None else ref_id
-                have = ref_id if x is None else b
+                which = ref_id if x is None else b  # the broker without it
+                have = b if x is None else ref_id
                 c.differences.append(f"batch at {base} (to {(y or x)[0]}) on broker {have}, not on broker {which}")
             elif x[0] != y[0]:
                 c.differences.append(f"batch at {base} ends at {x[0]} on broker {ref_id}, {y[0]} on broker {b}")
