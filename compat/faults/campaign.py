@@ -410,6 +410,10 @@ class Campaign:
         gap, g_from, g_to = longest_gap([x["ts"] for x in ok], first_ack, last_ack)
         during = [f"{f.index} {f.kind}" for f in self.faults
                   if f.start_ms <= g_to and (f.recovered_ms or f.heal_ms or f.start_ms) >= g_from]
+        per_partition = {}
+        for part in range(a.partitions):
+            pg, pf, pt = longest_gap([x["ts"] for x in ok if x["p"] == part], first_ack, last_ack)
+            per_partition[part] = {"ms": pg, "from_ms": pf, "to_ms": pt}
         by_kind = {k: sum(1 for f in self.faults if f.kind == k) for k in KINDS}
         missing_kinds = [k for k, n in by_kind.items() if n == 0]
         if missing_kinds:
@@ -434,6 +438,7 @@ class Campaign:
             "checker_stats": result.stats,
             "violations": violations,
             "longest_unavailability": {"ms": gap, "from_ms": g_from, "to_ms": g_to, "faults": during},
+            "longest_unavailability_per_partition": per_partition,
             "replicas": [x.summary() for x in comparison],
             "problems": self.problems,
             "total_violations": total,
@@ -465,6 +470,9 @@ def render(rep: dict) -> str:
         lines.append(f"- consumer {name}: {json.dumps({k: v for k, v in s.items() if k != 'tail'})}")
     lines.append(f"- longest unavailability (no acknowledgement at all): {u['ms'] / 1000:.2f} s, "
                  f"from {rel(u['from_ms'])} to {rel(u['to_ms'])}, during faults {u['faults'] or 'none'}")
+    lines.append("- longest time without an acknowledgement, per partition: " + ", ".join(
+        f"{p}: {g['ms'] / 1000:.1f} s ({rel(g['from_ms'])}..{rel(g['to_ms'])})"
+        for p, g in rep["longest_unavailability_per_partition"].items()))
     lines += ["", "## Checker", ""] + [f"- {k}: {v}" for k, v in rep["checker_stats"].items()]
     lines += ["", "| check | violations |", "|---|---|"]
     lines += [f"| {c} | {v['count']} |" for c, v in rep["violations"].items()]
@@ -536,8 +544,10 @@ def inner(a: argparse.Namespace) -> int:
     try:
         rep = campaign.run()
     except BaseException as e:
-        rep = None
-        print(f"# Fault campaign\n\nthe campaign failed: {type(e).__name__}: {e} (seed {a.seed}, work dir {a.dir})"
+        error = f"{type(e).__name__}: {e}"
+        a.report.write_text(json.dumps({"seed": a.seed, "error": error, "problems": campaign.problems,
+                                        "faults": [asdict(f) for f in campaign.faults]}, indent=1) + "\n")
+        print(f"# Fault campaign\n\nthe campaign failed: {error} (seed {a.seed}, work dir {a.dir})"
               f"\n\nviolations: 1", flush=True)
         if not isinstance(e, Exception):
             raise
@@ -546,6 +556,7 @@ def inner(a: argparse.Namespace) -> int:
         traceback.print_exc()
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup runs to its end
         for p in campaign.producers + campaign.consumers:
             p.kill()
         campaign.cluster.stop()
@@ -586,13 +597,17 @@ def outer(a: argparse.Namespace) -> int:
             print(f"the fault campaign did not finish within {a.timeout}s\n\nviolations: 1", flush=True)
             return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the teardown
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # the campaign stops its processes (it has had Ctrl-C too)
             try:
-                proc.wait(30)
-            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-        netns.teardown()
+                proc.wait()
+        gone = netns.teardown()
+        print(f"network namespaces removed: {' '.join(gone)}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
