@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import signal
@@ -535,6 +536,7 @@ def to_args(a: argparse.Namespace) -> list[str]:
 
 def inner(a: argparse.Namespace) -> int:
     """In the client namespace: the servers, the workload, the faults, the checks."""
+    logging.getLogger("kazoo").setLevel(logging.CRITICAL)  # readiness probes of ZooKeeper nodes that are down
     campaign = Campaign(a)
 
     def on_signal(signum, _frame):
@@ -612,4 +614,9 @@ def outer(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
-    return inner(a) if a.inner else outer(a)
+    try:
+        return inner(a) if a.inner else outer(a)
+    except KeyboardInterrupt:
+        print("fault campaign interrupted (everything torn down)" if not a.inner else
+              "fault campaign interrupted: processes stopped", file=sys.stderr, flush=True)
+        return 130
