@@ -14,6 +14,16 @@ unless ``--final`` gives a read saved before, and checks, with the ack logs of c
 - per-key order: within a partition, the records of one producer and key are not in increasing seq
   order by offset.
 
+With consumer logs (``--consumed``, compat/faults/consumer.py: one JSON line per record delivered,
+``{"c", "p", "o", "v"}``, in delivery order), as Jepsen's Kafka workload does, also:
+
+- consumer gap: a consumer was delivered offset o and then o' > o + 1 of one partition (the topic is
+  neither compacted nor transactional, so offsets are consecutive), or its first record of a
+  partition it reads from offset 0 was not offset 0;
+- consumer backwards: a consumer was delivered offset o' <= o after o of one partition;
+- and "two values at one offset" / "duplicate" compare every consumer's reads with each other and
+  with the final read.
+
 Prints a report; the exit status is 1 on any violation. ``check`` is the pure function behind it.
 """
 
@@ -32,6 +42,7 @@ from pathlib import Path
 from compat.cluster.producer import parse_value
 
 CATEGORIES = ("missing", "duplicate", "two values at one offset", "ack position", "per-key order")
+CONSUMER_CATEGORIES = ("consumer gap", "consumer backwards")
 SHOWN = 20
 
 
@@ -83,6 +94,14 @@ def load_acks(paths: Iterable[Path]) -> list[dict]:
     return out
 
 
+def load_consumed(paths: Iterable[Path]) -> dict[str, list[dict]]:
+    """Consumer name -> its delivered records in order, from consumer logs (a torn last line skipped)."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for rec in load_acks(paths):
+        out[rec["c"]].append(rec)
+    return dict(out)
+
+
 def read_topic(bootstrap: str, topic: str, label: str = "final", timeout: float = 120,
                isolation_level: str = "read_committed") -> Read:
     """Every record of every partition of ``topic`` from offset 0 up to the high watermark each had when
@@ -127,8 +146,16 @@ def read_topic(bootstrap: str, topic: str, label: str = "final", timeout: float 
 
 @dataclass
 class CheckResult:
-    violations: dict[str, list[str]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
+    categories: tuple[str, ...] = CATEGORIES
+    violations: dict[str, list[str]] = field(default_factory=dict)
     stats: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for c in self.categories:
+            self.violations.setdefault(c, [])
+
+    def counts(self) -> dict[str, int]:
+        return {c: len(self.violations[c]) for c in self.categories}
 
     @property
     def total(self) -> int:
@@ -138,8 +165,8 @@ class CheckResult:
         lines = ["## Checker", ""]
         lines += [f"- {k}: {v}" for k, v in self.stats.items()]
         lines += ["", "| check | violations |", "|---|---|"]
-        lines += [f"| {c} | {len(self.violations[c])} |" for c in CATEGORIES]
-        for c in CATEGORIES:
+        lines += [f"| {c} | {len(self.violations[c])} |" for c in self.categories]
+        for c in self.categories:
             if self.violations[c]:
                 lines += ["", f"### {c} ({len(self.violations[c])})"]
                 lines += [f"- {v}" for v in self.violations[c][:SHOWN]]
@@ -149,8 +176,11 @@ class CheckResult:
         return "\n".join(lines)
 
 
-def check(acks: list[dict], final: Read, snapshots: Iterable[Read] = ()) -> CheckResult:
-    r = CheckResult()
+def check(acks: list[dict], final: Read, snapshots: Iterable[Read] = (),
+          consumed: dict[str, list[dict]] | None = None) -> CheckResult:
+    """``consumed``: consumer name -> the records it was delivered, in order ({"p", "o", "v"}), for
+    the consumer checks (gaps, going backwards, and their reads against each other and the final read)."""
+    r = CheckResult(CATEGORIES + CONSUMER_CATEGORIES) if consumed is not None else CheckResult()
     v = r.violations
     ok_acks = [a for a in acks if "err" not in a]
     failed = [a for a in acks if "err" in a]
@@ -209,6 +239,8 @@ def check(acks: list[dict], final: Read, snapshots: Iterable[Read] = ()) -> Chec
                                           f"{last[k][0]} at offset {last[k][1]}")
             last[k] = (seq, o)
 
+    stats = check_consumed(v, final, consumed) if consumed is not None else {}
+
     acked_values = {a["v"] for a in ok_acks}
     by_producer: dict[str, int] = defaultdict(int)
     for a in ok_acks:
@@ -222,9 +254,49 @@ def check(acks: list[dict], final: Read, snapshots: Iterable[Read] = ()) -> Chec
         "in the log but never acknowledged": sum(1 for val in where if val not in acked_values),
         "earlier reads compared with the final one": snaps,
     }
+    r.stats.update(stats)
     if unparsed:
         r.stats["values not of the form <producer>-<seq>"] = unparsed
     return r
+
+
+def check_consumed(v: dict[str, list[str]], final: Read, consumed: dict[str, list[dict]]) -> dict[str, object]:
+    """The consumer checks of ``check``, adding to its violations; returns statistics."""
+    seen: dict[tuple[int, int], tuple[str, str]] = {}  # (p, o) -> (value, who saw it first)
+    place: dict[str, tuple[int, int]] = {}  # value -> (p, o) first seen
+    for p, entries in final.partitions.items():
+        for o, e in entries.items():
+            seen[(p, o)] = (e.value, "the final read")
+            place.setdefault(e.value, (p, o))
+    stats: dict[str, object] = {}
+    for name, records in sorted(consumed.items()):
+        last: dict[int, int] = {}
+        for rec in records:
+            p, o, value = rec["p"], rec["o"], rec["v"]
+            prev = last.get(p)
+            if prev is None:
+                if o != 0:
+                    v["consumer gap"].append(f"consumer {name}: first record of partition {p} at offset {o}, not 0")
+            elif o <= prev:
+                v["consumer backwards"].append(f"consumer {name}: partition {p} offset {o} after {prev}")
+            elif o != prev + 1:
+                v["consumer gap"].append(f"consumer {name}: partition {p} offset {o} after {prev} "
+                                         f"(offsets {prev + 1}..{o - 1} skipped)")
+            last[p] = o if prev is None else max(prev, o)
+            other = seen.get((p, o))
+            if other is None:
+                seen[(p, o)] = (value, f"consumer {name}")
+                if p in final.partitions and final.partitions[p] and o <= max(final.partitions[p]):
+                    v["two values at one offset"].append(
+                        f"{p}@{o} held {value} for consumer {name} and is gone from the final read")
+            elif other[0] != value:
+                v["two values at one offset"].append(
+                    f"{p}@{o} held {value} for consumer {name} and {other[0]} for {other[1]}")
+            at = place.setdefault(value, (p, o))
+            if at != (p, o):
+                v["duplicate"].append(f"{value} at {at[0]}@{at[1]} and, for consumer {name}, at {p}@{o}")
+        stats[f"records delivered to consumer {name}"] = len(records)
+    return stats
 
 
 def main() -> int:
@@ -233,6 +305,8 @@ def main() -> int:
     ap.add_argument("--topic")
     ap.add_argument("--acks", nargs="+", type=Path, required=True)
     ap.add_argument("--snapshot", nargs="*", type=Path, default=[])
+    ap.add_argument("--consumed", nargs="*", type=Path, default=None,
+                    help="consumer logs (compat/faults/consumer.py), named by their \"c\" field")
     ap.add_argument("--final", type=Path, help="a read saved before, instead of reading the topic")
     ap.add_argument("--save-final", type=Path)
     ap.add_argument("--timeout", type=float, default=120)
@@ -245,7 +319,8 @@ def main() -> int:
         final = read_topic(a.bootstrap, a.topic, "final", a.timeout)
     if a.save_final is not None:
         final.save(a.save_final)
-    result = check(load_acks(a.acks), final, (Read.load(s) for s in a.snapshot))
+    consumed = None if a.consumed is None else load_consumed(a.consumed)
+    result = check(load_acks(a.acks), final, (Read.load(s) for s in a.snapshot), consumed)
     print(result.report())
     return 1 if result.total else 0
 

@@ -1,4 +1,5 @@
-"""Start a real kbroker process on a free loopback port, for tests and compat runs."""
+"""Start a real kbroker process on a free loopback port (or a given host and port, e.g. an address
+inside a network namespace the broker runs in), for tests and compat runs."""
 
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ class BrokerProcess:
         port: int | None = None,
         overrides: dict[str, str] | None = None,
         prefix: list[str] | None = None,
+        host: str = "127.0.0.1",
     ):
         """``prefix`` is a command the broker runs under, e.g. ``["prlimit", "--nofile=1024:1024", "--"]``
-        (it must exec the broker, so that ``proc.pid`` is the broker's)."""
+        or ``["ip", "netns", "exec", "ns1"]`` (it must exec the broker, so that ``proc.pid`` is the
+        broker's); ``host`` the address it listens on (and the readiness probe connects to)."""
         self.data_dir = Path(data_dir)
         self.prefix = list(prefix or [])
+        self.host = host
         self.port = port or free_port()
         self.overrides = dict(overrides or {})
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,11 +46,11 @@ class BrokerProcess:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 30) -> BrokerProcess:
         args = [*self.prefix, sys.executable, "-m", "kbroker", "serve",
-                "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "--override", f"listeners=PLAINTEXT://{self.host}:{self.port}",
                 "--override", f"log.dirs={self.data_dir}"]
         for k, v in self.overrides.items():
             args += ["--override", f"{k}={v}"]
@@ -59,7 +63,7 @@ class BrokerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kbroker exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection((self.host, self.port), timeout=0.5):
                     return self
             except OSError:
                 time.sleep(0.05)
@@ -75,6 +79,7 @@ class BrokerProcess:
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused broker could not act on SIGTERM
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -87,7 +92,7 @@ class BrokerProcess:
 
     def kill(self) -> None:
         if self.proc is not None:
-            self.proc.kill()
+            self.proc.kill()  # SIGKILL ends a stopped (SIGSTOP) process too
             self.proc.wait()
             self.proc = None
 

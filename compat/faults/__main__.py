@@ -1,0 +1,5 @@
+import sys
+
+from compat.faults.campaign import main
+
+sys.exit(main())
