@@ -70,6 +70,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+CHROOT = "/kafka"
+"""the brokers' znodes live under a chroot of the ensemble, as a shared ZooKeeper is used in production"""
+
+
 class NetCluster(Cluster):
     """compat/cluster/launcher.py's Cluster (its waits and metadata helpers) over the namespaced
     servers: a ZooKeeper ensemble and brokers listening on their namespace's address."""
@@ -79,12 +83,14 @@ class NetCluster(Cluster):
         self.overrides = dict(overrides)
         self.ensemble = ZooKeeperEnsemble(self.workdir / "zookeeper", len(net.zk), hosts=[n.ip for n in net.zk],
                                           prefixes=[netns.exec_prefix(n.ns) for n in net.zk])
-        self.zk = self.ensemble  # type: ignore[assignment]  # start()/stop() are all Cluster uses
+        self.zk = self.ensemble
+        self.chroot = CHROOT
         self.brokers: dict[int, BrokerProcess] = {}
         for broker_id, node in net.brokers.items():
             data = self.workdir / f"broker-{broker_id}" / "data"
             data.parent.mkdir(parents=True, exist_ok=True)
-            conf = {"broker.id": str(broker_id), "zookeeper.connect": self.ensemble.connect, **self.overrides}
+            conf = {"broker.id": str(broker_id), "zookeeper.connect": self.zookeeper_connect,
+                    **self.overrides}
             self.brokers[broker_id] = BrokerProcess(data, port=BROKER_PORT, overrides=conf,
                                                     prefix=netns.exec_prefix(node.ns), host=node.ip)
         self._admin = None
