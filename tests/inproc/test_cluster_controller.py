@@ -421,7 +421,7 @@ def test_controlled_shutdown_moves_leaders(cluster):
     cluster.create_topic("t", {0: (1, 2), 1: (2, 1), 2: (1,)})
     for p in range(3):
         cluster.wait_state("t", p, lambda s: s.leader != -1, "a leader")
-    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 60)
+    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 3, 20)
     s0, s1, s2 = (cluster.state("t", p) for p in range(3))
     assert (s0.leader, s0.leader_epoch, s0.isr) == (2, 1, (2,))
     assert (s1.leader, s1.leader_epoch, s1.isr) == (2, 0, (2,))
@@ -430,11 +430,14 @@ def test_controlled_shutdown_moves_leaders(cluster):
     cluster.leader_write("t", 0, (2, 1))
     cluster.register(4)  # a broker event and more time for the periodic check
     cluster.barrier(4)
-    wait_for(lambda: cluster.admin.exists(zkdata.controlled_shutdown_path(1)) is None, what="request gone")
+    # the answer stays in the request (t-2 has one replica: not counted) until 1 is gone
+    answer = zkdata.decode_shutdown(cluster.admin.get(zkdata.controlled_shutdown_path(1))[0])
+    assert answer.answered and answer.attempt == 1 and answer.remaining == ()
     assert cluster.state("t", 0).leader == 2
     cluster.kill(1)
     s2 = cluster.wait_state("t", 2, lambda s: s.leader == -1, "offline")
     assert s2.isr == (1,)
+    wait_for(lambda: cluster.admin.exists(zkdata.controlled_shutdown_path(1)) is None, what="request removed")
 
 
 def test_new_controller_finishes_work_left_while_there_was_none(cluster):
