@@ -501,8 +501,10 @@ def test_controlled_shutdown_retries_until_a_controller_answers(cluster):
         cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 10, 1.0)))
     t.start()
     try:
-        wait_for(lambda: zkdata.decode_shutdown(cluster.admin.get(zkdata.controlled_shutdown_path(1))[0]).attempt >= 2,
-                 what="a second attempt")
+        def attempt() -> int:
+            path = zkdata.controlled_shutdown_path(1)
+            return 0 if cluster.admin.exists(path) is None else zkdata.decode_shutdown(cluster.admin.get(path)[0]).attempt
+        wait_for(lambda: attempt() >= 2, what="a second attempt")
         cluster.controller(2, auto_leader_rebalance_enable=False)
     finally:
         t.join(30)
