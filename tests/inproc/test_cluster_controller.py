@@ -440,6 +440,14 @@ def test_controlled_shutdown_moves_leaders(cluster):
     wait_for(lambda: cluster.admin.exists(zkdata.controlled_shutdown_path(1)) is None, what="request removed")
 
 
+def test_controlled_shutdown_znode_values():
+    req = zkdata.decode_shutdown(zkdata.encode_shutdown_request(2))
+    assert (req.attempt, req.answered) == (2, False)
+    ans = zkdata.decode_shutdown(zkdata.encode_shutdown_answer(2, 7, [("t", 1), ("u", 0)]))
+    assert (ans.attempt, ans.answered, ans.controller_epoch, ans.remaining) == (2, True, 7, (("t", 1), ("u", 0)))
+    assert zkdata.decode_shutdown(b"") == zkdata.ShutdownRequest(0)  # an empty request of an earlier kbroker
+
+
 def test_elect_unclean_on_request(cluster):
     for b in (1, 2):
         cluster.register(b)
