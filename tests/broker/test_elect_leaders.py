@@ -1,7 +1,7 @@
 """ElectLeaders (API 43) against three kbroker processes and a real ZooKeeper (compat.cluster.launcher),
 with raw requests: Kafka's per-partition errors, a preferred election after a restart, an unclean
 one on an offline partition whose topic disables unclean elections, and the controlled shutdown that
-gives up after controlled.shutdown.max.retries.
+gives up after controlled.shutdown.max.retries; and a single node, which leads every partition already.
 
 Automatic preferred-leader rebalancing is off here (auto.leader.rebalance.enable=false): only the
 requests move leaders back. Waits are bounded polls, never timing assertions."""
@@ -159,3 +159,22 @@ def test_unclean_election_of_an_offline_partition(cluster) -> None:
     # every partition (null): only the ones that needed an election (and could not have one)
     _, got = elect(cluster, ctl, UNCLEAN, None)
     assert got == {("alone", 0): ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE}
+
+
+def test_a_single_node_leads_everything_already(shared_broker) -> None:
+    """Without zookeeper.connect the one broker is every partition's only replica."""
+    import uuid
+
+    topic = f"single-{uuid.uuid4().hex[:8]}"
+    with RawClient.connect(shared_broker.bootstrap) as raw:
+        raw.create_topic(topic, 2)
+        for election_type in (PREFERRED, UNCLEAN):
+            r = raw.request(ElectLeadersRequest(election_type=election_type, topic_partitions=[
+                ElectLeadersRequest.TopicPartitions(topic=topic, partitions=[0, 1, 5])]), 2)
+            got = {(t.topic, p.partition_id): p.error_code for t in r.replica_election_results
+                   for p in t.partition_result}
+            assert r.error_code == 0 and got == {(topic, 0): ErrorCode.ELECTION_NOT_NEEDED,
+                                                 (topic, 1): ErrorCode.ELECTION_NOT_NEEDED,
+                                                 (topic, 5): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+        r = raw.request(ElectLeadersRequest(election_type=PREFERRED, topic_partitions=None), 2)
+        assert r.error_code == 0 and r.replica_election_results == []
