@@ -134,6 +134,15 @@ class Broker:
         self.retention.start()
         self.cleaner.start()
 
+    async def controlled_shutdown(self) -> None:
+        """In a cluster, the leaderships of this broker move away first (``stop`` does it too when
+        this was not called); the listener still serves meanwhile."""
+        if self.cluster is not None:
+            try:
+                await self.cluster.controlled_shutdown()
+            except Exception:
+                log.exception("the controlled shutdown failed; continuing the shutdown")
+
     async def stop(self) -> None:
         """Stop everything; a failed checkpoint write (a full disk, say) is logged, never raised:
         the logs are recovered from their files at the next start."""

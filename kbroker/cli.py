@@ -40,6 +40,7 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
         await stop.wait()
     finally:
         log.info("shutting down")
+        await broker.controlled_shutdown()
         server.close()
         await broker.stop()
         try:

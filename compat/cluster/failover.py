@@ -58,7 +58,7 @@ def acks_by_partition(acks: list[dict]) -> dict[int, list[tuple[int, int]]]:
     """Partition -> the (ts, offset) of its acknowledgements, in time order."""
     out: dict[int, list[tuple[int, int]]] = {}
     for x in acks:
-        if "err" not in x:
+        if "err" not in x and x.get("o") is not None:  # no offset: librdkafka's implicit ack
             out.setdefault(x["p"], []).append((x["ts"], x["o"]))
     for lst in out.values():
         lst.sort()

@@ -14,6 +14,7 @@ from kbroker.apis import (  # noqa: F401
     describe_groups,
     describe_log_dirs,
     describe_topic_partitions,
+    elect_leaders,
     fetch,
     find_coordinator,
     heartbeat,

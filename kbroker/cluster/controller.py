@@ -10,7 +10,7 @@ One event queue, one thread: ZooKeeper watch callbacks and the public methods on
 a full scan when elected, broker set changes (/brokers/ids), topic set changes (/brokers/topics),
 a topic's assignment changes (added partitions), topic deletions (/admin/delete_topics), ISR change
 notifications (/isr_change_notification), controlled shutdown requests (/admin/controlled_shutdown),
-the periodic preferred-leader check, and ``elect_preferred`` requests.
+the periodic preferred-leader check, and ``elect_preferred`` / ``elect_unclean`` requests (ElectLeaders).
 
 Decisions (each logged at INFO), written to /brokers/topics/<t>/partitions/<p>/state conditionally on
 the state znode's version; a failed condition means someone else (the partition leader changing the
@@ -27,8 +27,16 @@ ISR) wrote first: the state is read again and the decision made again, never ret
 - Preferred leaders (auto.leader.rebalance.enable): every leader.imbalance.check.interval.seconds,
   for each broker whose share of preferred partitions led by others exceeds
   leader.imbalance.per.broker.percentage, leadership moves back to it where it is alive and in sync.
-- Controlled shutdown of broker b: leaderships of b move to another alive ISR member (epoch + 1; none:
-  b keeps it), b leaves every ISR where it follows; b is no leader candidate until it is gone.
+- Controlled shutdown of broker b (its /admin/controlled_shutdown/<b>, attempt N): leaderships of b move
+  to another alive ISR member (epoch + 1; none: b keeps it), b leaves every ISR where it follows; the
+  answer, written into the same znode, lists the partitions (replication factor > 1) b still leads
+  (Kafka's partitionsRemaining): b retries while it is not empty.  b is no leader candidate (new,
+  failover, preferred or unclean) while its znode exists: the set is read from ZooKeeper at every
+  election of a controller, before any decision, so a failover does not forget it.  The znode is
+  deleted when b is gone (and by b when it registers again).
+- Unclean election on request (ElectLeaders UNCLEAN) of a partition without an alive leader: the
+  first alive in-sync replica, else the first alive replica alone (whatever the topic's
+  unclean.leader.election.enable says), epoch + 1; a partition with an alive leader needs none.
 - Topic deletion: /brokers/topics/<t> (recursively) and /config/topics/<t>, then the admin node.
 
 "Alive" is registered in /brokers/ids; a registration whose creation zxid changed is a restarted
@@ -73,7 +81,8 @@ from wire.errors import ErrorCode
 log = logging.getLogger("kbroker.cluster.controller")
 
 TopicPartition = tuple[str, int]
-_ANSWERED = ("elect_preferred", "reassign", "list_reassignments")  # events whose last argument is a future
+_ELECTIONS = ("elect_preferred", "elect_unclean")  # events that carry (partitions, future)
+_ANSWERED = (*_ELECTIONS, "reassign", "list_reassignments")  # events whose last argument is a future
 MAX_ATTEMPTS = 10  # reads-and-decides of one partition before giving up until the next event
 RETRY_AFTER_ERROR_S = 1.0
 
@@ -256,6 +265,15 @@ class Controller:
         self._queue.put(("list_reassignments", (None if partitions is None else list(partitions), fut)))
         return fut
 
+    def elect_unclean(self, partitions: Iterable[TopicPartition]) -> concurrent.futures.Future[dict[TopicPartition, ErrorCode]]:
+        """Elects a leader for each partition that has no alive leader, an out-of-sync replica if no
+        in-sync one is alive (ElectLeaders, UNCLEAN): a future of partition → NONE,
+        ELECTION_NOT_NEEDED (an alive leader), ELIGIBLE_LEADERS_NOT_AVAILABLE (no alive replica),
+        UNKNOWN_TOPIC_OR_PARTITION or NOT_CONTROLLER."""
+        fut: concurrent.futures.Future[dict[TopicPartition, ErrorCode]] = concurrent.futures.Future()
+        self._queue.put(("elect_unclean", (list(partitions), fut)))
+        return fut
+
     # -- watches and listener: they only enqueue ------------------------------------------------
 
     def _on_session_state(self, state: str) -> None:
@@ -318,7 +336,7 @@ class Controller:
                 self._resign("a newer controller epoch exists")
                 self._queue.put(("elect", None))
                 if kind in _ANSWERED and not arg[-1].done():
-                    _answer(arg[-1], None if kind != "elect_preferred" else
+                    _answer(arg[-1], None if kind not in _ELECTIONS else
                             {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
             except (KazooException, OSError) as e:
                 log.warning("controller %d: %s failed (%r); %s", self.broker_id, kind, e,
@@ -333,7 +351,7 @@ class Controller:
                     _answer(arg[-1], e)
             else:
                 if kind in _ANSWERED and not arg[-1].done():  # never left unanswered
-                    _answer(arg[-1], None if kind != "elect_preferred" else
+                    _answer(arg[-1], None if kind not in _ELECTIONS else
                             {tp: ErrorCode.NOT_CONTROLLER for tp in arg[0]})
 
     def _timer_event(self) -> tuple[str, Any]:
@@ -384,6 +402,10 @@ class Controller:
         if kind == "list_reassignments":
             parts, fut = arg
             _answer(fut, self._list_reassignments(parts) if self._active else None)
+            return
+        if kind == "elect_unclean":
+            parts, fut = arg
+            _answer(fut, self._elect_unclean(parts) if self._active else {tp: ErrorCode.NOT_CONTROLLER for tp in parts})
             return
         if not self._active:
             return  # a watch of an earlier term
@@ -536,7 +558,8 @@ class Controller:
         ensure_paths(zk)
         zk.ensure_path(zkdata.CONTROLLED_SHUTDOWN)
         self._brokers = self._read_brokers()
-        self._shutting_down &= set(self._brokers)
+        # before any decision: a broker in its controlled shutdown is no leader candidate
+        self._shutting_down = set(self._read_shutdown_requests()) & set(self._brokers)
         self._topics = {}
         for topic in zk.get_children(zkdata.BROKER_TOPICS, watch=self._w_topics):
             a = self._read_topic(topic)
@@ -549,7 +572,7 @@ class Controller:
         for topic, a in list(self._topics.items()):
             for p in sorted(a.partitions):
                 self._reconcile((topic, p), "controller failover scan")
-        self._on_controlled_shutdown()
+        self._on_controlled_shutdown(rescan=True)
         for topic, a in list(self._topics.items()):
             for p in sorted(set(a.adding) | set(a.removing)):
                 log.info("controller %d: %s-%d: resuming its reassignment (replicas %s, adding %s, removing %s)",
@@ -568,6 +591,7 @@ class Controller:
         log.info("controller %d: brokers %s → %s (gone %s, restarted %s, new %s)", self.broker_id,
                  sorted(old), sorted(new), sorted(gone), sorted(bounced), sorted(came))
         self._shutting_down -= gone | bounced
+        self._forget_shutdown_requests(gone)
         if gone or bounced:
             self._brokers = {b: z for b, z in new.items() if b not in bounced}
             self._reconcile_brokers(gone | bounced, f"broker(s) {sorted(gone | bounced)} gone")
@@ -643,25 +667,86 @@ class Controller:
                 if self._reassigning(tp):
                     self._progress_reassignment(tp)
 
-    def _on_controlled_shutdown(self) -> None:
+    def _read_shutdown_requests(self) -> dict[int, tuple[zkdata.ShutdownRequest, int]]:
+        """Broker id → (its controlled shutdown request, the znode's version); watches the set and
+        each request (a retry rewrites it)."""
         zk = self.zk
-        for child in sorted(zk.get_children(zkdata.CONTROLLED_SHUTDOWN, watch=self._w_controlled_shutdown)):
+        out: dict[int, tuple[zkdata.ShutdownRequest, int]] = {}
+        for child in zk.get_children(zkdata.CONTROLLED_SHUTDOWN, watch=self._w_controlled_shutdown):
             try:
                 bid = int(child)
-            except ValueError:
+                data, stat = zk.get(zkdata.controlled_shutdown_path(bid), watch=self._w_controlled_shutdown)
+            except (ValueError, NoNodeError):
                 continue
-            if bid in self._brokers:
-                log.info("controller %d: controlled shutdown of broker %d", self.broker_id, bid)
-                self._shutting_down.add(bid)
-                for topic, a in list(self._topics.items()):
-                    for p, replicas in sorted(a.partitions.items()):
-                        if bid in replicas:
-                            self._apply((topic, p), self._shutdown_decider(bid))
-            else:
+            try:
+                out[bid] = (zkdata.decode_shutdown(data), int(stat.version))
+            except (ValueError, KeyError, TypeError):
+                out[bid] = (zkdata.ShutdownRequest(0), int(stat.version))
+        return out
+
+    def _on_controlled_shutdown(self, rescan: bool = False) -> None:
+        """Handles every request not yet answered in this controller's term (all of them when
+        ``rescan``): moves the broker's leaderships, takes it out of the ISRs, answers with what it
+        still leads."""
+        requests = self._read_shutdown_requests()
+        registered = set(self._brokers)
+        self._shutting_down = set(requests) & registered
+        for bid, (req, version) in sorted(requests.items()):
+            if not self._active:
+                return
+            if bid not in registered:
                 log.info("controller %d: controlled shutdown request of broker %d, which is not registered",
                          self.broker_id, bid)
+                continue
+            if req.answered and req.controller_epoch == self._epoch and not rescan:
+                continue  # our own answer (its write fired the watch), or nothing new
+            log.info("controller %d: controlled shutdown of broker %d (attempt %d)", self.broker_id, bid,
+                     req.attempt)
+            for topic, a in list(self._topics.items()):
+                for p, replicas in sorted(a.partitions.items()):
+                    if bid in replicas:
+                        self._apply((topic, p), self._shutdown_decider(bid))
+            remaining = self._led_by(bid)
+            self._answer_shutdown(bid, req.attempt, version, remaining)
+
+    def _led_by(self, broker: int) -> list[TopicPartition]:
+        """The partitions with more than one replica that ``broker`` leads (ZooKeeper's states)."""
+        out = []
+        for topic, a in list(self._topics.items()):
+            for p, replicas in sorted(a.partitions.items()):
+                if broker in replicas and len(replicas) > 1:
+                    st = self._read_state((topic, p))
+                    if st is not None and st[0].leader == broker:
+                        out.append((topic, p))
+        return out
+
+    def _answer_shutdown(self, broker: int, attempt: int, version: int, remaining: list[TopicPartition]) -> None:
+        path = zkdata.controlled_shutdown_path(broker)
+        t = self.zk.transaction()
+        t.check(zkdata.CONTROLLER_EPOCH, self._epoch_version)
+        t.set_data(path, zkdata.encode_shutdown_answer(attempt, self._epoch, remaining), version=version)
+        results = t.commit()
+        if isinstance(results[0], Exception) and not isinstance(results[0], RolledBackError):
+            raise Fenced(f"/controller_epoch is no longer at version {self._epoch_version}")
+        if any(isinstance(r, Exception) for r in results):
+            # a newer attempt was written meanwhile (its watch brings it here again), or it is gone
+            log.info("controller %d: controlled shutdown of broker %d: attempt %d superseded", self.broker_id,
+                     broker, attempt)
+            return
+        if remaining:
+            log.info("controller %d: controlled shutdown of broker %d (attempt %d): it still leads %s",
+                     self.broker_id, broker, attempt, ", ".join(f"{t}-{p}" for t, p in remaining))
+        else:
+            log.info("controller %d: controlled shutdown of broker %d (attempt %d): it leads nothing",
+                     self.broker_id, broker, attempt)
+
+    def _forget_shutdown_requests(self, brokers: set[int]) -> None:
+        """The requests of brokers that are gone: their shutdown is over."""
+        for bid in sorted(brokers):
             try:
-                zk.delete(zkdata.controlled_shutdown_path(bid))
+                self.zk.delete(zkdata.controlled_shutdown_path(bid))
+                log.info("controller %d: broker %d is gone: its controlled shutdown request is removed",
+                         self.broker_id, bid)
             except NoNodeError:
                 pass
 
@@ -703,6 +788,23 @@ class Controller:
             st = self._read_state(tp)
             led = st is not None and st[0].leader == a.partitions[tp[1]][0]
             out[tp] = ErrorCode.NONE if ok and led else ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
+        return out
+
+    def _elect_unclean(self, parts: list[TopicPartition]) -> dict[TopicPartition, ErrorCode]:
+        out: dict[TopicPartition, ErrorCode] = {}
+        for tp in parts:
+            a = self._topics.get(tp[0])
+            if a is None or tp[1] not in a.partitions:
+                out[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                continue
+            st = self._read_state(tp)
+            if st is not None and st[0].leader != NO_LEADER and st[0].leader in self._alive():
+                out[tp] = ErrorCode.ELECTION_NOT_NEEDED
+                continue
+            ok = self._apply(tp, self._decide_unclean)
+            st = self._read_state(tp)
+            led = st is not None and st[0].leader != NO_LEADER and st[0].leader in self._alive()
+            out[tp] = ErrorCode.NONE if ok and led else ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE
         return out
 
     # -- deciding and writing ---------------------------------------------------------------------
@@ -1021,3 +1123,24 @@ class Controller:
                 return
         log.warning("controller %d: %s-%d: could not complete the reassignment (topic kept changing)",
                     self.broker_id, topic, p)
+
+    def _decide_unclean(self, tp: TopicPartition,
+                        cur: tuple[PartitionState, int] | None) -> tuple[PartitionState, str] | None:
+        """Kafka's offline-partition election with unclean allowed (ElectLeaders UNCLEAN)."""
+        replicas = self._replicas(tp)
+        if cur is None or not replicas:
+            return None
+        s = cur[0]
+        alive = self._alive()
+        if s.leader != NO_LEADER and s.leader in alive:
+            return None
+        in_sync = [r for r in replicas if r in s.isr and r in alive]
+        if in_sync:
+            isr = tuple(b for b in s.isr if b in alive)
+            return (PartitionState(in_sync[0], s.leader_epoch + 1, isr, self._epoch),
+                    "leader election requested (UNCLEAN): in-sync replica elected")
+        stale = [r for r in replicas if r in alive]
+        if not stale:
+            return None
+        return (PartitionState(stale[0], s.leader_epoch + 1, (stale[0],), self._epoch),
+                "leader election requested (UNCLEAN): no in-sync replica alive, out-of-sync replica elected")

@@ -105,12 +105,13 @@ class ReplicaFetcher:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        # cancelled again until it ends: before Python 3.12 asyncio.wait_for drops a cancellation
+        # that arrives as its inner wait completes (a wake-up, a response), and the loop goes on
+        while task is not None and not task.done():
             task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await asyncio.wait({task}, timeout=0.5)
+        if task is not None and not task.cancelled():
+            task.exception()  # retrieved: nothing to report at shutdown
         self._conn.close()
 
     # -- the loop -----------------------------------------------------------------------------------

@@ -7,9 +7,12 @@ paths exist, agree on the cluster id (``/cluster/id``; a data directory of anoth
 refused), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
 local replicas, register ``/brokers/ids/<id>`` and stand for controller.  After a session expiry the
 replica manager has resigned every leadership; the registration made again in the new session
-reads the whole tree again (``ClusterMetadata.resync``) and the replicas take up its states.  Stop: a controlled
-shutdown first (``controlled.shutdown.enable``: the controller moves this broker's leaderships to
-other in-sync replicas), then everything in reverse order.
+reads the whole tree again (``ClusterMetadata.resync``) and the replicas take up its states.  Stop
+(SIGTERM): a controlled shutdown first (``controlled.shutdown.enable``: the controller — this broker
+itself when it is the controller — moves this broker's leaderships to other in-sync replicas;
+retried until it leads nothing or ``controlled.shutdown.max.retries`` ×
+``controlled.shutdown.retry.backoff.ms`` are used up), fetching stops, then everything in reverse
+order: the controller role, the registration, the replicas, the session.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from kbroker.cluster.quota import ReplicationThrottle
 from kbroker.cluster.replicas import ReplicaManager
 from kbroker.config import BrokerConfig, ConfigError
 from kbroker.topics import TopicService
+from wire.errors import ErrorCode
 
 log = logging.getLogger("kbroker.cluster")
 T = TypeVar("T")
@@ -79,6 +83,7 @@ class ClusterNode:
         self.replicas: ReplicaManager | None = None
         self._registration: zkmod.BrokerRegistration | None = None
         self._offsets_creating = False
+        self._shut_down = False  # controlled_shutdown ran
 
     def high_watermarks(self) -> dict[tuple[str, int], int]:
         return ReplicaManager.read_high_watermarks(self.data_dir)
@@ -122,15 +127,30 @@ class ClusterNode:
         log.info("registered as broker %d (%s:%d) in cluster %s", self.node_id, self.host, self.port, self.cluster_id)
         self.controller.start()
 
-    async def stop(self) -> None:
+    async def controlled_shutdown(self) -> None:
+        """The first step of stopping, while the listener still serves (Kafka's order: followers
+        keep fetching and clients keep reaching this broker until its leaderships have moved)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         loop = asyncio.get_running_loop()
         if self.config.get_bool("controlled.shutdown.enable") and len(self.metadata.brokers) > 1:
+            # Kafka's order: leaderships handed over first (by the controller, which may be this
+            # broker: it stays the controller until stop()), then the controller role
+            retries = self.config.get_int("controlled.shutdown.max.retries")
+            backoff_s = self.config.get_int("controlled.shutdown.retry.backoff.ms") / 1000
             try:
                 ok = await loop.run_in_executor(None, zkmod.request_controlled_shutdown, self.zk, self.node_id,
-                                                30.0)
-                log.info("controlled shutdown %s", "done" if ok else "not confirmed in time")
+                                                retries, backoff_s)
+                log.info("controlled shutdown %s", "done" if ok else "failed: shutting down anyway")
             except Exception:
                 log.exception("controlled shutdown failed; stopping anyway")
+            if self.replicas is not None:
+                await self.replicas.stop_fetching()
+
+    async def stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self.controlled_shutdown()
         try:
             await loop.run_in_executor(None, self.controller.stop)
         except Exception:
@@ -222,6 +242,34 @@ class ClusterNode:
                                  ) -> dict[TopicPartition, OngoingReassignment] | None:
         fut = self.controller.list_reassignments(partitions)
         return await asyncio.wait_for(asyncio.wrap_future(fut), max(timeout_ms, 0) / 1000)
+
+    async def elect_leaders(self, election_type: int, partitions: list[tuple[str, int]], timeout_ms: int
+                            ) -> dict[tuple[str, int], ErrorCode]:
+        """ElectLeaders through the controller of this broker (NOT_CONTROLLER for every partition
+        when it is not the active one): 0 PREFERRED, 1 UNCLEAN.  A partition elected is answered
+        NONE once this broker's metadata shows its new leader (Kafka's DelayedElectLeader),
+        REQUEST_TIMED_OUT when that or the controller's answer takes longer than ``timeout_ms``."""
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        fut = (self.controller.elect_preferred(partitions) if election_type == 0
+               else self.controller.elect_unclean(partitions))
+        waiting = asyncio.wrap_future(fut)
+        done, _ = await asyncio.wait({waiting}, timeout=max(timeout_ms, 0) / 1000)  # never cancels it
+        if not done:
+            return {tp: ErrorCode.REQUEST_TIMED_OUT for tp in partitions}
+        results = dict(waiting.result())
+
+        def seen(tp: tuple[str, int]) -> bool:
+            p = self.partition(*tp)
+            if p is None or p.leader < 0:
+                return False
+            return election_type != 0 or (bool(p.replicas) and p.leader == p.replicas[0])
+        elected = [tp for tp, e in results.items() if e == ErrorCode.NONE]
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if elected and not await self.wait_for(lambda: all(seen(tp) for tp in elected), left_ms):
+            for tp in elected:
+                if not seen(tp):
+                    results[tp] = ErrorCode.REQUEST_TIMED_OUT
+        return results
 
     async def wait_for(self, cond: Callable[[], bool], timeout_ms: int) -> bool:
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000

@@ -76,6 +76,7 @@ class ReplicaManager(Listener):
         self.on_offsets_leader: Callable[[int], None] | None = None
         self.on_offsets_resign: Callable[[int], None] | None = None
         self._offsets_led: set[int] = set()
+        self._not_fetching = False  # set by stop_fetching (controlled shutdown done)
         self.offsets_topic = "__consumer_offsets"
         # session generations: +1 at every expiry (kazoo's thread, under _session_lock); leaders
         # only while _live_gen == _gen, i.e. the tree was read again after the last expiry
@@ -246,9 +247,17 @@ class ReplicaManager(Listener):
 
     # -- fetchers -----------------------------------------------------------------------------------
 
+    async def stop_fetching(self) -> None:
+        """The end of a controlled shutdown (Kafka's StopReplica to a shutting-down follower): no
+        more fetching, so no leader takes this broker back into an ISR before it is gone."""
+        self._not_fetching = True
+        for f in list(self._fetchers.values()):
+            await f.stop()
+        self._fetchers.clear()
+
     def _follow(self, part: Partition, force: bool) -> None:
         leader = part.leader_id
-        if leader < 0 or leader == self.node_id:
+        if leader < 0 or leader == self.node_id or self._not_fetching:
             return
         info = self.metadata.brokers.get(leader)
         if info is None:

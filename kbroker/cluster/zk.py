@@ -8,7 +8,8 @@
   of the same id (a broker killed and restarted before its old session expired) to go away;
   ``BrokerRegistration`` registers again after every session expiry.
 - ``request_controlled_shutdown``: a stopping broker asks the controller to move its leaderships
-  away (/admin/controlled_shutdown/<id>, deleted by the controller when done).
+  away (/admin/controlled_shutdown/<id>, answered by the controller in the same znode) and retries
+  until it leads nothing or controlled.shutdown.max.retries are used up.
 - ``read_json``, ``conditional_set``: a decoded read with its stat, a version-conditional write.
 
 Layouts are those of ``kbroker.cluster.zkdata``.
@@ -252,24 +253,61 @@ class BrokerRegistration:
         self.zk.remove_listener(self._on_state)
 
 
-def request_controlled_shutdown(zk: Any, broker_id: int, timeout_s: float) -> bool:
-    """Asks the controller to move this broker's leaderships to other in-sync replicas and to take
-    it out of every ISR (the ZooKeeper form of Kafka's ControlledShutdown): creates the persistent
-    /admin/controlled_shutdown/<id> and waits up to ``timeout_s`` for the controller to delete it.
-    True when it did; on timeout the request is withdrawn and False returned (the broker then stops
-    anyway, and the controller's broker-failure handling takes over)."""
+def request_controlled_shutdown(zk: Any, broker_id: int, max_retries: int = 3, backoff_s: float = 5.0) -> bool:
+    """Kafka's controlled shutdown, through ZooKeeper: asks the controller to move this broker's
+    leaderships to other in-sync replicas and to take it out of every ISR, then waits for its
+    answer.  Attempt N writes ``{"attempt": N}`` into /admin/controlled_shutdown/<id>; the
+    controller (whichever is active, also a new one after a failover, also this broker itself)
+    answers in the same znode with the partitions this broker still leads.  An empty list: True.
+    Otherwise, or without an answer within ``backoff_s`` (no controller, one moving), the next
+    attempt comes ``backoff_s`` after the previous one, up to ``max_retries``
+    (controlled.shutdown.max.retries × controlled.shutdown.retry.backoff.ms); then False and the
+    broker stops anyway.  The znode stays: until this broker is gone the controller does not elect
+    it leader."""
     path = zkdata.controlled_shutdown_path(broker_id)
-    try:
-        zk.create(path, b"", makepath=True)
-    except NodeExistsError:
-        pass
-    log.info("requested controlled shutdown of broker %d", broker_id)
-    if _wait_gone(zk, path, time.monotonic() + timeout_s, lambda _s: True):
-        log.info("controlled shutdown of broker %d done", broker_id)
-        return True
-    try:
-        zk.delete(path)
-    except NoNodeError:
-        return True  # done just now
-    log.warning("controlled shutdown of broker %d not done within %gs", broker_id, timeout_s)
+    attempts = max(1, max_retries)
+    for attempt in range(1, attempts + 1):
+        started = time.monotonic()
+        data = zkdata.encode_shutdown_request(attempt)
+        try:
+            zk.create(path, data, makepath=True)
+        except NodeExistsError:
+            zk.set(path, data)
+        log.info("controlled shutdown of broker %d: attempt %d of %d", broker_id, attempt, attempts)
+        answer = _wait_shutdown_answer(zk, path, attempt, started + backoff_s)
+        if answer is not None and not answer.remaining:
+            log.info("controlled shutdown of broker %d done (controller epoch %d): it leads no replicated "
+                     "partition", broker_id, answer.controller_epoch)
+            return True
+        if answer is None:
+            log.info("controlled shutdown of broker %d: no answer to attempt %d within %gs", broker_id, attempt,
+                     backoff_s)
+        else:
+            log.info("controlled shutdown of broker %d: attempt %d: it still leads %d partition(s): %s",
+                     broker_id, attempt, len(answer.remaining),
+                     ", ".join(f"{t}-{p}" for t, p in answer.remaining[:10]))
+        if attempt < attempts:
+            time.sleep(max(0.0, started + backoff_s - time.monotonic()))
+    log.warning("controlled shutdown of broker %d: all %d attempts failed; proceeding to an unclean shutdown",
+                broker_id, attempts)
     return False
+
+
+def _wait_shutdown_answer(zk: Any, path: str, attempt: int, deadline: float) -> zkdata.ShutdownRequest | None:
+    """The controller's answer to ``attempt`` once it is in ``path``; None at ``deadline``."""
+    while True:
+        changed = threading.Event()
+
+        def fire(_event: object, changed: threading.Event = changed) -> None:
+            changed.set()
+        try:
+            data, _ = zk.get(path, watch=fire)
+            req = zkdata.decode_shutdown(data)
+            if req.answered and req.attempt == attempt:
+                return req
+        except (NoNodeError, ValueError, KeyError, TypeError):
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        changed.wait(min(left, 1.0))  # also re-reads every second: a watch can be lost with a reconnect

@@ -15,8 +15,12 @@ Pure encoding and decoding, no I/O: the controller writes these znodes, every br
     /config/brokers/<id> | <default>              {"version":1,"config":{...}}  dynamic broker configs
     /config/changes/config_change_<seq>           {"version":2,"entity_path":"topics/<t>" or "brokers/<id>"}
     /admin/delete_topics/<t>                      (empty)
-    /admin/controlled_shutdown/<id>               (empty) a stopping broker asks the controller to move
-                                                  its leaderships away; the controller deletes it when done
+    /admin/controlled_shutdown/<id>               {"version":1,"attempt":N} a stopping broker asks the controller
+                                                  to move its leaderships away; the controller answers in the
+                                                  same znode: {"version":1,"attempt":N,"controller_epoch":C,
+                                                  "remaining":[{"topic":t,"partition":p}]} (partitions it still
+                                                  leads); kept until the broker is gone (the controller then
+                                                  deletes it) or registers again (the broker deletes it)
     /isr_change_notification/isr_change_<seq>     {"version":1,"partitions":[{"topic":t,"partition":p}]}
     /latest_producer_id_block                     {"version":1,"broker":N,"block_start":"<n>","block_end":"<m>"}
 """
@@ -238,6 +242,36 @@ def encode_isr_change(partitions: list[tuple[str, int]]) -> bytes:
 
 def decode_isr_change(data: bytes) -> list[tuple[str, int]]:
     return [(str(e["topic"]), int(e["partition"])) for e in _loads(data).get("partitions", [])]
+
+
+# -- /admin/controlled_shutdown/<id> ----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ShutdownRequest:
+    """A controlled shutdown request, and the controller's answer to it once given
+    (``answered``: ``remaining`` lists the partitions the broker still leads)."""
+    attempt: int
+    answered: bool = False
+    controller_epoch: int = 0
+    remaining: tuple[tuple[str, int], ...] = ()
+
+
+def encode_shutdown_request(attempt: int) -> bytes:
+    return _dumps({"version": 1, "attempt": attempt})
+
+
+def encode_shutdown_answer(attempt: int, controller_epoch: int, remaining: list[tuple[str, int]]) -> bytes:
+    return _dumps({"version": 1, "attempt": attempt, "controller_epoch": controller_epoch,
+                   "remaining": [{"topic": t, "partition": p} for t, p in remaining]})
+
+
+def decode_shutdown(data: bytes | None) -> ShutdownRequest:
+    """An empty znode (a request of an earlier kbroker) is attempt 0, unanswered."""
+    obj = _loads(data)
+    if "remaining" not in obj:
+        return ShutdownRequest(int(obj.get("attempt", 0)))
+    return ShutdownRequest(int(obj.get("attempt", 0)), True, int(obj.get("controller_epoch", 0)),
+                           tuple((str(e["topic"]), int(e["partition"])) for e in obj["remaining"]))
 
 
 # -- /latest_producer_id_block ----------------------------------------------------------------------

@@ -408,7 +408,7 @@ def test_controlled_shutdown_moves_leaders(cluster):
     cluster.create_topic("t", {0: (1, 2), 1: (2, 1), 2: (1,)})
     for p in range(3):
         cluster.wait_state("t", p, lambda s: s.leader != -1, "a leader")
-    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 60)
+    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 3, 20)
     s0, s1, s2 = (cluster.state("t", p) for p in range(3))
     assert (s0.leader, s0.leader_epoch, s0.isr) == (2, 1, (2,))
     assert (s1.leader, s1.leader_epoch, s1.isr) == (2, 0, (2,))
@@ -417,11 +417,112 @@ def test_controlled_shutdown_moves_leaders(cluster):
     cluster.leader_write("t", 0, (2, 1))
     cluster.register(4)  # a broker event and more time for the periodic check
     cluster.barrier(4)
-    wait_for(lambda: cluster.admin.exists(zkdata.controlled_shutdown_path(1)) is None, what="request gone")
+    # the answer stays in the request (t-2 has one replica: not counted) until 1 is gone
+    answer = zkdata.decode_shutdown(cluster.admin.get(zkdata.controlled_shutdown_path(1))[0])
+    assert answer.answered and answer.attempt == 1 and answer.remaining == ()
     assert cluster.state("t", 0).leader == 2
     cluster.kill(1)
     s2 = cluster.wait_state("t", 2, lambda s: s.leader == -1, "offline")
     assert s2.isr == (1,)
+    wait_for(lambda: cluster.admin.exists(zkdata.controlled_shutdown_path(1)) is None, what="request removed")
+
+
+def test_controlled_shutdown_znode_values():
+    req = zkdata.decode_shutdown(zkdata.encode_shutdown_request(2))
+    assert (req.attempt, req.answered) == (2, False)
+    ans = zkdata.decode_shutdown(zkdata.encode_shutdown_answer(2, 7, [("t", 1), ("u", 0)]))
+    assert (ans.attempt, ans.answered, ans.controller_epoch, ans.remaining) == (2, True, 7, (("t", 1), ("u", 0)))
+    assert zkdata.decode_shutdown(b"") == zkdata.ShutdownRequest(0)  # an empty request of an earlier kbroker
+
+
+def test_elect_unclean_on_request(cluster):
+    for b in (1, 2):
+        cluster.register(b)
+    c = cluster.controller(2, auto_leader_rebalance_enable=False)
+    active(cluster)
+    cluster.create_topic("u", {0: (1, 2), 1: (1,)}, config={"unclean.leader.election.enable": "false"})
+    cluster.wait_state("u", 0, lambda s: s.leader == 1, "leader 1")
+    assert c.elect_unclean([("u", 0), ("u", 9), ("nope", 0)]).result(30) == {
+        ("u", 0): ErrorCode.ELECTION_NOT_NEEDED, ("u", 9): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        ("nope", 0): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+    cluster.leader_write("u", 0, (1,))  # 2 fell out of sync
+    cluster.kill(1)
+    s = cluster.wait_state("u", 0, lambda s: s.leader == -1, "offline (unclean disabled)")
+    assert s.isr == (1,)
+    assert c.elect_unclean([("u", 0), ("u", 1)]).result(30) == {
+        ("u", 0): ErrorCode.NONE, ("u", 1): ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE}
+    s2 = cluster.state("u", 0)
+    assert (s2.leader, s2.leader_epoch, s2.isr) == (2, s.leader_epoch + 1, (2,))
+    assert c.elect_unclean([("u", 0)]).result(30) == {("u", 0): ErrorCode.ELECTION_NOT_NEEDED}
+
+
+def test_elections_on_a_standby_controller_are_not_controller(cluster):
+    cluster.register(1)
+    cluster.controller(1)
+    active(cluster)
+    standby = cluster.controller(2)
+    assert standby.elect_unclean([("t", 0)]).result(30) == {("t", 0): ErrorCode.NOT_CONTROLLER}
+    assert standby.elect_preferred([("t", 0)]).result(30) == {("t", 0): ErrorCode.NOT_CONTROLLER}
+
+
+def test_controlled_shutdown_answer_lists_what_the_broker_still_leads(cluster):
+    for b in (1, 2):
+        cluster.register(b)
+    cluster.controller(2, auto_leader_rebalance_enable=False)
+    active(cluster)
+    cluster.create_topic("t", {0: (1, 2)})
+    cluster.wait_state("t", 0, lambda s: s.leader == 1, "leader 1")
+    cluster.leader_write("t", 0, (1,))  # no other in-sync replica: 1 cannot hand it over
+    assert not cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 2, 0.3)
+    answer = zkdata.decode_shutdown(cluster.admin.get(zkdata.controlled_shutdown_path(1))[0])
+    assert answer.answered and answer.attempt == 2 and answer.remaining == (("t", 0),)
+    # once 2 is back in sync (the leader's write), the next request succeeds
+    cluster.leader_write("t", 0, (1, 2))
+    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 2, 5)
+    s = cluster.state("t", 0)
+    assert (s.leader, s.isr) == (2, (2,))
+
+
+def test_controlled_shutdown_retries_until_a_controller_answers(cluster):
+    for b in (1, 2, 3):
+        cluster.register(b)
+    first = cluster.controller(3, auto_leader_rebalance_enable=False)
+    active(cluster)
+    cluster.create_topic("t", {0: (1, 2, 3)})
+    cluster.wait_state("t", 0, lambda s: s.leader == 1 and s.isr == (1, 2, 3), "leader 1")
+    first.stop()  # no controller now
+    result: list[bool] = []
+    t = threading.Thread(target=lambda: result.append(
+        cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 10, 1.0)))
+    t.start()
+    try:
+        def attempt() -> int:
+            path = zkdata.controlled_shutdown_path(1)
+            return 0 if cluster.admin.exists(path) is None else zkdata.decode_shutdown(cluster.admin.get(path)[0]).attempt
+        wait_for(lambda: attempt() >= 2, what="a second attempt")
+        cluster.controller(2, auto_leader_rebalance_enable=False)
+    finally:
+        t.join(30)
+    assert result == [True]
+    s = cluster.state("t", 0)
+    assert s.leader == 2 and 1 not in s.isr
+
+
+def test_a_new_controller_does_not_elect_a_shutting_down_broker(cluster):
+    for b in (1, 2, 3):
+        cluster.register(b)
+    first = cluster.controller(3, auto_leader_rebalance_enable=False)
+    active(cluster)
+    cluster.create_topic("t", {0: (2, 1, 3)})
+    cluster.wait_state("t", 0, lambda s: s.leader == 2 and s.isr == (2, 1, 3), "leader 2")
+    assert cluster.zkmod.request_controlled_shutdown(cluster.brokers[1], 1, 3, 5)
+    cluster.leader_write("t", 0, (2, 1, 3))  # the leader took 1 back (it was still fetching)
+    first.stop()
+    cluster.controller(3, auto_leader_rebalance_enable=False)  # a new term: the set is read from ZooKeeper
+    wait_for(lambda: sum(c.is_active for c in cluster.controllers) == 1, what="the new controller")
+    cluster.kill(2)
+    s = cluster.wait_state("t", 0, lambda s: s.leader != 2, "a new leader")
+    assert s.leader == 3  # not 1, the first in-sync replica, which is shutting down
 
 
 def test_new_controller_finishes_work_left_while_there_was_none(cluster):
