@@ -2,7 +2,7 @@
 
     python -m compat.bench [--records N] [--size BYTES] [--transfer pread|sendfile|both] [--kafka] [--cluster]
     python -m compat.bench --clusters [--rounds R] [--records N] [--size BYTES] [--warmup N]
-                           [--latency-rate RPS] [--latency-seconds S]
+                           [--latency-rate RPS] [--latency-seconds S] [--latency-settle SETTLE]
 
 Starts a broker per fetch transfer mode on a free loopback port — and, with --kafka,
 the reference Apache Kafka (compat/kafka_ref) — produces N records of SIZE bytes
@@ -17,8 +17,9 @@ Apache Kafka KRaft cluster (compat.cluster.kafka), started fresh for each round,
 time, alternating kbroker, Kafka, kbroker, Kafka, ... for R rounds each.  Each round runs the same
 load: (optionally) WARMUP records to another topic, untimed; the produce and consume phases above
 with every delivery's latency (produce() to acknowledgement, as librdkafka reports it — under a
-producer that outruns the broker this is mostly time queued in the client); then RPS records/s for
-S seconds, paced, whose latencies are the broker's acks=all round trip plus linger.  It prints each
+producer that outruns the broker this is mostly time queued in the client); then RPS records/s,
+paced, for SETTLE seconds uncounted (right after the bulk phase a JVM is still compiling and
+collecting) and S seconds counted, whose latencies are the broker's acks=all round trip plus linger.  It prints each
 round (with the 1-minute load average at its start), the medians per system and kbroker / Kafka.
 
 Results go in compat/BENCHMARKS.md, with the machine they were taken on.
@@ -105,7 +106,8 @@ def _create_topic(b, topic: str, rf: int, configs: dict[str, str]) -> None:
 
 
 def measure(b, rf: int, configs: dict[str, str], records: int, size: int, latency: bool = False,
-            warmup: int = 0, paced_rate: int = 0, paced_seconds: float = 0) -> dict[str, float]:
+            warmup: int = 0, paced_rate: int = 0, paced_seconds: float = 0,
+            paced_settle: float = 0) -> dict[str, float]:
     """The load against a started broker or cluster ``b``; see the module's docstring."""
     import confluent_kafka as ck
 
@@ -164,16 +166,19 @@ def measure(b, rf: int, configs: dict[str, str], records: int, size: int, latenc
         out["produce_p50_ms"] = percentile(lat, 50) * 1e3
         out["produce_p99_ms"] = percentile(lat, 99) * 1e3
     if paced_rate and paced_seconds:
+        def paced(n: int) -> None:
+            t0 = time.perf_counter()
+            for i in range(n):
+                due = t0 + i / paced_rate
+                while (delay := due - time.perf_counter()) > 0:
+                    p.poll(delay)  # waits at most ``delay``, serving acknowledgements meanwhile
+                p.produce(topic, payload)
+                p.poll(0)
+            assert p.flush(60) == 0
+
+        paced(int(paced_rate * paced_settle))
         lat.clear()
-        total = int(paced_rate * paced_seconds)
-        t0 = time.perf_counter()
-        for i in range(total):
-            due = t0 + i / paced_rate
-            while (delay := due - time.perf_counter()) > 0:
-                p.poll(delay)  # waits at most ``delay``, serving acknowledgements meanwhile
-            p.produce(topic, payload)
-            p.poll(0)
-        assert p.flush(60) == 0
+        paced(int(paced_rate * paced_seconds))
         if failed:
             raise RuntimeError(f"{len(failed)} paced deliveries failed, first: {failed[0]}")
         out["paced_p50_ms"] = percentile(lat, 50) * 1e3
@@ -204,13 +209,15 @@ def clusters(args: argparse.Namespace) -> int:
     systems = {"kbroker": "cluster", "kafka": "kafka-cluster"}
     rounds: dict[str, list[dict[str, float]]] = {s: [] for s in systems}
     print(f"3 brokers each, topic 1 partition RF 3 min.insync.replicas=2, acks=all; {args.records} x "
-          f"{args.size} B, warm-up {args.warmup}, paced {args.latency_rate} rec/s x {args.latency_seconds} s",
+          f"{args.size} B, warm-up {args.warmup}, paced {args.latency_rate} rec/s x {args.latency_seconds} s "
+          f"after {args.latency_settle} s uncounted",
           flush=True)
     for i in range(1, args.rounds + 1):
         for name, target in systems.items():
             load = os.getloadavg()[0]
             r = run(target, args.records, args.size, latency=True, warmup=args.warmup,
-                    paced_rate=args.latency_rate, paced_seconds=args.latency_seconds)
+                    paced_rate=args.latency_rate, paced_seconds=args.latency_seconds,
+                    paced_settle=args.latency_settle)
             r["load_1m"] = load
             rounds[name].append(r)
             print(_line(f"{i} {name}", r) + f" | load avg {load:.2f}", flush=True)
@@ -233,8 +240,10 @@ def main() -> int:
                     help="only 3 kbroker brokers against 3 Apache Kafka nodes, alternating, --rounds each")
     ap.add_argument("--rounds", type=int, default=2, help="--clusters: rounds per system")
     ap.add_argument("--warmup", type=int, default=0, help="--clusters: untimed records first, another topic")
-    ap.add_argument("--latency-rate", type=int, default=2000, help="--clusters: paced phase, records/s")
+    ap.add_argument("--latency-rate", type=int, default=500, help="--clusters: paced phase, records/s")
     ap.add_argument("--latency-seconds", type=float, default=10, help="--clusters: paced phase length")
+    ap.add_argument("--latency-settle", type=float, default=5,
+                    help="--clusters: paced seconds first, not counted (the bulk phase's after-effects)")
     args = ap.parse_args()
     if args.clusters:
         return clusters(args)
