@@ -5,7 +5,8 @@ from Maven Central jars, for side-by-side runs and the benchmark.
     python compat/kafka_ref/launcher.py run PORT  # run a broker in the foreground
 
 The jars are resolved by Maven from compat/kafka_ref/pom.xml (Kafka's version is
-pinned there) and cached, so only the first call needs the registry.
+pinned there) and cached, so only the first call needs the registry.  Several of these
+nodes in one quorum make a cluster: compat/cluster/kafka.py.
 """
 
 from __future__ import annotations
