@@ -49,99 +49,17 @@ def _quiet_logger() -> logging.Logger:
     return log
 
 
-class Cluster:
-    def __init__(self, workdir: Path, brokers: int = 3, overrides: dict[str, str] | None = None,
-                 zookeeper: bool = True, zookeeper_nodes: int = 1, chroot: str | None = None) -> None:
-        if not zookeeper and brokers != 1:
-            raise ValueError("without ZooKeeper there can be only one broker")
-        self.workdir = Path(workdir)
-        self.overrides = dict(overrides or {})
-        self.zk: ZooKeeperProcess | ZooKeeperEnsemble | None = None
-        if zookeeper:
-            self.zk = (ZooKeeperEnsemble(self.workdir / "zookeeper", size=zookeeper_nodes) if zookeeper_nodes > 1
-                       else ZooKeeperProcess(self.workdir / "zookeeper"))
-        self.chroot = ("/" + chroot.strip("/")) if chroot and chroot.strip("/") else ""
-        self.brokers: dict[int, BrokerProcess] = {}
-        for broker_id in range(1, brokers + 1):
-            data = self.workdir / f"broker-{broker_id}" / "data"
-            data.parent.mkdir(parents=True, exist_ok=True)
-            conf = {"broker.id": str(broker_id)}
-            if self.zk is not None:
-                conf["zookeeper.connect"] = self.zookeeper_connect
-            conf.update(self.overrides)
-            self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
+class ClusterMetadata:
+    """Metadata reads and waits for any cluster with a ``bootstrap`` string: kbroker's (``Cluster``)
+    and Apache Kafka's (compat.cluster.kafka.KafkaCluster)."""
+
+    def __init__(self) -> None:
         self._admin = None
         self._lock = threading.Lock()
 
-    # -- processes -------------------------------------------------------------------------------------
-
-    @property
-    def zookeeper_connect(self) -> str:
-        """What the brokers' ``zookeeper.connect`` says: every server, then the chroot."""
-        assert self.zk is not None
-        return self.zk.connect + self.chroot
-
     @property
     def bootstrap(self) -> str:
-        return ",".join(b.bootstrap for b in self.brokers.values())
-
-    def start(self, timeout: float = 60) -> Cluster:
-        if self.zk is not None:
-            self.zk.start()
-        for b in self.brokers.values():
-            b.start(timeout)
-        self.wait_brokers(set(self.brokers), timeout)
-        return self
-
-    def add_broker(self, timeout: float = 60) -> int:
-        """Starts one more broker in the running cluster: the next id, a port and data directory of
-        its own, the same configs as the first broker; waits until the metadata lists it."""
-        broker_id = max(self.brokers) + 1
-        data = self.workdir / f"broker-{broker_id}" / "data"
-        data.parent.mkdir(parents=True, exist_ok=True)
-        conf = dict(self.brokers[min(self.brokers)].overrides)
-        conf["broker.id"] = str(broker_id)
-        self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
-        self.brokers[broker_id].start(timeout)
-        self.wait_brokers({broker_id}, timeout)
-        return broker_id
-
-    def kill(self, broker_id: int) -> None:
-        """SIGKILL: no shutdown, no controlled handover; ZooKeeper notices when the session expires."""
-        self.brokers[broker_id].kill()
-
-    def restart(self, broker_id: int, timeout: float = 60) -> None:
-        """Starts a stopped or killed broker again on its port and data directory (a running one is
-        stopped first) and waits until the metadata lists it."""
-        self.brokers[broker_id].restart() if self.is_running(broker_id) else self.brokers[broker_id].start(timeout)
-        self.wait_brokers({broker_id}, timeout)
-
-    def is_running(self, broker_id: int) -> bool:
-        proc = self.brokers[broker_id].proc
-        return proc is not None and proc.poll() is None
-
-    def stop(self) -> None:
-        """Stops every broker (SIGTERM, SIGKILL after a timeout), then ZooKeeper. Safe to call twice."""
-        for b in self.brokers.values():
-            try:
-                b.stop(timeout=20)
-            except Exception:  # noqa: BLE001 - cleanup must reach every process
-                b.kill()
-        if self.zk is not None:
-            self.zk.stop()
-
-    def __enter__(self) -> Cluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def log(self, broker_id: int) -> str:
-        return self.brokers[broker_id].log()
+        raise NotImplementedError
 
     # -- metadata --------------------------------------------------------------------------------------
 
@@ -226,6 +144,100 @@ class Cluster:
             return all(d[p].leader >= 0 and d[p].leader != old for p in partitions)
 
         self.wait(moved, timeout, f"partitions {sorted(partitions)} of {topic} to leave leader {old}")
+
+
+class Cluster(ClusterMetadata):
+    def __init__(self, workdir: Path, brokers: int = 3, overrides: dict[str, str] | None = None,
+                 zookeeper: bool = True, zookeeper_nodes: int = 1, chroot: str | None = None) -> None:
+        if not zookeeper and brokers != 1:
+            raise ValueError("without ZooKeeper there can be only one broker")
+        self.workdir = Path(workdir)
+        self.overrides = dict(overrides or {})
+        self.zk: ZooKeeperProcess | ZooKeeperEnsemble | None = None
+        if zookeeper:
+            self.zk = (ZooKeeperEnsemble(self.workdir / "zookeeper", size=zookeeper_nodes) if zookeeper_nodes > 1
+                       else ZooKeeperProcess(self.workdir / "zookeeper"))
+        self.chroot = ("/" + chroot.strip("/")) if chroot and chroot.strip("/") else ""
+        self.brokers: dict[int, BrokerProcess] = {}
+        for broker_id in range(1, brokers + 1):
+            data = self.workdir / f"broker-{broker_id}" / "data"
+            data.parent.mkdir(parents=True, exist_ok=True)
+            conf = {"broker.id": str(broker_id)}
+            if self.zk is not None:
+                conf["zookeeper.connect"] = self.zookeeper_connect
+            conf.update(self.overrides)
+            self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
+        super().__init__()
+
+    # -- processes -------------------------------------------------------------------------------------
+
+    @property
+    def zookeeper_connect(self) -> str:
+        """What the brokers' ``zookeeper.connect`` says: every server, then the chroot."""
+        assert self.zk is not None
+        return self.zk.connect + self.chroot
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.brokers.values())
+
+    def start(self, timeout: float = 60) -> Cluster:
+        if self.zk is not None:
+            self.zk.start()
+        for b in self.brokers.values():
+            b.start(timeout)
+        self.wait_brokers(set(self.brokers), timeout)
+        return self
+
+    def add_broker(self, timeout: float = 60) -> int:
+        """Starts one more broker in the running cluster: the next id, a port and data directory of
+        its own, the same configs as the first broker; waits until the metadata lists it."""
+        broker_id = max(self.brokers) + 1
+        data = self.workdir / f"broker-{broker_id}" / "data"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        conf = dict(self.brokers[min(self.brokers)].overrides)
+        conf["broker.id"] = str(broker_id)
+        self.brokers[broker_id] = BrokerProcess(data, port=free_port(), overrides=conf)
+        self.brokers[broker_id].start(timeout)
+        self.wait_brokers({broker_id}, timeout)
+        return broker_id
+
+    def kill(self, broker_id: int) -> None:
+        """SIGKILL: no shutdown, no controlled handover; ZooKeeper notices when the session expires."""
+        self.brokers[broker_id].kill()
+
+    def restart(self, broker_id: int, timeout: float = 60) -> None:
+        """Starts a stopped or killed broker again on its port and data directory (a running one is
+        stopped first) and waits until the metadata lists it."""
+        self.brokers[broker_id].restart() if self.is_running(broker_id) else self.brokers[broker_id].start(timeout)
+        self.wait_brokers({broker_id}, timeout)
+
+    def is_running(self, broker_id: int) -> bool:
+        proc = self.brokers[broker_id].proc
+        return proc is not None and proc.poll() is None
+
+    def stop(self) -> None:
+        """Stops every broker (SIGTERM, SIGKILL after a timeout), then ZooKeeper. Safe to call twice."""
+        for b in self.brokers.values():
+            try:
+                b.stop(timeout=20)
+            except Exception:  # noqa: BLE001 - cleanup must reach every process
+                b.kill()
+        if self.zk is not None:
+            self.zk.stop()
+
+    def __enter__(self) -> Cluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def log(self, broker_id: int) -> str:
+        return self.brokers[broker_id].log()
 
 
 def main() -> int:

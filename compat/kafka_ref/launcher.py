@@ -5,7 +5,8 @@ from Maven Central jars, for side-by-side runs and the benchmark.
     python compat/kafka_ref/launcher.py run PORT  # run a broker in the foreground
 
 The jars are resolved by Maven from compat/kafka_ref/pom.xml (Kafka's version is
-pinned there) and cached, so only the first call needs the registry.
+pinned there) and cached, so only the first call needs the registry.  Several of these
+nodes in one quorum make a cluster: compat/cluster/kafka.py.
 """
 
 from __future__ import annotations
@@ -46,16 +47,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (what ``kafka-storage random-uuid`` prints)."""
+    cluster = "-"
+    while not cluster[0].isalnum():  # an id starting with '-' would be read as an option
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster
+
+
 class KafkaRef:
-    """A reference Kafka broker on loopback.  ``start()`` returns once it answers."""
+    """A reference Kafka broker on loopback.  ``start()`` returns once it answers.
+
+    Alone it is a quorum of one.  As a node of a cluster (compat.cluster.kafka) it gets its
+    ``node_id``, its own ``workdir``, and the cluster's ``voters`` and id before ``launch``."""
 
     def __init__(self, port: int | None = None, overrides: dict[str, str] | None = None,
-                 heap: str = "1g") -> None:
+                 heap: str = "1g", node_id: int = 1, workdir: Path | None = None) -> None:
         self.port = port or _free_port()
         self.controller_port = _free_port()
+        self.node_id = node_id
+        self.voters = f"{node_id}@127.0.0.1:{self.controller_port}"
         self.overrides = overrides or {}
         self.heap = heap
-        self.dir = Path(tempfile.mkdtemp(prefix="kafka-ref-"))
+        if workdir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="kafka-ref-"))
+        else:
+            self.dir = Path(workdir)
+            self.dir.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,8 +83,8 @@ class KafkaRef:
     def _properties(self) -> str:
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters,
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -81,6 +99,12 @@ class KafkaRef:
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
     def start(self, timeout: float = 90) -> KafkaRef:
+        self.launch(new_cluster_id())
+        self.wait_ready(timeout)
+        return self
+
+    def launch(self, cluster_id: str) -> None:
+        """Formats the log directory for ``cluster_id`` and starts the JVM (does not wait)."""
         jars = fetch_jars()
         java = shutil.which("java")
         if java is None:
@@ -88,31 +112,36 @@ class KafkaRef:
         cfg = self.dir / "server.properties"
         cfg.write_text(self._properties())
         cp = f"{jars}/*"
-        cluster = "-"
-        while not cluster[0].isalnum():  # an id starting with '-' would be read as an option
-            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run([java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(cfg)],
+        subprocess.run([java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(cfg)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         log = open(self.dir / "kafka.log", "wb")
         self.proc = subprocess.Popen([java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-cp", cp,
                                       "kafka.Kafka", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the client port answers; raises if the JVM exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"Kafka exited: {(self.dir / 'kafka.log').read_text()[-3000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
+                    return
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("Kafka did not start in time")
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """SIGTERM without waiting (``stop`` waits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 60) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(60)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
