@@ -100,7 +100,12 @@ def _values(c, topic: str) -> list[bytes] | None:
 
 
 def _done(c, topic: str, p: int, replicas: list[int]) -> bool:
-    s = c.describe(topic)[p]
+    from confluent_kafka import KafkaException
+
+    try:
+        s = c.describe(topic)[p]
+    except KafkaException:  # a metadata request that met the broker just killed: ask again
+        return False
     return list(s.replicas) == replicas and set(s.isr) == set(replicas) and s.leader in replicas
 
 
