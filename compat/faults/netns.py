@@ -4,7 +4,10 @@ namespaces (the root namespace gets nothing), and nftables cuts inside a server'
 
 All names start with ``PREFIX``; ``teardown()`` kills every process left in them (SIGCONT first, so
 a paused one dies too) and deletes them, and runs at the start as well, for what a crashed earlier
-run left behind. Needs root, ``ip`` (iproute2) and ``nft``."""
+run left behind. The names are fixed: ``exclusive()`` makes the runs on one machine (the campaign,
+tests/foreign/test_netns_fencing.py) take turns. ``inside(ns)`` puts the calling thread in a
+namespace, so a test in the root namespace can be a client of the servers. Needs root, ``ip``
+(iproute2) and ``nft``."""
 
 from __future__ import annotations
 
