@@ -49,6 +49,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -100,6 +102,34 @@ class NetCluster(Cluster):
         proc = self.brokers[broker_id].proc
         if proc is not None and proc.poll() is None:
             os.kill(proc.pid, sig)
+
+
+@contextmanager
+def net_cluster(workdir: Path, overrides: dict[str, str], lock_timeout: float = 600,
+                start_timeout: float = 90) -> Iterator[tuple[netns.Network, NetCluster]]:
+    """The network and a started NetCluster on it, with the calling thread inside the client
+    namespace meanwhile (so its clients, and the processes it starts, reach the servers): for tests
+    that inject their own faults. At the end, however it ends: every cut healed, the servers
+    stopped, the thread back in its namespace, the namespaces and whatever runs in them gone."""
+    with netns.exclusive(lock_timeout):
+        net = netns.Network()
+        try:
+            net.setup()
+            with netns.inside(netns.CLIENT):
+                cluster = NetCluster(workdir, net, overrides)
+                try:
+                    cluster.start(timeout=start_timeout)
+                    yield net, cluster
+                finally:
+                    for node in [*net.zk, *net.brokers.values()]:
+                        try:
+                            net.heal(node.ns)
+                        except RuntimeError:
+                            pass
+                    cluster.stop()
+                    cluster._admin = None
+        finally:
+            netns.teardown()
 
 
 @dataclass
@@ -535,6 +565,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--read-timeout", type=float, default=180)
     ap.add_argument("--fault-room", type=float, default=25, help="no new fault starts this close to the end")
     ap.add_argument("--timeout", type=float, help="for the whole run (default: 3 x duration + 900 s)")
+    ap.add_argument("--lock-timeout", type=float, default=900,
+                    help="waiting for another run's network namespaces to go (compat/faults/netns.py exclusive)")
     ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE", help="a broker config")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -606,14 +638,19 @@ def outer(a: argparse.Namespace) -> int:
     if a.producers and any(n.startswith("java") for n in a.producers.split(",")):
         producers.java_classpath()  # compile once, before the clock runs
     a.dir.mkdir(parents=True, exist_ok=True)
-    left = netns.ours()
-    if left:
-        print(f"removing namespaces left by an earlier run: {left}", file=sys.stderr, flush=True)
 
     def on_signal(signum, _frame):
         raise SystemExit(f"stopped by signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    with netns.exclusive(a.lock_timeout):
+        return run_outer(a)
+
+
+def run_outer(a: argparse.Namespace) -> int:
+    left = netns.ours()
+    if left:
+        print(f"removing namespaces left by an earlier run: {left}", file=sys.stderr, flush=True)
     proc = None
     try:
         netns.Network().setup()

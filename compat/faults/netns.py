@@ -4,15 +4,22 @@ namespaces (the root namespace gets nothing), and nftables cuts inside a server'
 
 All names start with ``PREFIX``; ``teardown()`` kills every process left in them (SIGCONT first, so
 a paused one dies too) and deletes them, and runs at the start as well, for what a crashed earlier
-run left behind. Needs root, ``ip`` (iproute2) and ``nft``."""
+run left behind. The names are fixed: ``exclusive()`` makes the runs on one machine (the campaign,
+tests/foreign/test_netns_fencing.py) take turns. ``inside(ns)`` puts the calling thread in a
+namespace, so a test in the root namespace can be a client of the servers. Needs root, ``ip``
+(iproute2) and ``nft``."""
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 PREFIX = "kbf-"
@@ -20,6 +27,7 @@ SUBNET = "10.213.0"
 HUB = PREFIX + "hub"
 CLIENT = PREFIX + "client"
 TABLE = "kbfault"
+LOCK = "/run/lock/kbroker-kbf-netns.lock"
 
 
 def unavailable() -> str | None:
@@ -102,6 +110,11 @@ class Network:
         nft(ns, f"add rule inet {TABLE} input ip saddr {{ {addrs} }} drop")
         nft(ns, f"add rule inet {TABLE} output ip daddr {{ {addrs} }} drop")
 
+    def isolate(self, ns: str) -> None:
+        """Drops every packet in and out of namespace ``ns``'s link to the hub (its loopback stays)."""
+        nft(ns, f'add rule inet {TABLE} input iifname "eth0" drop')
+        nft(ns, f'add rule inet {TABLE} output oifname "eth0" drop')
+
     def heal(self, ns: str) -> None:
         nft(ns, f"flush chain inet {TABLE} input")
         nft(ns, f"flush chain inet {TABLE} output")
@@ -109,6 +122,63 @@ class Network:
 
 def nft(ns: str, rule: str) -> None:
     run("ip", "netns", "exec", ns, "nft", rule)
+
+
+@contextmanager
+def exclusive(timeout: float) -> Iterator[None]:
+    """The namespaces' names are fixed, so one user at a time on the machine: an exclusive lock
+    (``LOCK``, released when the holder exits, however it exits) around building, using and
+    tearing down the network. ``TimeoutError`` when another run still holds it after ``timeout``
+    seconds; the teardown at the start of ``Network.setup`` then only ever removes leftovers of a
+    run that has died."""
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another run has held the {PREFIX}* network namespaces ({LOCK}) "
+                                       f"for more than {timeout:g}s") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextmanager
+def inside(ns: str) -> Iterator[None]:
+    """The calling thread in network namespace ``ns`` meanwhile, then back in its own: the sockets
+    it opens there, and the threads and processes it starts there, stay in ``ns`` (how a test in the
+    root namespace drives the namespaced cluster as a client, without an address of its own)."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
 
 
 def ours() -> list[str]:
