@@ -226,6 +226,7 @@ def test_cancel_reverts_an_ongoing_reassignment(cluster, jars, tmp_path) -> None
     # back to the original replica set, in Kafka's order: the replicas during the move minus the added one
     reverted = {p: [b for b in s.replicas if b != NEW] for p, s in during.items()}
     assert all(set(reverted[p]) == set(original[p]) for p in original)
+    assert reverted == {0: [2, 1], 1: [3, 2]}  # README.md's example
     cluster.wait(lambda: {p: list(s.replicas) for p, s in cluster.describe(topic).items()} == reverted
                  and cluster.isr_full(topic), 60, f"the original replicas of {topic}, all in sync")
     cluster.wait(lambda: not any(cluster.brokers[NEW].data_dir.glob(f"{topic}-*")), 30,
