@@ -305,10 +305,9 @@ class LogManager:
 
     def alter_topic_configs(self, name: str, configs: Mapping[str, str], config: LogConfig) -> TopicMeta:
         """Replace a topic's stored overrides; ``config`` (its new settings) applies to its open logs
-        from the next append."""
+        from the next append (a cluster broker has logs of only the partitions it holds a replica of)."""
         meta = self.topics.set_configs(name, configs)
-        for partition in range(meta.partitions):
-            self._logs[name, partition].reconfigure(config)
+        self.reconfigure(name, config)
         return meta
 
     def delete_topic(self, name: str) -> TopicMeta:

@@ -20,6 +20,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -57,22 +58,38 @@ def _tool(jars: Path, bootstrap: str, *args: str, timeout: float = 120) -> tuple
     return p.returncode, out
 
 
-def _execute_and_verify(jars: Path, bootstrap: str, workdir: Path, name: str,
-                        moves: dict[int, list[int]]) -> str:
+def _write_plan(workdir: Path, name: str, moves: dict[int, list[int]], topic: str = TOPIC) -> Path:
     plan = workdir / f"{name}.json"
     plan.write_text(json.dumps({"version": 1, "partitions": [
-        {"topic": TOPIC, "partition": p, "replicas": r} for p, r in sorted(moves.items())]}))
-    rc, out = _tool(jars, bootstrap, "--reassignment-json-file", str(plan), "--execute")
+        {"topic": topic, "partition": p, "replicas": r} for p, r in sorted(moves.items())]}))
+    return plan
+
+
+def _execute(jars: Path, bootstrap: str, plan: Path, *extra: str) -> str:
+    rc, out = _tool(jars, bootstrap, "--reassignment-json-file", str(plan), "--execute", *extra)
     assert rc == 0 and "Successfully started partition reassignment" in out, out
-    deadline = time.monotonic() + 90
+    return out
+
+
+def _verify_until_completed(jars: Path, bootstrap: str, plan: Path, topic: str, partitions: Iterable[int],
+                            timeout: float = 90) -> str:
+    """``--verify`` every 2 s until it reports every partition's move completed; its last output."""
+    deadline = time.monotonic() + timeout
     while True:
         rc, out = _tool(jars, bootstrap, "--reassignment-json-file", str(plan), "--verify")
-        done = [f"Reassignment of partition {TOPIC}-{p} is completed." in out for p in moves]
+        done = [f"Reassignment of partition {topic}-{p} is completed." in out for p in partitions]
         if rc == 0 and all(done):
             return out
         assert rc == 0 and "rror" not in out, out  # in progress, or an error
-        assert time.monotonic() < deadline, f"the reassignment {name} did not complete:\n{out}"
+        assert time.monotonic() < deadline, f"the reassignment {plan.name} did not complete:\n{out}"
         time.sleep(2)
+
+
+def _execute_and_verify(jars: Path, bootstrap: str, workdir: Path, name: str,
+                        moves: dict[int, list[int]]) -> str:
+    plan = _write_plan(workdir, name, moves)
+    _execute(jars, bootstrap, plan)
+    return _verify_until_completed(jars, bootstrap, plan, TOPIC, moves)
 
 
 def _java_reassign(bootstrap: str, moves: dict[int, list[int]]) -> dict[int, list[int]]:

@@ -191,3 +191,20 @@ def test_partition_dirs_are_created_if_missing(tmp_path: Path) -> None:
     assert (tmp_path / "t-0").is_dir() and (tmp_path / "t-1").is_dir()
     assert manager.get_log("t", 1).log_end_offset == 0  # type: ignore[union-attr]
     manager.close_all()
+
+
+def test_topic_configs_apply_to_the_replicas_a_cluster_broker_holds(tmp_path: Path) -> None:
+    # a cluster broker holding replicas of partitions 0 and 2 of 3 only (a reassignment moved 1 away)
+    service = _service(tmp_path)
+    service.ensure_replicas("t", uuid.uuid4(), 3, {0, 1, 2}, {})
+    service.ensure_replicas("t", service.get("t").topic_id, 3, {0, 2}, {})  # type: ignore[union-attr]
+    manager = service.logs
+    assert manager.get_log("t", 1) is None and not (tmp_path / "t-1").exists()
+    service.alter("t", {"segment.bytes": "300", "follower.replication.throttled.replicas": "0:1"})
+    assert manager.topics.get("t").configs["segment.bytes"] == "300"  # type: ignore[union-attr]
+    assert service.config("t").overrides["follower.replication.throttled.replicas"] == "0:1"  # type: ignore[union-attr]
+    assert all(manager.get_log("t", p).config.segment_bytes == 300 for p in (0, 2))  # type: ignore[union-attr]
+    service.alter("t", {})
+    assert manager.topics.get("t").configs == {}  # type: ignore[union-attr]
+    assert "follower.replication.throttled.replicas" not in service.config("t").overrides  # type: ignore[union-attr]
+    manager.close_all()
