@@ -16,24 +16,15 @@ import sys
 
 import pytest
 
-from compat.cluster import producer
-from compat.java import harness
 from tests.support import ROOT
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import require_java_producer
 from tests.support.zookeeper import require_zookeeper
 
 
 @pytest.mark.timeout(1500)
 def test_failover_campaign_short_form(tmp_path) -> None:
     require_zookeeper()
-    require_tool("java")
-    require_tool("javac")
-    try:
-        producer.java_classpath()
-    except harness.JavaUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"the Java producer must build under CI=true: {e}")
-        pytest.skip(str(e))
+    require_java_producer()
     report = tmp_path / "report.md"
     proc = subprocess.run(
         [sys.executable, "-m", "compat.cluster.failover", "--records", "20000", "--kills", "3",
@@ -54,14 +45,7 @@ def test_failover_harness_against_one_broker(tmp_path) -> None:
     restarts, the reads and the checker) against today's single-node broker, killed and restarted
     twice: everything acknowledged is there once, in order, and each kill was followed by
     acknowledgements."""
-    require_tool("java")
-    require_tool("javac")
-    try:
-        producer.java_classpath()
-    except harness.JavaUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"the Java producer must build under CI=true: {e}")
-        pytest.skip(str(e))
+    require_java_producer()
     proc = subprocess.run(
         [sys.executable, "-m", "compat.cluster.failover", "--single-node", "--records", "4000", "--kills", "2",
          "--cycle-seconds", "4", "--dir", str(tmp_path / "run"), "--timeout", "250"],

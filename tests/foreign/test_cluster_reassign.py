@@ -26,10 +26,9 @@ from pathlib import Path
 import pytest
 
 from compat.cluster import checker, producer
-from compat.java import harness
 from tests.broker.test_cluster import FAST
 from tests.support import ROOT
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import IN_CI, require_java_producer
 from tests.support.zookeeper import require_zookeeper
 
 TOPIC = "scale"
@@ -141,14 +140,7 @@ def _acked(path: Path) -> int:
 @pytest.mark.timeout(600)
 def test_scale_out_and_in_under_load_with_kafkas_tool_and_admin(tmp_path) -> None:
     require_zookeeper()
-    require_tool("java")
-    require_tool("javac")
-    try:
-        producer.java_classpath()
-    except harness.JavaUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"the Java producer must build under CI=true: {e}")
-        pytest.skip(str(e))
+    require_java_producer()
     jars = _kafka_jars()
     from compat.cluster.launcher import Cluster
 

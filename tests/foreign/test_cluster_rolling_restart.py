@@ -19,22 +19,9 @@ import sys
 
 import pytest
 
-from compat.cluster import producer
-from compat.java import harness
 from tests.support import ROOT
-from tests.support.tools import IN_CI, require_kafka_jars, require_tool
+from tests.support.tools import require_java_producer, require_kafka_jars
 from tests.support.zookeeper import require_zookeeper
-
-
-def _require_java_producer() -> None:
-    require_tool("java")
-    require_tool("javac")
-    try:
-        producer.java_classpath()
-    except harness.JavaUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"the Java producer must build under CI=true: {e}")
-        pytest.skip(str(e))
 
 
 def _run(tmp_path, rebalance: str) -> str:
@@ -62,14 +49,14 @@ def _run(tmp_path, rebalance: str) -> str:
 @pytest.mark.timeout(600)
 def test_rolling_restart_then_automatic_preferred_leaders(tmp_path) -> None:
     require_zookeeper()
-    _require_java_producer()
+    require_java_producer()
     _run(tmp_path, "auto")
 
 
 @pytest.mark.timeout(600)
 def test_rolling_restart_then_kafka_leader_election(tmp_path) -> None:
     require_zookeeper()
-    _require_java_producer()
+    require_java_producer()
     require_kafka_jars()
     text = _run(tmp_path, "tool")
     assert "Successfully completed leader election (PREFERRED) for partitions rolling-" in text, text

@@ -17,12 +17,10 @@ import sys
 
 import pytest
 
-from compat.cluster import producer
 from compat.faults import netns
 from compat.faults.campaign import KINDS
-from compat.java import harness
 from tests.support import ROOT
-from tests.support.tools import IN_CI, require_tool
+from tests.support.tools import IN_CI, require_java_producer
 from tests.support.zookeeper import require_zookeeper
 
 
@@ -38,14 +36,7 @@ def require_netns() -> None:
 def test_fault_campaign_ci_form(tmp_path) -> None:
     require_netns()
     require_zookeeper()
-    require_tool("java")
-    require_tool("javac")
-    try:
-        producer.java_classpath()
-    except harness.JavaUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"the Java producer must build under CI=true: {e}")
-        pytest.skip(str(e))
+    require_java_producer()
     report = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "compat.faults", "--duration", "150", "--dir", str(tmp_path / "run"),

@@ -50,3 +50,20 @@ def require_kafka_jars() -> tuple[str, Path]:
             pytest.fail(f"the reference Kafka jars are required under CI=true ({jars})")
         pytest.skip(f"the reference Kafka jars are not fetched ({jars}: compat/kafka_ref/launcher.py fetch)")
     return java, jars
+
+
+def require_java_producer() -> None:
+    """``java``, ``javac`` and the compiled Java programs of compat/cluster/java (the acks=all
+    producer, the reassignment client) against the kafka-clients jars; skipped when they cannot be
+    built, except under CI where they must."""
+    from compat.cluster import producer
+    from compat.java import harness
+
+    require_tool("java")
+    require_tool("javac")
+    try:
+        producer.java_classpath()
+    except harness.JavaUnavailable as e:
+        if IN_CI:
+            pytest.fail(f"the Java producer must build under CI=true: {e}")
+        pytest.skip(str(e))
