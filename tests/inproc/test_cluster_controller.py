@@ -19,14 +19,6 @@ from wire.errors import ErrorCode
 SESSION_MS = 10000
 
 
-@pytest.fixture(scope="module")
-def zookeeper(tmp_path_factory):
-    require_zookeeper()
-    zk = ZooKeeperProcess(tmp_path_factory.mktemp("zookeeper")).start()
-    yield zk
-    zk.stop()
-
-
 class Cluster:
     """Clients, fake brokers and controllers of one test, all under one chroot; ``close`` ends them."""
 

@@ -34,14 +34,6 @@ from wire.messages.produce import ProduceRequest
 from wire.records import build_batch
 
 
-@pytest.fixture(scope="module")
-def zookeeper(tmp_path_factory):
-    require_zookeeper()
-    zk = ZooKeeperProcess(tmp_path_factory.mktemp("zookeeper")).start()
-    yield zk
-    zk.stop()
-
-
 class Tree:
     """The test's own session under one chroot: the fake controller, broker 2 and the writes."""
 

@@ -7,25 +7,13 @@ ZooKeeper is gone."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.zookeeper import ZooKeeperProcess, require_zookeeper
+from tests.support.zookeeper import ZooKeeperProcess
 from wire.errors import ErrorCode as E
 
 SIZE = 1000
-
-
-@pytest.fixture(scope="module")
-def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooKeeperProcess]:
-    require_zookeeper()
-    zk = ZooKeeperProcess(Path(tmp_path_factory.mktemp("zk"))).start()
-    try:
-        yield zk
-    finally:
-        zk.stop()
 
 
 @pytest.fixture
