@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kbroker.cluster.node import ClusterNode
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kbroker.identity import BrokerIdentity
     from kbroker.producers import ProducerIdAllocator
     from kbroker.topics import TopicService
+    from kbroker.txn.ports import MarkerWriter, TxnVerifier
     from kbroker.waiters import AppendWaiters
 
 
@@ -33,6 +34,9 @@ class Services:
     dynamic_configs: DynamicBrokerConfigs
     group_configs: GroupConfigStore
     cluster: ClusterNode | None = None  # set when this broker is part of a cluster (zookeeper.connect)
+    transactions: Any = None  # kbroker.txn.coordinator.TransactionCoordinator (set by the composition root)
+    markers: MarkerWriter | None = None  # appends commit/abort markers on the partitions this broker leads
+    txn_verifier: TxnVerifier | None = None  # KIP-890 verification of transactional produce
 
 
 @dataclass(slots=True)
