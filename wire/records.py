@@ -728,3 +728,52 @@ def rebuild_batch(
     )
     _U32.pack_into(out, _CRC_POS, _crc32c(payload, _crc32c(memoryview(out)[_ATTRIBUTES_POS:])))
     return b"".join((out, payload))
+
+
+# -- control batches (transaction markers) --------------------------------------------------------
+
+__all__ += ["ABORT_MARKER", "COMMIT_MARKER", "build_control_batch", "control_type", "ControlMarker"]
+
+ABORT_MARKER, COMMIT_MARKER = 0, 1
+_CONTROL_KEY = struct.Struct(">hh")  # version 0, type (0 abort, 1 commit)
+_CONTROL_VALUE = struct.Struct(">hi")  # version 0, coordinator epoch
+
+
+@dataclass(frozen=True, slots=True)
+class ControlMarker:
+    """The one record of a transaction marker: its type and the coordinator epoch that wrote it."""
+
+    commit: bool
+    coordinator_epoch: int
+
+
+def build_control_batch(producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
+                        timestamp_ms: int, partition_leader_epoch: int = -1) -> bytes:
+    """A transaction marker as Kafka writes it (EndTransactionMarker): a control, transactional
+    batch of the producer (base sequence -1) holding one record whose key is (version 0, type:
+    0 abort / 1 commit) and whose value is (version 0, coordinator epoch)."""
+    key = _CONTROL_KEY.pack(0, COMMIT_MARKER if commit else ABORT_MARKER)
+    value = _CONTROL_VALUE.pack(0, coordinator_epoch)
+    return build_batch([(key, value, None, timestamp_ms)], producer_id=producer_id, producer_epoch=producer_epoch,
+                       base_sequence=-1, transactional=True, control=True,
+                       partition_leader_epoch=partition_leader_epoch)
+
+
+def control_type(buf, pos: int = 0) -> ControlMarker:
+    """The marker of the control batch at ``pos``; CorruptRecordError if it is not a control batch or
+    its record is not a marker (a key shorter than 4 bytes, a negative version, a type other than
+    abort or commit)."""
+    header = BatchHeader(buf, pos)
+    if not header.is_control:
+        raise CorruptRecordError(f"batch at {header.base_offset} is not a control batch")
+    for rec in iter_records(buf, pos):
+        if rec.key is None or len(rec.key) < _CONTROL_KEY.size:
+            raise CorruptRecordError("control record without a 4-byte key")
+        version, kind = _CONTROL_KEY.unpack_from(rec.key, 0)
+        if version < 0 or kind not in (ABORT_MARKER, COMMIT_MARKER):
+            raise CorruptRecordError(f"control record version {version} type {kind}")
+        epoch = -1
+        if rec.value is not None and len(rec.value) >= _CONTROL_VALUE.size:
+            epoch = _CONTROL_VALUE.unpack_from(rec.value, 0)[1]
+        return ControlMarker(kind == COMMIT_MARKER, epoch)
+    raise CorruptRecordError("control batch without a record")
