@@ -33,4 +33,5 @@ from kbroker.apis import (  # noqa: F401
     offset_for_leader_epoch,
     produce,
     sync_group,
+    write_txn_markers,
 )
