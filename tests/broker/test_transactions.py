@@ -100,7 +100,9 @@ def test_raw_transaction_lifecycle(tbroker) -> None:
         s = describe(c, "t1")
         assert (s.error_code, s.transaction_state, s.producer_id, s.producer_epoch) == (0, "Ongoing", pid, epoch)
         assert [(t.topic, sorted(t.partitions)) for t in s.topics] == [("raw", [0, 1])]
-        assert c.produce("raw", 0, txn_batch(pid, epoch, 0, [b"a", b"b"])).error_code == E.NONE
+        req = RawClient.produce_request("raw", 0, txn_batch(pid, epoch, 0, [b"a", b"b"]))
+        req.transactional_id = "t1"
+        assert c.request(req, 9).responses[0].partition_responses[0].error_code == E.NONE
         lst = c.request(ListTransactionsRequest(state_filters=["Ongoing", "Bogus"]), 1)
         assert lst.unknown_state_filters == ["Bogus"]
         assert [(t.transactional_id, t.transaction_state) for t in lst.transaction_states] == [("t1", "Ongoing")]
