@@ -232,3 +232,49 @@ def test_timed_out_transaction_is_aborted(tbroker) -> None:
         good.produce("to", value=b"ok", partition=0)
         good.commit_transaction(60)
     assert committed_values(tbroker.bootstrap, "to", 1, "to-g") == [b"ok"]
+
+
+def test_offsets_committed_with_the_transaction(tbroker) -> None:
+    """AddOffsetsToTxn + TxnOffsetCommit (consume-transform-produce): the group's offsets become
+    committed with the transaction's commit marker on its __consumer_offsets partition, and an
+    aborted transaction's offsets never do."""
+    with RawClient.connect(tbroker.bootstrap) as c:
+        c.create_topic("src", 1)
+        c.create_topic("dst", 1)
+    src = confluent_kafka.Producer({"bootstrap.servers": tbroker.bootstrap})
+    for i in range(4):
+        src.produce("src", value=f"s{i}".encode(), partition=0)
+    assert src.flush(30) == 0
+    cons = confluent_kafka.Consumer({"bootstrap.servers": tbroker.bootstrap, "group.id": "ctp",
+                                     "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                     "isolation.level": "read_committed"})
+    cons.subscribe(["src"])
+    p = confluent_kafka.Producer({"bootstrap.servers": tbroker.bootstrap, "transactional.id": "ctp-tx"})
+    p.init_transactions(60)
+    try:
+        msgs: list = []
+
+        def two_read() -> bool:
+            m = cons.poll(0.5)
+            if m is not None and m.error() is None:
+                msgs.append(m)
+            return len(msgs) >= 2
+
+        wait_for(two_read, interval=0, what="two source records")
+        tp = confluent_kafka.TopicPartition("src", 0, msgs[1].offset() + 1)
+        p.begin_transaction()
+        p.produce("dst", value=b"out", partition=0)
+        p.send_offsets_to_transaction([tp], cons.consumer_group_metadata(), 30)
+        p.abort_transaction(60)
+        assert cons.committed([confluent_kafka.TopicPartition("src", 0)], 30)[0].offset < 0  # aborted: none
+        p.begin_transaction()
+        p.produce("dst", value=b"out", partition=0)
+        p.send_offsets_to_transaction([tp], cons.consumer_group_metadata(), 30)
+        p.commit_transaction(60)
+
+        def committed() -> int:
+            return cons.committed([confluent_kafka.TopicPartition("src", 0)], 30)[0].offset
+
+        assert wait_for(lambda: committed() == msgs[1].offset() + 1, what="the transaction's offset committed")
+    finally:
+        cons.close()
