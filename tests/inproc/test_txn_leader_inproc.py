@@ -223,3 +223,25 @@ def test_list_offsets_read_committed_stops_at_the_last_stable_offset(tmp_path: P
         assert [await offsets(b, 1, -1), await offsets(b, 1, 0)] == [2, 0]
 
     run(tmp_path, body)
+
+
+def test_describe_producers_reports_the_producer_state(tmp_path: Path) -> None:
+    from kbroker.apis.describe_producers import describe_producers
+    from wire.messages.describe_producers import DescribeProducersRequest as D
+
+    async def described(b: Broker) -> list[tuple[int, int, list[tuple[int, int, int, int, int]]]]:
+        resp = await describe_producers(ctx(b, 0), D(topics=[D.TopicRequest(name="dp", partition_indexes=[0, 3])]))
+        return [(p.partition_index, p.error_code,
+                 [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch, s.current_txn_start_offset)
+                  for s in p.active_producers]) for t in resp.topics for p in t.partitions]
+
+    async def body(b: Broker) -> None:
+        assert (await create(b, "dp", 1)).topics[0].error_code == 0
+        assert codes(await produce(ctx(b, 9), txn_request("dp", [0]))) == [(0, 0)]
+        assert await described(b) == [(0, 0, [(PID, EPOCH, 0, -1, 0)]),
+                                      (3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+        assert await markers(b, "dp", [0], commit=True, coordinator_epoch=4) == [(0, 0)]
+        assert await described(b) == [(0, 0, [(PID, EPOCH, 0, 4, -1)]),
+                                      (3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+
+    run(tmp_path, body)
