@@ -11,6 +11,7 @@ import pytest
 
 from storage import PartitionLog
 from storage.retention import enforce_retention
+from storage.segment import Segment
 from storage.txn_index import ENTRY_SIZE, AbortedTxn
 from tests.support.policies import log_config, retention_policy
 from tests.unit.test_txn_log import all_bytes, index_entries, plain, txn
@@ -177,3 +178,32 @@ def test_emptied_marker_on_follower_path(tmp_path: Path) -> None:
     assert reopened.producer_state.ongoing_transactions() == {1: 0}
     reopened.close()
     leader.close()
+
+
+def test_cleaner_style_segment_files_carry_txnindex(tmp_path: Path) -> None:
+    """A segment written under ``.cleaned`` names with a transaction index, renamed ``.swap`` (the
+    commit point) and left there by a crash: the next open installs its ``.txnindex`` with it."""
+    d = tmp_path / "t-0"
+    d.mkdir()
+    source = PartitionLog(tmp_path / "src-0", log_config())
+    source.append(txn(1, 0), 0)
+    source.append_control(1, 0, False, 0, 0)
+    data = bytearray(all_bytes(source))
+    source.delete()
+    writer = Segment(d, 0, create=True, suffix=".cleaned")
+    batches = list(iter_batches(data))
+    writer.append(data, batches, 0, 4096)
+    writer.txn_index.append(AbortedTxn(1, 0, 2, 3))
+    assert writer.txn_index.path.name == "00000000000000000000.txnindex.cleaned"
+    writer.seal()
+    writer.flush()
+    writer.rename_suffix(".cleaned", ".swap")
+    writer.close()
+    assert sorted(p.name for p in d.iterdir()) == [
+        "00000000000000000000.index.swap", "00000000000000000000.log.swap",
+        "00000000000000000000.timeindex.swap", "00000000000000000000.txnindex.swap",
+    ]
+    log = PartitionLog(d, log_config())
+    assert log.log_end_offset == 3 and index_entries(log) == [AbortedTxn(1, 0, 2, 3)]
+    assert log.aborted_transactions(0, 3) == [AbortedTxn(1, 0, 2, 3)]
+    log.close()
