@@ -161,6 +161,13 @@ def whole_batches_length(buf: bytes | bytearray | memoryview) -> int:
     return batches[-1][0] + batches[-1][1].total_size if batches else 0
 
 
+def _is_marker(header: BatchHeader) -> bool:
+    """A transaction marker to apply: a control batch of a producer that still holds its record (the
+    cleaner may have emptied it, and then the transaction is gone from the log: nothing to do, as
+    Kafka)."""
+    return header.is_control and header.producer_id >= 0 and header.record_count > 0
+
+
 class StaleSegments(Exception):
     """``replace_segments`` found the log's segment list changed (the work is abandoned)."""
 
@@ -305,7 +312,7 @@ class PartitionLog:
                 for pos, header in segment.iter_headers(found[0], segment.size):
                     if not header.is_control:
                         self.producer_state.update(header)
-                    elif header.producer_id >= 0:
+                    elif _is_marker(header):
                         try:
                             marker = control_type(segment.pread(pos, header.total_size))
                         except CorruptRecordError as exc:
@@ -484,7 +491,7 @@ class PartitionLog:
         length = batches[-1][0] + batches[-1][1].total_size
         data = buf if length == len(buf) else memoryview(buf)[:length]
         # Markers are read before anything is written: a damaged one fails the whole append.
-        markers = {pos: control_type(data, pos) for pos, h in batches if h.is_control and h.producer_id >= 0}
+        markers = {pos: control_type(data, pos) for pos, h in batches if _is_marker(h)}
         for _, header in batches:
             if header.partition_leader_epoch > self.leader_epochs.latest_epoch:
                 self.leader_epochs.assign(header.partition_leader_epoch, header.base_offset)
@@ -494,7 +501,7 @@ class PartitionLog:
             marker = markers.get(pos)
             if marker is not None:
                 self._end_txn(segment, header, marker.commit, marker.coordinator_epoch)
-            elif header.producer_id >= 0:
+            elif header.producer_id >= 0 and not header.is_control:
                 self.producer_state.update(header)
         return AppendInfo(end, expected - 1, -1, self.log_start_offset)
 

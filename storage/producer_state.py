@@ -2,10 +2,9 @@
 twice. Everything here is read from the 61-byte v2 batch headers (producerId, producerEpoch,
 baseSequence, lastOffsetDelta, maxTimestamp); no record is decoded.
 
-Per producer id: its latest epoch and the metadata of its last ``WINDOW`` (5) batches in that epoch:
-first sequence, last sequence, base offset, last offset, max timestamp. Five because a Kafka client
-keeps at most five requests in flight per partition with idempotence on, so any retry it can send is
-one of those five.
+Per producer id: its latest epoch and the metadata of its last ``WINDOW`` (5) batches in that epoch,
+its ongoing transaction and last marker (``storage.producer_snapshot`` describes the entry and why
+five).
 
 Rules (Kafka's, for batches from clients), checked by ``check`` before an append:
 
@@ -34,32 +33,14 @@ may hold zero batches; the next batch at that epoch must then start at sequence 
 producer with no ongoing transaction completes nothing. ``first_unstable_offset`` is the first
 offset of the oldest ongoing transaction. Producers with an ongoing transaction never expire.
 
-Snapshot file ``<20-digit offset>.snapshot`` in the partition directory, written by ``write_snapshot``
-(tmp → fsync → rename) at a segment roll (offset = the new segment's base) and at clean shutdown
-(offset = the log end offset). The offset means "covers every batch below this offset". Format, all
-big-endian::
-
-    magic        4 bytes  b"KBPS"
-    version      u16      2 (1 is still read)
-    crc          u32      zlib CRC-32 of every byte after this field
-    offset       i64      same as in the file name
-    count        u32      producers that follow
-    count x      v2: producer_id i64, epoch i16, coordinator_epoch i32, current_txn_first_offset i64
-                     (-1: none ongoing), marker_timestamp i64 (-1: none), n u8 (0..5), then n x batch
-                 v1: producer_id i64, epoch i16, n u8 (1..5), then n x batch
-                 batch: first_seq i32, last_seq i32, base_offset i64, last_offset i64, timestamp i64
-
-Limits and why: n <= 5 (the window), 0 only in v2 (an epoch a marker bumped); epochs are Kafka's
-i16, coordinator epochs and sequences i32, offsets and timestamps i64. ``marker_timestamp`` is the
-last marker's timestamp, so an entry with no batches still has an age for expiry. A v1 snapshot
-reads as producers with no transaction (v1 was written before transactions existed). A snapshot
-with a bad magic, version, CRC, length or offset is deleted and the next older one is tried (a replay
-from further back gives the same state, only slower). Snapshots above the log end offset after crash
-recovery, or after a follower's truncation (``PartitionLog.truncate_to``, which then rebuilds the state
-from the newest snapshot at or below the new log end offset), describe batches that were cut off, so
-they are deleted. A follower records every fetched batch with ``update`` and checks nothing (its
-leader did). The newest ``KEEP_SNAPSHOTS`` are kept; older ones are removed when a new one is
-written.
+Snapshots (``<20-digit offset>.snapshot``, format v2 with the transaction fields, v1 still read) are
+encoded by ``storage.producer_snapshot``, which also holds the per-producer records; written by
+``write_snapshot`` at a segment roll and at clean shutdown. Snapshots above the log end offset after
+crash recovery, or after a follower's truncation (``PartitionLog.truncate_to``, which then rebuilds the
+state from the newest snapshot at or below the new log end offset), describe batches that were cut
+off, so they are deleted; a damaged one is deleted and the next older one is tried. A follower records
+every fetched batch with ``update`` and checks nothing (its leader did). The newest
+``KEEP_SNAPSHOTS`` are kept; older ones are removed when a new one is written.
 """
 
 from __future__ import annotations
@@ -67,15 +48,13 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import zlib
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from wire.records import BatchHeader
 
 from .checkpoint import write_atomic
+from .producer_snapshot import WINDOW, BatchMeta, CompletedTxn, ProducerEntry, decode, encode
 from .segment import file_name, parse_file_name
 
 __all__ = [
@@ -93,18 +72,9 @@ __all__ = [
 
 log = logging.getLogger("storage.producer_state")
 
-WINDOW = 5
 KEEP_SNAPSHOTS = 3
 SNAPSHOT_SUFFIX = ".snapshot"
 INT32_MAX = 2**31 - 1
-
-_MAGIC = b"KBPS"
-_VERSION = 2
-_HEAD = struct.Struct(">4sHI")  # magic, version, crc
-_BODY_HEAD = struct.Struct(">qI")  # offset, count
-_PRODUCER_V1 = struct.Struct(">qhB")
-_PRODUCER = struct.Struct(">qhiqqB")  # pid, epoch, coordinator epoch, txn first offset, marker ts, n
-_BATCH = struct.Struct(">iiqqq")
 
 
 class OutOfOrderSequence(Exception):
@@ -123,59 +93,6 @@ class InvalidTxnState(Exception):
 class CoordinatorFenced(Exception):
     """TRANSACTION_COORDINATOR_FENCED (52): a marker whose coordinator epoch is older than the one of
     the producer's last marker."""
-
-
-@dataclass(frozen=True, slots=True)
-class BatchMeta:
-    first_seq: int
-    last_seq: int
-    base_offset: int
-    last_offset: int
-    timestamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class CompletedTxn:
-    """A transaction a marker ended (Kafka's CompletedTxn), with the partition's last stable offset
-    once it completed: the first offset of the oldest other ongoing transaction, else
-    ``last_offset + 1``."""
-
-    producer_id: int
-    first_offset: int
-    last_offset: int  # the marker's offset
-    aborted: bool
-    last_stable_offset: int
-
-
-@dataclass(slots=True)
-class ProducerEntry:
-    epoch: int
-    batches: deque[BatchMeta] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    current_txn_first_offset: int = -1  # first offset of the ongoing transaction, -1: none
-    coordinator_epoch: int = -1  # of the last marker
-    marker_timestamp: int = -1  # of the last marker
-
-    @property
-    def last_seq(self) -> int:
-        return self.batches[-1].last_seq if self.batches else -1
-
-    @property
-    def last_timestamp(self) -> int:
-        last = self.batches[-1].timestamp if self.batches else -1
-        return max(last, self.marker_timestamp)
-
-    def find(self, first_seq: int, last_seq: int) -> BatchMeta | None:
-        for b in self.batches:
-            if b.first_seq == first_seq and b.last_seq == last_seq:
-                return b
-        return None
-
-    def bump_epoch(self, epoch: int) -> None:
-        """A new epoch forgets the batch window (Kafka's maybeUpdateProducerEpoch); an ongoing
-        transaction and the coordinator epoch stay."""
-        if epoch != self.epoch:
-            self.batches.clear()
-            self.epoch = epoch
 
 
 def last_sequence(header: BatchHeader) -> int:
@@ -365,52 +282,13 @@ class ProducerState:
         return self.directory / file_name(offset, SNAPSHOT_SUFFIX)
 
     def encode(self, offset: int) -> bytes:
-        body = bytearray(_BODY_HEAD.pack(offset, len(self.producers)))
-        for pid, e in self.producers.items():
-            body += _PRODUCER.pack(pid, e.epoch, e.coordinator_epoch, e.current_txn_first_offset,
-                                   e.marker_timestamp, len(e.batches))
-            for b in e.batches:
-                body += _BATCH.pack(b.first_seq, b.last_seq, b.base_offset, b.last_offset, b.timestamp)
-        return _HEAD.pack(_MAGIC, _VERSION, zlib.crc32(body)) + bytes(body)
+        return encode(offset, self.producers)
 
     @staticmethod
     def decode(data: bytes, offset: int) -> dict[int, ProducerEntry]:
         """Entries of a snapshot file (version 2 or 1); ValueError if it is damaged or not for
         ``offset``."""
-        if len(data) < _HEAD.size + _BODY_HEAD.size:
-            raise ValueError("snapshot too short")
-        magic, version, crc = _HEAD.unpack_from(data, 0)
-        if magic != _MAGIC or version not in (1, 2):
-            raise ValueError(f"bad magic/version {magic!r}/{version}")
-        body = memoryview(data)[_HEAD.size :]
-        if zlib.crc32(body) != crc:
-            raise ValueError("CRC mismatch")
-        stored, count = _BODY_HEAD.unpack_from(body, 0)
-        if stored != offset:
-            raise ValueError(f"snapshot says offset {stored}, file name says {offset}")
-        pos = _BODY_HEAD.size
-        producers: dict[int, ProducerEntry] = {}
-        for _ in range(count):
-            if version == 1:
-                pid, epoch, n = _PRODUCER_V1.unpack_from(body, pos)
-                pos += _PRODUCER_V1.size
-                entry = ProducerEntry(epoch)
-                low = 1
-            else:
-                pid, epoch, coordinator_epoch, txn_first, marker_ts, n = _PRODUCER.unpack_from(body, pos)
-                pos += _PRODUCER.size
-                entry = ProducerEntry(epoch, current_txn_first_offset=txn_first,
-                                      coordinator_epoch=coordinator_epoch, marker_timestamp=marker_ts)
-                low = 0
-            if not low <= n <= WINDOW:
-                raise ValueError(f"producer {pid} has {n} batches")
-            for _ in range(n):
-                entry.batches.append(BatchMeta(*_BATCH.unpack_from(body, pos)))
-                pos += _BATCH.size
-            producers[pid] = entry
-        if pos != len(body):
-            raise ValueError(f"{len(body) - pos} bytes after the last producer")
-        return producers
+        return decode(data, offset)
 
     def write_snapshot(self, offset: int) -> None:
         """Persist the current state as covering every batch below ``offset``; keep the newest few."""

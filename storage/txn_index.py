@@ -183,15 +183,18 @@ class TransactionIndex:
         """fdatasync the file if it changed since the last flush (any descriptor syncs the inode)."""
         if not self._dirty or not self._exists:
             return
+        self._dirty = False  # first: an append racing with this sync marks it dirty again
         try:
             fd = os.open(self._path, os.O_RDONLY)
         except FileNotFoundError:
             return
         try:
             os.fdatasync(fd)
+        except BaseException:
+            self._dirty = True
+            raise
         finally:
             os.close(fd)
-        self._dirty = False
 
     def close(self) -> None:
         """Nothing is held open; kept for symmetry with the other indexes."""

@@ -15,6 +15,7 @@ from kbroker.apis import (  # noqa: F401
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    describe_producers,
     describe_topic_partitions,
     describe_transactions,
     elect_leaders,

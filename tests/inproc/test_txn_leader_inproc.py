@@ -176,3 +176,72 @@ def test_markers_of_one_request_are_answered_per_marker(tmp_path: Path) -> None:
         await asyncio.sleep(0)
 
     run(tmp_path, body)
+
+
+def committed_fetch(b: Broker, topic: str, offset: int, max_wait_ms: int = 0, min_bytes: int = 0):  # type: ignore[no-untyped-def]
+    from kbroker.apis.fetch import fetch
+    from wire.messages.fetch import FetchRequest
+
+    req = FetchRequest(max_wait_ms=max_wait_ms, min_bytes=min_bytes, isolation_level=1, topics=[FetchRequest.FetchTopic(
+        topic=topic, partitions=[FetchRequest.FetchPartition(partition=0, fetch_offset=offset,
+                                                             partition_max_bytes=1 << 20)])])
+    return fetch(ctx(b, 12), req)
+
+
+def test_a_read_committed_long_poll_is_woken_by_the_marker(tmp_path: Path) -> None:
+    async def body(b: Broker) -> None:
+        assert (await create(b, "lp", 1)).topics[0].error_code == 0
+        assert codes(await produce(ctx(b, 9), txn_request("lp", [0]))) == [(0, 0)]
+        parked = asyncio.create_task(committed_fetch(b, "lp", 0, max_wait_ms=600_000, min_bytes=1))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not parked.done()  # the transaction's data is above the last stable offset
+        assert await markers(b, "lp", [0], commit=True) == [(0, 0)]
+        resp = await asyncio.wait_for(parked, 10)
+        p = resp.responses[0].partitions[0]
+        assert (p.high_watermark, p.last_stable_offset, p.aborted_transactions) == (2, 2, [])
+        assert p.records.length > 0
+
+    run(tmp_path, body)
+
+
+def test_list_offsets_read_committed_stops_at_the_last_stable_offset(tmp_path: Path) -> None:
+    from kbroker.apis.list_offsets import list_offsets
+    from wire.messages.list_offsets import ListOffsetsRequest as L
+
+    async def offsets(b: Broker, isolation: int, timestamp: int) -> int:
+        resp = await list_offsets(ctx(b, 7), L(replica_id=-1, isolation_level=isolation, topics=[L.ListOffsetsTopic(
+            name="lo", partitions=[L.ListOffsetsPartition(partition_index=0, timestamp=timestamp)])]))
+        return resp.topics[0].partitions[0].offset
+
+    async def body(b: Broker) -> None:
+        assert (await create(b, "lo", 1)).topics[0].error_code == 0
+        assert codes(await produce(ctx(b, 9), txn_request("lo", [0]))) == [(0, 0)]  # timestamp 1
+        assert [await offsets(b, 0, -1), await offsets(b, 1, -1)] == [1, 0]
+        assert [await offsets(b, 0, 0), await offsets(b, 1, 0)] == [0, -1]  # the record is not stable yet
+        assert await markers(b, "lo", [0], commit=True) == [(0, 0)]
+        assert [await offsets(b, 1, -1), await offsets(b, 1, 0)] == [2, 0]
+
+    run(tmp_path, body)
+
+
+def test_describe_producers_reports_the_producer_state(tmp_path: Path) -> None:
+    from kbroker.apis.describe_producers import describe_producers
+    from wire.messages.describe_producers import DescribeProducersRequest as D
+
+    async def described(b: Broker) -> list[tuple[int, int, list[tuple[int, int, int, int, int]]]]:
+        resp = await describe_producers(ctx(b, 0), D(topics=[D.TopicRequest(name="dp", partition_indexes=[0, 3])]))
+        return [(p.partition_index, p.error_code,
+                 [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch, s.current_txn_start_offset)
+                  for s in p.active_producers]) for t in resp.topics for p in t.partitions]
+
+    async def body(b: Broker) -> None:
+        assert (await create(b, "dp", 1)).topics[0].error_code == 0
+        assert codes(await produce(ctx(b, 9), txn_request("dp", [0]))) == [(0, 0)]
+        assert await described(b) == [(0, 0, [(PID, EPOCH, 0, -1, 0)]),
+                                      (3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+        assert await markers(b, "dp", [0], commit=True, coordinator_epoch=4) == [(0, 0)]
+        assert await described(b) == [(0, 0, [(PID, EPOCH, 0, 4, -1)]),
+                                      (3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+
+    run(tmp_path, body)
