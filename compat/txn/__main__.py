@@ -1,7 +1,7 @@
 """Runs the transaction scenarios against kbroker (default) or the reference Apache Kafka (``--kafka``).
 
     python -m compat.txn [--kafka] [--brokers 3] [--dir D] [--report R.json] visibility lso zombie timeout
-    python -m compat.txn [--kafka] eos [--app-kills 10] [--broker-kills 2] [--records 3000] [--seed S]
+    python -m compat.txn [--kafka] eos [--app-kills 10] [--broker-kills 2] [--records 3000] [--seed S] [--subscribe]
     python -m compat.txn --kafka --brokers 3 eos --app-kills 10 --broker-kills 4      # criterion 6
 
 Scenarios: compat/txn/scenarios.py (visibility, lso, zombie, timeout) and compat/txn/campaign.py (eos).
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--broker-kills", type=int, default=2)
     ap.add_argument("--records", type=int, default=3000)
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--subscribe", action="store_true", help="eos: the app subscribes as a static group member")
     ap.add_argument("--java", default="4.4.0", choices=["3.9.2", "4.4.0"],
                     help="kafka-clients version of the Java programs of lso, zombie, timeout and eos")
     ap.add_argument("scenario", nargs="+", choices=[*scenarios.SCENARIOS, "eos"])
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in a.scenario:
             if name == "eos":
                 r = campaign.run(target, workdir / "eos", app_kills=a.app_kills, broker_kills=a.broker_kills,
-                                 records=a.records, seed=a.seed, version=a.java)
+                                 records=a.records, seed=a.seed, version=a.java,
+                                 subscribe=a.subscribe)
             elif name == "visibility":
                 r = scenarios.visibility(target)
             else:

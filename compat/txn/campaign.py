@@ -17,6 +17,10 @@ moments and restarted, and brokers are SIGKILLed and restarted.
    in per-partition order, no aborted read, aborted duplicates visible only as aborted. The group's
    committed offsets must equal A's end offsets.
 
+``subscribe=True`` runs the app as a group member (subscribe(), static membership so that a restarted
+instance replaces the killed one at once, sendOffsetsToTransaction with consumer.groupMetadata(): KIP-447
+fencing); by default it assigns itself every partition and reads the group's committed offsets.
+
 The topics have RF 3 and min.insync.replicas=2 on a cluster. The pacing (``txn_sleep_ms`` inside each
 transaction, ``max_poll`` records per transaction) keeps transactions open long enough for kills to land
 inside them; ``timeout`` bounds the whole run. Nothing measures time.
@@ -98,7 +102,7 @@ class App:
 
 def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 2, records: int = 3000,
         partitions: int = 6, seed: int | None = None, version: str = clients.JAVA_VERSIONS[-1],
-        max_poll: int = 20, txn_sleep_ms: int = 100, timeout: float = 900) -> dict:
+        max_poll: int = 20, txn_sleep_ms: int = 100, timeout: float = 900, subscribe: bool = False) -> dict:
     seed = random.randrange(1 << 30) if seed is None else seed
     rnd = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -109,10 +113,12 @@ def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 
         target.create_topic(t, partitions, rf, config)
     produce_input(target.bootstrap, src, partitions, records)
     app = App(version, {"bootstrap": target.bootstrap, "input": src, "output": dst, "group": GROUP,
-                        "txn-id": TXN_ID, "max-poll": max_poll, "txn-sleep-ms": txn_sleep_ms}, workdir)
+                        "txn-id": TXN_ID, "max-poll": max_poll, "txn-sleep-ms": txn_sleep_ms,
+                        "subscribe": str(subscribe).lower()}, workdir)
     events = ["app"] * app_kills + ["broker"] * broker_kills
     rnd.shuffle(events)
     report: dict = {"scenario": "eos", "target": target.label, "seed": seed, "records": records,
+                    "app mode": "subscribe (static member, groupMetadata)" if subscribe else "assign",
                     "app kills": 0, "broker kills": [], "events": len(events)}
     deadline = time.monotonic() + timeout
     done = False

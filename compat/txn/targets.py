@@ -96,6 +96,8 @@ class Target:
         raise NotImplementedError
 
     def __enter__(self) -> Target:
+        if self.meta is not None:  # started already (tests/support/txn.py start_target)
+            return self
         try:
             return self.start()
         except BaseException:

@@ -40,21 +40,23 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   offsets --bootstrap B --topics a,b          (Admin listOffsets latest, both isolation levels)
  *   hold    --bootstrap B --txn-id X --topics a --partitions 1 --per-partition 3 [--txn-timeout-ms T]
  *   zombie  --bootstrap B --txn-id X --topics a --partitions 1
- *   copy    --bootstrap B --input A --output B --group G --txn-id X [--max-poll 20] [--txn-sleep-ms 0]
+ *   copy    --bootstrap B --input A --output B --group G --txn-id X [--max-poll 20] [--txn-sleep-ms 0] [--subscribe true]
  * </pre>
  *
  * produce: transaction i (0..txns-1) sends, to every partition of every topic in order, per-partition
  * records with value {@code N-i-j} (j counts the records of the transaction) and key {@code N}; it is
- * aborted when {@code i % abort-every == abort-every - 1}, committed otherwise (compat/txn/plan.py
- * computes the same plan). consume: assigns every partition, reads from the beginning to the end offsets
+ * aborted when {@code i % abort-every == abort-every - 1}, committed otherwise (compat/txn/clients.py
+ * plan computes the same plan). consume: assigns every partition, reads from the beginning to the end offsets
  * the consumer sees at its isolation level (the LSO for read_committed) and prints
  * {@code {"t","p","o","v"}} per record. hold: begins a transaction, sends and flushes, prints
  * {@code @@held@@}, then waits for a stdin line {@code commit} or {@code abort} and prints what came of it.
  * zombie: two producers with one transactional.id, twice; the second's initTransactions fences the first,
- * which then commits at once (round 1) or sends first (round 2); the errors are printed. copy: consume-transform-produce with exactly-once (assign(), positions
- * from the group's committed offsets, read_committed input, sendOffsetsToTransaction), until its
+ * which then commits at once (round 1) or sends first (round 2); the errors are printed.
+ * copy: consume-transform-produce with exactly-once (assign(), positions from the group's committed offsets, read_committed input, sendOffsetsToTransaction), until its
  * committed positions reach the input's end offsets seen at start; any error ends the process with
  * status 3 (the campaign restarts it). Records of the output keep the input's partition, key and value.
+ * With {@code --subscribe true} the app joins the group instead (subscribe(), static membership with
+ * group.instance.id = the transactional.id, sendOffsetsToTransaction with consumer.groupMetadata()).
  */
 public final class TxnTool {
     static final String MARK = "@@txn@@ ";
@@ -129,6 +131,7 @@ public final class TxnTool {
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, o.getOrDefault("max-poll", "500"));
         if (group != null) p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        if (o.containsKey("group-instance-id")) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, o.get("group-instance-id"));
         return new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
     }
 
@@ -319,25 +322,40 @@ public final class TxnTool {
         String input = req(o, "input");
         String output = req(o, "output");
         String group = req(o, "group");
+        boolean subscribe = Boolean.parseBoolean(o.getOrDefault("subscribe", "false"));
         long sleepMs = Long.parseLong(o.getOrDefault("txn-sleep-ms", "0"));
         long txns = 0;
         KafkaProducer<String, String> producer = txnProducer(o, req(o, "txn-id"));
+        if (subscribe) {
+            // static membership: a restarted instance takes the killed one's place at once
+            o.put("group-instance-id", req(o, "txn-id"));
+        }
         KafkaConsumer<String, String> c = consumer(o, "read_committed", group);
         try {
             // fences an earlier instance and completes its open transaction before the offsets are read
             producer.initTransactions();
             List<TopicPartition> tps = new ArrayList<>();
             c.partitionsFor(input).forEach(pi -> tps.add(new TopicPartition(input, pi.partition())));
-            c.assign(tps);
             Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
-            Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(tps), Duration.ofSeconds(30));
-            for (TopicPartition tp : tps) {
-                OffsetAndMetadata om = committed.get(tp);
-                if (om == null) c.seekToBeginning(List.of(tp));
-                else c.seek(tp, om.offset());
+            if (subscribe) {
+                c.subscribe(List.of(input));
+                while (c.assignment().size() < tps.size()) c.poll(Duration.ofMillis(100));  // records of it are read again below
+                Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(tps), Duration.ofSeconds(30));
+                for (TopicPartition tp : tps) {
+                    OffsetAndMetadata om = committed.get(tp);
+                    if (om == null) c.seekToBeginning(List.of(tp));
+                    else c.seek(tp, om.offset());
+                }
+            } else {
+                c.assign(tps);
+                Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(tps), Duration.ofSeconds(30));
+                for (TopicPartition tp : tps) {
+                    OffsetAndMetadata om = committed.get(tp);
+                    if (om == null) c.seekToBeginning(List.of(tp));
+                    else c.seek(tp, om.offset());
+                }
             }
             out("{\"start\":" + positions(c, tps) + "}");
-            ConsumerGroupMetadata meta = new ConsumerGroupMetadata(group);
             while (!reached(c, end)) {
                 ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
                 if (rs.isEmpty()) continue;
@@ -348,7 +366,8 @@ public final class TxnTool {
                     offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
                 }
                 if (sleepMs > 0) Thread.sleep(sleepMs);
-                producer.sendOffsetsToTransaction(offsets, meta);
+                // with subscribe(), the group's generation and member id fence a zombie (KIP-447)
+                producer.sendOffsetsToTransaction(offsets, subscribe ? c.groupMetadata() : new ConsumerGroupMetadata(group));
                 producer.commitTransaction();
                 txns++;
             }
