@@ -12,7 +12,7 @@ kafka-python parts; the Java ones are tests/foreign/test_txn_*.py):
   (transaction.abort.timed.out.transaction.cleanup.interval.ms=500) and never becomes visible.
 
 Runs against kbroker; ``TXN_TARGET=kafka`` runs the same against the reference Apache Kafka
-(tests/support/txn.py)."""
+(tests/support/txn_target.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from confluent_kafka import KafkaException, Producer
 
 from compat.txn import clients, scenarios
 from compat.txn.targets import wait
-from tests.support.txn import start_target
+from tests.support.txn_target import start_target
 
 PY = ("confluent", "kafka-python")
 

@@ -6,7 +6,7 @@ aborted record, aborted duplicates are seen only at read_uncommitted, and the gr
 end (compat/txn/campaign.py, compat/txn/checker.py ``check_copy``). The longer run:
 ``python -m compat.txn eos --app-kills 50 --broker-kills 10 --records 20000`` (``--kafka`` for Apache Kafka).
 
-Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn.py).
+Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn_target.py).
 Needs java/javac and the kafka-clients jars; without them it skips, except under CI=true."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from compat.txn import campaign
-from tests.support.txn import require_txn_java, start_target
+from tests.support.txn_target import require_txn_java, start_target
 
 
 @pytest.mark.timeout(900)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from compat.txn import campaign
-from tests.support.txn import require_txn_java, start_target
+from tests.support.txn_target import require_txn_java, start_target
 
 
 @pytest.mark.timeout(1200)

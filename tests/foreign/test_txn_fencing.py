@@ -7,7 +7,7 @@ transaction.abort.timed.out.transaction.cleanup.interval.ms=500): the LSO passes
 records reach read_uncommitted readers only, and its producer's late commit fails
 (compat/txn/scenarios.py ``zombie`` and ``timeout``).
 
-Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn.py).
+Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn_target.py).
 Needs java/javac and the kafka-clients jars; without them it skips, except under CI=true."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from compat.txn import clients, scenarios
-from tests.support.txn import require_txn_java, start_target
+from tests.support.txn_target import require_txn_java, start_target
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ all of them; ListOffsets latest at read_committed is the LSO (held back by an op
 client's API, and a read_committed group's committed offset and ``kafka-consumer-groups --describe`` lag
 agree with it (compat/txn/scenarios.py ``visibility`` and ``lso``).
 
-Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn.py).
+Runs against kbroker; ``TXN_TARGET=kafka`` runs it against the reference Apache Kafka (tests/support/txn_target.py).
 Needs java/javac and the kafka-clients jars (and the reference Kafka's jars for its CLI tool); without them
 it skips, except under CI=true."""
 
@@ -15,7 +15,7 @@ import pytest
 
 from compat.txn import scenarios
 from tests.support.tools import require_kafka_jars
-from tests.support.txn import require_txn_java, start_target
+from tests.support.txn_target import require_txn_java, start_target
 
 
 @pytest.fixture(scope="module")
