@@ -96,7 +96,7 @@ class Target:
         raise NotImplementedError
 
     def __enter__(self) -> Target:
-        if self.meta is not None:  # started already (tests/support/txn.py start_target)
+        if self.meta is not None:  # started already (tests/support/txn_target.py start_target)
             return self
         try:
             return self.start()
