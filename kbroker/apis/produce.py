@@ -35,8 +35,9 @@ answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's authorizer check does)
 every partition).  KIP-890 part 1 (``transaction.partition.verification.enable``, default true): the
 partitions where the producer has no ongoing transaction are verified with the transaction coordinator in
 one ``ctx.services.txn_verifier.verify`` call before anything is appended; INVALID_TXN_STATE ("Partition
-was not added to the transaction") and PRODUCER_FENCED / INVALID_PRODUCER_EPOCH are answered as the
-coordinator says, and its retriable errors (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR,
+was not added to the transaction") and INVALID_PRODUCER_EPOCH are answered as the coordinator says, its
+PRODUCER_FENCED as INVALID_PRODUCER_EPOCH (Kafka never answers Produce with PRODUCER_FENCED: librdkafka
+takes that as abortable, the epoch error as fatal fencing), and its retriable errors (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR,
 COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, NETWORK_EXCEPTION) become NOT_ENOUGH_REPLICAS,
 as Kafka translates them so that every client version retries.  The append then checks the verification
 is still current (``Partition.append``: a marker in between makes it INVALID_TXN_STATE); a
@@ -134,6 +135,8 @@ async def _verify(ctx: RequestContext, transactional_id: str, producer_id: int, 
             continue
         if code == E.INVALID_TXN_STATE:
             out[tp] = _error(tp[1], code, "Partition was not added to the transaction")
+        elif code == E.PRODUCER_FENCED:
+            out[tp] = _error(tp[1], E.INVALID_PRODUCER_EPOCH)
         elif code in _RETRY_AS_NOT_ENOUGH_REPLICAS:
             out[tp] = _error(tp[1], E.NOT_ENOUGH_REPLICAS, "Unable to verify the partition has been added to "
                              f"the transaction. Underlying error: {E(code).name}")
