@@ -1,6 +1,6 @@
 """Kafka's own `kafka-transactions` tool (org.apache.kafka.tools.TransactionsCommand, from the reference
 Kafka's jars) against kbroker: `list` (ListTransactions), `describe` (DescribeTransactions) and
-`describe-producers` (DescribeProducers) show an open transaction of a real confluent-kafka producer, and
+`describe-producers` (DescribeProducers) and `find-hanging` show an open transaction of a real confluent-kafka producer, and
 its completion after the commit."""
 
 from __future__ import annotations
@@ -67,3 +67,8 @@ def test_list_describe_and_describe_producers(broker, jars: Path) -> None:
     header = out.splitlines()[0].split()
     [line] = [ln.split() for ln in out.splitlines()[1:] if ln.strip() and not ln.startswith("(exit")]
     assert line[header.index("CurrentTransactionStartOffset")] == "None", out
+
+    # nothing hangs: the open transaction above was known to its coordinator and is committed now
+    out = transactions(jars, broker.bootstrap, "find-hanging", "--topic", "tx-cli")
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Topic", "Partition", "ProducerId"] and lines[1:] == ["(exit 0)"], out
