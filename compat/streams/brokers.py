@@ -72,6 +72,7 @@ class KBroker:
     name = "kbroker"
 
     def __init__(self, workdir: Path, overrides: dict[str, str] | None = None) -> None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
         self.proc = BrokerProcess(Path(workdir) / "data", overrides={**COMMON, **(overrides or {})})
 
     @property

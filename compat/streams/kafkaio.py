@@ -102,22 +102,28 @@ def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 60) -
 
 
 def high_watermarks(bootstrap: str, topic: str, partitions: int) -> list[int]:
-    """Each partition's high watermark (every record and transaction marker written so far)."""
+    """Each partition's high watermark (every record and transaction marker written so far); -1 for
+    each while the broker cannot say (e.g. just restarted), for a caller that polls."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kbroker-compat-watermarks",
                   "isolation.level": "read_uncommitted", "log_level": 0})
     try:
         return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
                 for p in range(partitions)]
+    except KafkaException:
+        return [-1] * partitions
     finally:
         c.close()
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> list[int]:
-    """The group's committed offset of each partition (-1 where none)."""
+    """The group's committed offset of each partition (-1 where none, and for each while the broker
+    cannot say, e.g. NOT_COORDINATOR just after a restart: the callers poll)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
                   "log_level": 0})
     try:
         got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return [tp.offset if tp.offset >= 0 else -1 for tp in sorted(got, key=lambda tp: tp.partition)]
+    except KafkaException:
+        return [-1] * partitions
     finally:
         c.close()

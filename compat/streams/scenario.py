@@ -154,7 +154,8 @@ def run(broker: Broker, guarantee: str, kills: bool, workdir: Path, lines_per_ph
         kafkaio.produce(bs, inp, lines[0])
         app.start()
         if kills:
-            _wait("the first output", lambda: output_hw() > 0, deadline, app)
+            third = sum(len(x.split()) for x in lines[0]) // 3
+            _wait("a third of phase 1's output", lambda: output_hw() >= third, deadline, app)
             hw = output_hw()
             app.kill()
             notes.append(f"application SIGKILLed with {hw} output records+markers written "
@@ -171,7 +172,11 @@ def run(broker: Broker, guarantee: str, kills: bool, workdir: Path, lines_per_ph
         else:
             kafkaio.produce(bs, inp, lines[1])
             kafkaio.produce(bs, inp, lines[2])
-        ends = kafkaio.high_watermarks(bs, inp, PARTITIONS)
+        ends = [-1]
+        while min(ends) < 0:  # -1 while the broker, just restarted, cannot say
+            if time.monotonic() > deadline:
+                raise TimeoutError("the input topic's end offsets could not be read")
+            ends = kafkaio.high_watermarks(bs, inp, PARTITIONS)
         _wait("the input consumed and committed",
               lambda: kafkaio.committed_offsets(bs, app_id, inp, PARTITIONS) == ends, deadline, app, poll=0.5)
         reader = kafkaio.Reader(bs, out, PARTITIONS)
@@ -190,6 +195,13 @@ def run(broker: Broker, guarantee: str, kills: bool, workdir: Path, lines_per_ph
         for r in kafkaio.read_all(bs, out, PARTITIONS):
             updates[r.key.decode()].append(int.from_bytes(r.value, "big", signed=True))
         final = {w: seq[-1] for w, seq in updates.items()}
+        uncommitted = kafkaio.Reader(bs, out, PARTITIONS, committed=False)
+        try:
+            everything = len(uncommitted.read_to_end())
+        finally:
+            uncommitted.close()
+        notes.append(f"read_uncommitted the output holds {everything} records, "
+                     f"{everything - sum(map(len, updates.values()))} more than read_committed (aborted)")
         return Result(broker.name, guarantee, kills, dict(expected), final, dict(updates), notes)
     finally:
         app.kill()
