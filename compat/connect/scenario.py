@@ -129,7 +129,7 @@ def run(broker: Broker, workdir: Path, chunk: int = 2000, big_chunk: int = 20000
         _wait("the sink file holding chunk B after the restart", sink_has(len(sent)), deadline, worker)
         notes.append("worker SIGKILLed after chunk A; chunk B written while it was down")
 
-        worker.request("PUT", f"/connectors/{sink}/stop")
+        worker.request_retrying("PUT", f"/connectors/{sink}/stop")
         _wait("the sink stopped", lambda: worker.status(sink)[0] == "STOPPED", deadline, worker)
         hw = kafkaio.high_watermarks(bs, topic, 1)[0]
         c = _lines(big_chunk, len(sent))
@@ -143,7 +143,9 @@ def run(broker: Broker, workdir: Path, chunk: int = 2000, big_chunk: int = 20000
                      f"committed to the topic then")
         worker.start()
         _wait("the source running after the restart", running(source), deadline, worker)
-        worker.request("PUT", f"/connectors/{sink}/resume")
+        _wait("the sink known stopped after the restart", lambda: worker.status(sink)[0] == "STOPPED", deadline,
+              worker)
+        worker.request_retrying("PUT", f"/connectors/{sink}/resume", again=(404, 409))
         _wait("the sink file holding everything", sink_has(len(sent)), deadline, worker)
         records = kafkaio.read_all(bs, topic, 1)
         topic_lines = [r.value.decode() for r in records]

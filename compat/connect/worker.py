@@ -115,16 +115,21 @@ class Worker:
         return json.loads(text) if text else None
 
     def put_connector(self, name: str, config: dict[str, str], timeout: float = 60) -> None:
-        """PUT /connectors/NAME/config, again while the worker answers 409 (a rebalance under way)."""
+        """PUT /connectors/NAME/config."""
+        self.request_retrying("PUT", f"/connectors/{name}/config", config, timeout=timeout)
+
+    def request_retrying(self, method: str, path: str, body: dict | None = None, timeout: float = 60,
+                         again: tuple[int, ...] = (409,)):
+        """``request``, asked again while the worker answers a status in ``again`` (409: a rebalance
+        under way; 404 for a connector a just-started worker has not read from its config topic yet)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.request("PUT", f"/connectors/{name}/config", config)
-                return
+                return self.request(method, path, body)
             except urllib.error.HTTPError as e:
                 detail = e.read().decode(errors="replace")
-                if e.code != 409 or time.monotonic() > deadline:
-                    raise RuntimeError(f"PUT connector {name}: {e.code} {detail}") from None
+                if e.code not in again or time.monotonic() > deadline:
+                    raise RuntimeError(f"{method} {path}: {e.code} {detail}") from None
                 time.sleep(0.5)
 
     def status(self, name: str) -> tuple[str, list[str]]:
