@@ -109,6 +109,7 @@ class Broker:
             self.replicas.on_offsets_resign = groups.on_resign
         else:
             self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
+        self._build_transactions(config)
         self.retention = RetentionService(self.topics, config)
         self.cleaner = CleanerService(self.topics, config)
         self.services = Services(
@@ -122,7 +123,34 @@ class Broker:
             dynamic_configs=DynamicBrokerConfigs(config, self.data_dir, self.topics.reconfigure),
             group_configs=GroupConfigStore(self.data_dir),
             cluster=self.cluster,
+            transactions=self.transactions,
+            markers=self.markers,
+            txn_verifier=self.txn_verifier,
         )
+
+    def _build_transactions(self, config: BrokerConfig) -> None:
+        """The transaction coordinator, the partition leaders' marker writer and the KIP-890 verifier.
+        In a cluster the coordinator of a transactional id is the leader of its ``__transaction_state``
+        partition: loaded when this broker becomes that leader, dropped when it stops being it."""
+        from kbroker.txn.coordinator import TransactionCoordinator
+        from kbroker.txn.verify import CoordinatorVerifier
+        from kbroker.txn_markers import LocalMarkerWriter
+
+        self.markers = LocalMarkerWriter(self.topics, self.groups, self.cluster)
+        if self.cluster is None:
+            self.transactions = TransactionCoordinator(config, self.topics, self.producer_ids, self.markers)
+        else:
+            # the topic exists (FindCoordinator created it) before any partition of it is led here
+            self.transactions = TransactionCoordinator(config, self.topics, self.producer_ids, self.markers,
+                                                       cluster=self.cluster, create_topic=lambda: False)
+            txns = self.transactions
+
+            def load(p: int) -> None:
+                asyncio.get_running_loop().create_task(txns.load_partition(p))
+
+            self.replicas.on_txn_leader = load
+            self.replicas.on_txn_resign = txns.on_resign
+        self.txn_verifier = CoordinatorVerifier(self.transactions, self.cluster)
 
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:
@@ -131,6 +159,7 @@ class Broker:
         self.flusher.start()
         self.producer_expiry.start()
         self.groups.start()
+        self.transactions.start()
         self.retention.start()
         self.cleaner.start()
 
@@ -146,7 +175,8 @@ class Broker:
     async def stop(self) -> None:
         """Stop everything; a failed checkpoint write (a full disk, say) is logged, never raised:
         the logs are recovered from their files at the next start."""
-        for name, part in (("groups", self.groups), ("cleaner", self.cleaner), ("retention", self.retention)):
+        for name, part in (("transactions", self.transactions), ("groups", self.groups), ("cleaner", self.cleaner),
+                           ("retention", self.retention)):
             try:
                 await part.stop()
             except Exception:
@@ -157,6 +187,7 @@ class Broker:
             except Exception:
                 log.exception("leaving the cluster failed; continuing the shutdown")
         self.producer_expiry.stop()
+        self.txn_verifier.close()
         if self.cluster is not None:
             self.producer_ids.close()
         await self.flusher.stop()

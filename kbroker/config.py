@@ -131,6 +131,14 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "offset.metadata.max.bytes": ("4096", "INT", "Longest metadata string of a committed offset."),
     "offsets.retention.minutes": ("10080", "INT", "Offsets of a group Empty this long expire."),
     "offsets.retention.check.interval.ms": ("600000", "LONG", "How often offsets are checked for expiry."),
+    "transaction.state.log.num.partitions": ("50", "INT", "Partitions of __transaction_state (fixed once created)."),
+    "transaction.state.log.segment.bytes": ("104857600", "INT", "Segment size of __transaction_state."),
+    "transaction.state.log.replication.factor": ("3", "SHORT", "Replicas of __transaction_state in a cluster (one broker: 1)."),
+    "transaction.state.log.min.isr": ("2", "INT", "min.insync.replicas of __transaction_state."),
+    "transaction.max.timeout.ms": ("900000", "INT", "Largest transaction timeout a producer may ask for."),
+    "transactional.id.expiration.ms": ("604800000", "INT", "An idle transactional id is forgotten after this long."),
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": ("10000", "INT", "How often timed-out transactions are aborted."),
+    "transaction.remove.expired.transaction.cleanup.interval.ms": ("3600000", "INT", "How often expired transactional ids are removed."),
 }
 BROKER_DEFAULTS: dict[str, BrokerDefault] = {name: _entry(name, e) for name, e in _BROKER_CONFIGS.items()}
 

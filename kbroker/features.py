@@ -7,6 +7,12 @@ cluster starts at the release's defaults, which is what kbroker reports.  ``meta
 on a fresh node (share groups are off; the level-0 ``kraft.version`` is not listed), so they
 are left out of the finalized list, as Kafka leaves them.
 
+``transaction.version`` differs from a fresh 4.1.1 node on purpose: kbroker implements the
+classic transaction protocol (AddPartitionsToTxn before producing, EndTxn without the epoch bump),
+not KIP-890 part 2, so it finalizes level 0 — which, as Kafka does for a level-0 feature, is not
+listed — and Java 4.x clients then use the classic protocol.  It still supports levels 0-2 (what
+the release supports), as Kafka 4.1.1 does when the level is downgraded to 0.
+
 The finalized epoch is the version of this set (Kafka uses the offset of the metadata record
 that last changed it); it changes only if the set does.
 """
@@ -28,8 +34,7 @@ FINALIZED: dict[str, int] = {
     "metadata.version": 27,
     "eligible.leader.replicas.version": 1,
     "group.version": 1,
-    "transaction.version": 2,
-}
+}  # transaction.version: 0 (see above)
 
 FINALIZED_EPOCH = 1
 

@@ -2,8 +2,9 @@
 produce validation and append, and the bounds of a fetch.
 
 On a single broker this broker leads every partition and is its only in-sync replica, so the high
-watermark is the log end offset (every appended record is committed) and the last stable offset
-equals it (no transactions).  Replication plugs in here: a follower's fetch position moves the high
+watermark is the log end offset (every appended record is committed).  The last stable offset is
+the high watermark capped by the log's first unstable offset (the first offset of the oldest
+transaction still open on the partition): read_committed consumers read below it.  Replication plugs in here: a follower's fetch position moves the high
 watermark, the ISR shrinks and grows, and the leader epoch changes on election.
 
 ``append`` runs Kafka's ``LogValidator`` (``kbroker.log_validator``) on the produced batch with the
@@ -13,6 +14,16 @@ hands the bytes and their already-parsed headers to the log.  Idempotent batches
 log against the producer's last five (``storage.producer_state``): a duplicate is answered with its
 original offset, a gap or a new epoch not starting at 0 is OUT_OF_ORDER_SEQUENCE_NUMBER, a stale
 epoch INVALID_PRODUCER_EPOCH.  Appends wake the fetches parked on the partition.
+
+Transactions: ``write_marker`` appends a commit or abort marker (``PartitionLog.append_control``)
+and waits for the high watermark to cover it, like an acks=all produce.  KIP-890 part 1
+(Kafka's VerificationGuard): before a transactional batch of a producer that has no ongoing
+transaction here is appended, the produce handler asks the transaction coordinator whether the
+partition is in the producer's transaction; ``start_verification`` hands out a guard (the same one
+while the check is outstanding, so retries share it) and ``append`` accepts such a batch only with the
+guard still current.  Any transactional batch or marker of the producer clears the guard, so a marker
+written while the check was under way makes the append fail INVALID_TXN_STATE (a retry verifies
+again).  Guards live in memory only: a restart loses them, which only makes a producer verify again.
 
 Replication (a cluster, ``zookeeper.connect``): the partition holds its role (leader, follower, or
 neither while it has no leader), the leader id and epoch, the replica set and the ISR with the
@@ -41,7 +52,12 @@ from kbroker.topic_config import TopicConfig
 from kbroker.waiters import AppendWaiters
 from storage.errors import StorageError
 from storage.log import FileSlice, PartitionLog
-from storage.producer_state import InvalidProducerEpoch, OutOfOrderSequence
+from storage.producer_state import (
+    CoordinatorFenced,
+    InvalidProducerEpoch,
+    InvalidTxnState,
+    OutOfOrderSequence,
+)
 from wire.errors import ErrorCode
 
 # Decoding of compressed batches (compacted key checks, recompression, timestamp errors), off the loop.
@@ -73,6 +89,15 @@ class Appended:
     log_append_time_ms: int  # -1 for CreateTime topics
     log_start_offset: int
     end_offset: int = -1  # the offset after the batch's last record (what acks=all waits for)
+
+
+class VerificationGuard:
+    """The token of one KIP-890 verification of a producer on a partition (compared by identity)."""
+
+    __slots__ = ("producer_id",)
+
+    def __init__(self, producer_id: int) -> None:
+        self.producer_id = producer_id
 
 
 class TopicState:
@@ -109,6 +134,7 @@ class Partition:
         self.isr_writer: IsrWriter | None = None
         # replicas a reassignment is removing: the leader does not take them (back) into the ISR
         self.isr_excluded: frozenset[int] = frozenset()
+        self._guards: dict[int, VerificationGuard] = {}  # producer id -> its outstanding verification
 
     def __repr__(self) -> str:
         return f"Partition({self.topic}-{self.index})"
@@ -149,7 +175,10 @@ class Partition:
 
     @property
     def last_stable_offset(self) -> int:
-        return self.high_watermark
+        """The high watermark, capped by the first offset of the oldest open transaction."""
+        hw = self.high_watermark
+        first_unstable = self.log.first_unstable_offset
+        return hw if first_unstable is None else min(hw, first_unstable)
 
     @property
     def high_watermark_behind_epoch(self) -> bool:
@@ -168,10 +197,76 @@ class Partition:
 
     # -- produce ------------------------------------------------------------------------------------
 
-    async def append(self, data: memoryview, api_version: int, acks: int = 1) -> Appended:
+    # -- transactions -------------------------------------------------------------------------------
+
+    def has_ongoing_txn(self, producer_id: int) -> bool:
+        entry = self.log.producer_state.get(producer_id)
+        if entry is None:
+            return False
+        first = entry.current_txn_first_offset
+        return first is not None and first >= 0
+
+    def start_verification(self, producer_id: int) -> VerificationGuard | None:
+        """None when the producer has a transaction ongoing here (nothing to verify), else the guard
+        the append must present (the outstanding one if a verification is under way)."""
+        if self.has_ongoing_txn(producer_id):
+            return None
+        guard = self._guards.get(producer_id)
+        if guard is None:
+            guard = self._guards[producer_id] = VerificationGuard(producer_id)
+        return guard
+
+    def verified(self, producer_id: int, guard: VerificationGuard) -> bool:
+        """Whether ``guard`` is still the producer's current verification (no marker, no
+        transactional batch since it was handed out)."""
+        return self._guards.get(producer_id) is guard
+
+    async def write_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
+                           timeout_ms: int) -> int:
+        """Append a COMMIT (``commit``) or ABORT marker of the producer and wait until it is committed
+        (acks=all). 0, or NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),
+        INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, KAFKA_STORAGE_ERROR, REQUEST_TIMED_OUT."""
+        if self.replicated:
+            if self.role != LEADER:
+                return ErrorCode.NOT_LEADER_OR_FOLLOWER
+            if len(self._isr) < self.config.min_insync_replicas:
+                return ErrorCode.NOT_ENOUGH_REPLICAS
+        if self.log.closed:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        try:
+            info = self.log.append_control(producer_id, producer_epoch, commit, coordinator_epoch, now_ms())
+        except InvalidProducerEpoch as e:
+            log.info("%s-%d: marker of producer %d refused: %s", self.topic, self.index, producer_id, e)
+            return ErrorCode.INVALID_PRODUCER_EPOCH
+        except CoordinatorFenced as e:
+            log.info("%s-%d: marker of producer %d refused: %s", self.topic, self.index, producer_id, e)
+            return ErrorCode.TRANSACTION_COORDINATOR_FENCED
+        except (OSError, StorageError) as e:
+            log.error("%s-%d: marker of producer %d not written: %s", self.topic, self.index, producer_id, e)
+            return ErrorCode.KAFKA_STORAGE_ERROR
+        self._guards.pop(producer_id, None)
+        if self.replicated:
+            self._advance_hw()
+        self._waiters.notify(self.topic, self.index)  # the log end and the last stable offset moved
+        return await self.wait_replicated(info.last_offset + 1, timeout_ms)
+
+    def _check_verification(self, batches: lv.Batches, guard: VerificationGuard | None, verify: bool) -> None:
+        """KIP-890: a transactional batch starting a transaction here needs the current guard."""
+        for _, h in batches:
+            if not h.is_transactional or h.producer_id < 0:
+                continue
+            if verify and not self.has_ongoing_txn(h.producer_id) and (
+                    guard is None or self._guards.get(h.producer_id) is not guard):
+                raise ProduceError(ErrorCode.INVALID_TXN_STATE,
+                                   f"producer {h.producer_id} has no verified transaction on {self.topic}-{self.index}")
+
+    async def append(self, data: memoryview, api_version: int, acks: int = 1,
+                     guard: VerificationGuard | None = None, verify: bool = False) -> Appended:
         """Validate and append one produced record batch. Raises ProduceError with the Kafka error.
         In a cluster only the leader appends, and acks=all needs ``min.insync.replicas`` in-sync
-        replicas (NOT_ENOUGH_REPLICAS, nothing appended); waiting for them is ``wait_replicated``."""
+        replicas (NOT_ENOUGH_REPLICAS, nothing appended); waiting for them is ``wait_replicated``.
+        ``verify``: a transactional batch that would start a transaction needs ``guard`` to be the
+        producer's current verification (``start_verification``), else INVALID_TXN_STATE."""
         config = self.config
         epoch = self._epoch
         if self.replicated:
@@ -205,6 +300,7 @@ class Partition:
                 raise ProduceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
         if self.replicated and (self.role != LEADER or self._epoch != epoch):
             raise ProduceError(ErrorCode.NOT_LEADER_OR_FOLLOWER)  # leadership moved while decoding
+        self._check_verification(batches, guard, verify)  # after any await: a marker may have come meanwhile
         now = now_ms()
         try:
             info = self.log.append(stored, now, batches)
@@ -212,8 +308,13 @@ class Partition:
             raise ProduceError(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, str(e)) from None
         except InvalidProducerEpoch as e:
             raise ProduceError(ErrorCode.INVALID_PRODUCER_EPOCH, str(e)) from None
+        except InvalidTxnState as e:
+            raise ProduceError(ErrorCode.INVALID_TXN_STATE, str(e)) from None
         except (OSError, StorageError) as e:
             raise ProduceError(ErrorCode.KAFKA_STORAGE_ERROR, str(e)) from None
+        for _, h in batches:
+            if h.is_transactional and h.producer_id >= 0:
+                self._guards.pop(h.producer_id, None)  # the transaction has its first offset here now
         if info.duplicate is not None:  # a retry of a batch already written: its original offset
             return Appended(info.base_offset, info.duplicate.timestamp if config.log_append_time else -1,
                             info.log_start_offset, info.last_offset + 1)

@@ -5,6 +5,8 @@ Directory ``<data_dir>/<topic>-<partition>/``::
     00000000000000000000.log        RecordBatch v2 bytes (see storage.segment)
     00000000000000000000.index      sparse offset index (see storage.index)
     00000000000000000000.timeindex  sparse time index
+    00000000000000000000.txnindex   aborted transactions whose marker is in this segment, only once
+                                    there is one (storage.txn_index)
     00000000000000004711.log ...    next segment: base offset = the log end offset when it was rolled
     .clean-shutdown                 empty; present only while the log is cleanly closed
     log-start-offset-checkpoint     "0\n<offset>\n": the log start offset when DeleteRecords moved it
@@ -52,6 +54,19 @@ roll and a clean close write a snapshot. Each appended batch gets the partition'
 into partitionLeaderEpoch (outside the CRC); the leader epoch cache follows the log start offset
 (``LeaderEpochCache.truncate_from_start`` when DeleteRecords or retention moves it).
 
+Transactions: a transactional data batch starts its producer's transaction on this partition when
+none is ongoing (first offset = its base offset); ``append_control`` writes a marker (a control
+batch, built here: clients cannot send one) that ends it, after the producer-state checks
+(``InvalidProducerEpoch``, ``CoordinatorFenced``); an ABORT adds ``AbortedTxn(pid, first offset,
+marker offset, last stable offset)`` to the ``.txnindex`` of the segment holding the marker. A
+follower does the same bookkeeping for the markers it copies, unchecked, so its index and first
+unstable offset equal the leader's. ``first_unstable_offset`` (the oldest ongoing transaction's first
+offset) bounds the LSO the server computes; ``aborted_transactions`` is what read_committed Fetch
+answers. Opening rebuilds the ongoing transactions and the transaction-index entries of the range
+replayed after the producer snapshot (they are cut from the replay start, then re-added from the
+markers met), so a crash between a marker write and its index write is repaired; the truncations
+cut the indexes and replay the same way.
+
 The log start offset is the first segment's base, or more once DeleteRecords (``advance_log_start``)
 moved it; reads below it raise OffsetOutOfRange. Retention (``storage.retention``) and the cleaner
 (``storage.cleaner``) take closed segments out with ``replace_segments``: their files are renamed to
@@ -91,6 +106,8 @@ from wire.records import (
     HEADER_SIZE,
     BatchHeader,
     CorruptRecordError,
+    build_control_batch,
+    control_type,
     iter_batches,
     iter_records,
     set_base_offset,
@@ -105,6 +122,7 @@ from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMeta, ProducerState
 from .recovery import CLEAN_SHUTDOWN_FILE, fsync_dir, load_segments
 from .segment import MAX_RELATIVE_OFFSET, Segment
+from .txn_index import AbortedTxn
 
 _log = logging.getLogger(__name__)
 
@@ -141,6 +159,13 @@ def whole_batches_length(buf: bytes | bytearray | memoryview) -> int:
     a fetched answer, which may end in the middle of a batch). CorruptRecordError as for that."""
     batches = _whole_batches(buf)
     return batches[-1][0] + batches[-1][1].total_size if batches else 0
+
+
+def _is_marker(header: BatchHeader) -> bool:
+    """A transaction marker to apply: a control batch of a producer that still holds its record (the
+    cleaner may have emptied it, and then the transaction is gone from the log: nothing to do, as
+    Kafka)."""
+    return header.is_control and header.producer_id >= 0 and header.record_count > 0
 
 
 class StaleSegments(Exception):
@@ -270,18 +295,44 @@ class PartitionLog:
         self._load_producer_state()
 
     def _load_producer_state(self) -> None:
-        """Newest snapshot at or below the log end offset, then the batch headers after it."""
+        """Newest snapshot at or below the log end offset, then the batch headers after it; the
+        transaction indexes lose their entries from the replay start and get them back from the
+        markers replayed."""
         start = self.producer_state.load(self.log_end_offset)
         start = self.log_start_offset if start is None else max(start, self.log_start_offset)
         end = self.log_end_offset
-        if start >= end:
-            return
-        i = bisect_right(self._bases, start) - 1
-        for segment in self._segments[max(i, 0) :]:
-            found = segment.find(start)
-            if found is None:
-                continue
-            self.producer_state.replay(h for _, h in segment.iter_headers(found[0], segment.size))
+        segments = self._segments[max(bisect_right(self._bases, start) - 1, 0) :]
+        for segment in segments:
+            segment.txn_index.truncate_to(start)
+        if start < end:
+            for segment in segments:
+                found = segment.find(start)
+                if found is None:
+                    continue
+                for pos, header in segment.iter_headers(found[0], segment.size):
+                    if not header.is_control:
+                        self.producer_state.update(header)
+                    elif _is_marker(header):
+                        try:
+                            marker = control_type(segment.pread(pos, header.total_size))
+                        except CorruptRecordError as exc:
+                            _log.warning("%s: unreadable marker at %d (%s); skipped", self.directory.name,
+                                         header.base_offset, exc)
+                            continue
+                        self._end_txn(segment, header, marker.commit, marker.coordinator_epoch)
+        for segment in segments:
+            if segment.txn_index.dirty:
+                segment.dirty = True
+
+    def _end_txn(self, segment: Segment, header: BatchHeader, commit: bool, coordinator_epoch: int) -> None:
+        """Producer-state and transaction-index bookkeeping of a marker written in ``segment``."""
+        done = self.producer_state.end_txn(header.producer_id, header.producer_epoch, commit,
+                                           coordinator_epoch, header.base_offset, header.max_timestamp)
+        if done is not None and done.aborted:
+            entry = AbortedTxn(done.producer_id, done.first_offset, done.last_offset, done.last_stable_offset)
+            if segment.txn_index.append(entry):
+                self._dir_dirty = True
+            segment.dirty = True
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -320,6 +371,32 @@ class PartitionLog:
         return tuple(self._segments)
 
     @property
+    def first_unstable_offset(self) -> int | None:
+        """First offset of the oldest ongoing transaction (never below the log start offset), None
+        when no transaction is ongoing. The LSO is min(this, high watermark): the server's."""
+        first = self.producer_state.first_unstable_offset()
+        return None if first is None else max(first, self._log_start)
+
+    def aborted_transactions(self, start_offset: int, upper_offset: int) -> list[AbortedTxn]:
+        """The aborted transactions overlapping [start_offset, upper_offset): every index entry, in
+        the segments from the one holding ``start_offset`` on, with last_offset >= start_offset and
+        first_offset < upper_offset (Kafka's collectAbortedTxns, which stops after a segment with an
+        entry whose last stable offset >= ``upper_offset``: no later abort can overlap the range)."""
+        if self._closed:
+            raise LogClosedError(str(self.directory))
+        with self._lock:
+            segments, bases = self._segments, self._bases
+        out: list[AbortedTxn] = []
+        for segment in segments[max(bisect_right(bases, start_offset) - 1, 0) :]:
+            index = segment.txn_index
+            if not index.exists:
+                continue
+            out += index.collect(start_offset, upper_offset)
+            if index.completes(upper_offset):
+                break
+        return out
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -333,7 +410,9 @@ class PartitionLog:
         ``buf`` (the produce path parses each header once); without it the headers are read here.
         Batches with a producer id are checked against the producer state first: a retry of
         one of the producer's last five batches is not written (``AppendInfo.duplicate``), and
-        ``OutOfOrderSequence`` / ``InvalidProducerEpoch`` are raised without writing anything."""
+        ``OutOfOrderSequence`` / ``InvalidProducerEpoch`` / ``InvalidTxnState`` are raised without
+        writing anything. A transactional batch starts its producer's transaction when none is
+        ongoing."""
         if self._closed:
             raise LogClosedError(str(self.directory))
         n = len(buf)
@@ -360,6 +439,26 @@ class PartitionLog:
                 self.producer_state.update(header)
         return AppendInfo(base, next_offset - 1, -1, self.log_start_offset)
 
+    def append_control(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
+                       now_ms: int) -> AppendInfo:
+        """Write a COMMIT (``commit``) or ABORT marker for ``producer_id`` (the leader's side of
+        WriteTxnMarkers), stamped with the partition's leader epoch and ``now_ms``. It ends the
+        producer's ongoing transaction; an ABORT adds the transaction to the ``.txnindex`` of the
+        segment holding the marker. A producer with no ongoing transaction still gets the marker
+        (nothing is completed). Raises ``InvalidProducerEpoch`` (epoch older than the producer's) or
+        ``CoordinatorFenced`` (coordinator epoch older than its last marker's) before writing."""
+        if self._closed:
+            raise LogClosedError(str(self.directory))
+        self.producer_state.check_marker(producer_id, producer_epoch, coordinator_epoch)
+        buf = bytearray(build_control_batch(producer_id, producer_epoch, commit, coordinator_epoch, now_ms,
+                                            self.leader_epochs.latest_epoch))
+        offset = self._segments[-1].next_offset
+        set_base_offset(buf, 0, offset)
+        header = BatchHeader(buf, 0)
+        self._write(buf, [(0, header)], offset, now_ms)
+        self._end_txn(self._segments[-1], header, commit, coordinator_epoch)
+        return AppendInfo(offset, offset, -1, self.log_start_offset)
+
     def append_as_follower(self, buf: bytes | bytearray | memoryview, now_ms: int) -> AppendInfo:
         """Write record batches fetched from the leader as they are: their baseOffset and
         partitionLeaderEpoch are the leader's and are not touched (``buf`` is not modified).
@@ -375,7 +474,8 @@ class PartitionLog:
         Each batch whose partitionLeaderEpoch is newer than the cache's latest epoch starts that
         epoch at its base offset (``LeaderEpochCache.assign``, before the write, as Kafka does).
         Batches with a producer id are recorded in the producer state without any sequence check
-        (the leader made them). Rolling, indexes and flush accounting are those of ``append``.
+        (the leader made them); markers (control batches) end transactions as in ``append_control``,
+        unchecked, so the transaction index and first unstable offset follow the leader's. Rolling, indexes and flush accounting are those of ``append``.
         Runs where ``append`` runs, never at the same time as it or a truncation of this log."""
         if self._closed:
             raise LogClosedError(str(self.directory))
@@ -390,12 +490,18 @@ class PartitionLog:
             expected = header.next_offset
         length = batches[-1][0] + batches[-1][1].total_size
         data = buf if length == len(buf) else memoryview(buf)[:length]
+        # Markers are read before anything is written: a damaged one fails the whole append.
+        markers = {pos: control_type(data, pos) for pos, h in batches if _is_marker(h)}
         for _, header in batches:
             if header.partition_leader_epoch > self.leader_epochs.latest_epoch:
                 self.leader_epochs.assign(header.partition_leader_epoch, header.base_offset)
         self._write(data, batches, expected - 1, now_ms)
-        for _, header in batches:
-            if header.producer_id >= 0:
+        segment = self._segments[-1]
+        for pos, header in batches:
+            marker = markers.get(pos)
+            if marker is not None:
+                self._end_txn(segment, header, marker.commit, marker.coordinator_epoch)
+            elif header.producer_id >= 0 and not header.is_control:
                 self.producer_state.update(header)
         return AppendInfo(end, expected - 1, -1, self.log_start_offset)
 
@@ -645,6 +751,8 @@ class PartitionLog:
         paths = []
         for segment in due:
             paths += [segment.log_path, segment.index.path, segment.time_index.path]
+            if segment.txn_index.exists:
+                paths.append(segment.txn_index.path)
             segment.close()
         return paths
 
@@ -674,8 +782,10 @@ class PartitionLog:
           the high watermark except after an unclean leader election, so consumer reads (bounded
           by it) never cover it, and the server treats a short read as a failed send.
         - The leader epoch cache forgets epochs starting at or after the new end
-          (``truncate_from_end``), producer snapshots above it are deleted and the producer state is
-          rebuilt from the newest remaining snapshot plus a replay of the headers after it, the
+          (``truncate_from_end``), producer snapshots above it are deleted and the producer state
+          (ongoing transactions included) is rebuilt from the newest remaining snapshot plus a replay
+          of the headers after it, the cut segment's transaction index loses the aborts whose marker
+          is gone and the indexes of the replayed range are rebuilt from its markers, the
           recovery point becomes min(recovery point, new end), and the cleaner's checkpoint
           (``storage.cleaner_checkpoint``) is lowered to the new end if it was above.
 
@@ -772,7 +882,7 @@ class PartitionLog:
         with self._start_file_lock:
             write_atomic(self.directory / LOG_START_FILE, b"0\n%d\n" % offset)
         self.leader_epochs.clear()
-        self.producer_state.producers = {}
+        self.producer_state.clear()
 
     def _check_unchanged(self, segments: list[Segment]) -> None:
         if self._closed:

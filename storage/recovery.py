@@ -24,7 +24,14 @@ synced. A segment cut short ends the log: every later segment is deleted, so exa
 remains and the next append continues at the next offset. Damage in the middle of an older segment
 with intact files is not looked for at open (only a failing disk does that; Kafka does not either).
 
-Stray files: ``*.tmp`` and index files whose ``.log`` is gone are removed; other names are left alone.
+Stray files: ``*.tmp`` and index files (``.txnindex`` included) whose ``.log`` is gone are removed;
+other names are left alone.
+
+Transaction indexes (``.txnindex``, ``storage.txn_index``) are not checked here beyond a torn tail
+(cut when first read); a recovered segment loses the entries whose marker was cut off. The entries of
+the range the producer state replays (everything after the newest producer snapshot) are rebuilt
+from the log's markers by ``PartitionLog`` when it opens, which repairs a crash between a marker
+write and its index write.
 
 Leftovers of retention and of the cleaner (``storage.cleaner.output`` describes the swap), handled before
 any segment is opened, so a crash at any step leaves the log as it was before or after that step's
@@ -34,10 +41,15 @@ cleaning:
 - ``*.cleaned``: a cleaned segment still being written (not committed) → removed.
 - ``<base>.log.swap``: a committed cleaned segment. Every ``.log`` whose base offset lies in
   ``[base, last offset of the swap file]`` is one of the segments it replaces and is removed with its
-  indexes; then ``.index.swap`` / ``.timeindex.swap`` and finally ``.log.swap`` lose their suffix. If
-  the index swap files are already gone, the final-name indexes are removed too (they may be the old
-  segment's) and get rebuilt.
-- ``.index.swap`` / ``.timeindex.swap`` without a ``.log.swap``: the commit never happened → removed.
+  indexes (its ``.txnindex`` too); then ``.index.swap`` / ``.timeindex.swap`` / ``.txnindex.swap`` and
+  finally ``.log.swap`` lose their suffix. If the offset/time index swap files are already gone, the
+  final-name indexes are removed too (they may be the old segment's) and get rebuilt. A final-name
+  ``.txnindex`` without a ``.txnindex.swap`` is kept: the old segment's was removed with its ``.log``
+  above, or renamed ``.deleted`` with it before the new one took that name (the ``.log`` is renamed
+  first, so a crash in between can leave the old one: its entries are a superset of the cleaned
+  segment's, which only makes a read_committed consumer skip aborted records that are gone anyway).
+- ``.index.swap`` / ``.timeindex.swap`` / ``.txnindex.swap`` without a ``.log.swap``: the commit never
+  happened → removed.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ from pathlib import Path
 from wire.records import HEADER_SIZE, BatchHeader, CorruptRecordError
 
 from .segment import Segment, file_name, parse_file_name
+from .txn_index import TXN_INDEX_SUFFIX
 
 __all__ = ["CLEAN_SHUTDOWN_FILE", "load_segments", "fsync_dir"]
 
@@ -103,7 +116,9 @@ def _segment_bases(directory: Path) -> list[int]:
         base, suffix = parsed
         if suffix == ".log":
             bases.append(base)
-        elif suffix in (".index", ".timeindex") and not (directory / file_name(base, ".log")).exists():
+        elif suffix in (".index", ".timeindex", TXN_INDEX_SUFFIX) and not (
+            directory / file_name(base, ".log")
+        ).exists():
             path.unlink()  # index of a segment that is gone
     return sorted(bases)
 
@@ -122,7 +137,7 @@ def _finish_cleaner_leftovers(directory: Path) -> None:
             changed = True
         elif suffix == ".log.swap":
             swaps.append(base)
-        elif suffix in (".index.swap", ".timeindex.swap"):
+        elif suffix in (".index.swap", ".timeindex.swap", TXN_INDEX_SUFFIX + ".swap"):
             index_swaps.append(path)
     for base in sorted(swaps):
         swap = directory / file_name(base, ".log.swap")
@@ -133,7 +148,7 @@ def _finish_cleaner_leftovers(directory: Path) -> None:
         for path in list(directory.iterdir()):
             parsed = parse_file_name(path.name)
             if parsed is not None and parsed[1] == ".log" and base <= parsed[0] <= last:
-                for ext in (".log", ".index", ".timeindex"):
+                for ext in (".log", ".index", ".timeindex", TXN_INDEX_SUFFIX):
                     (directory / file_name(parsed[0], ext)).unlink(missing_ok=True)
         for ext in (".index", ".timeindex"):
             pending = directory / file_name(base, ext + ".swap")
@@ -141,6 +156,9 @@ def _finish_cleaner_leftovers(directory: Path) -> None:
                 os.replace(pending, directory / file_name(base, ext))
             else:
                 (directory / file_name(base, ext)).unlink(missing_ok=True)
+        pending = directory / file_name(base, TXN_INDEX_SUFFIX + ".swap")
+        if pending.exists():
+            os.replace(pending, directory / file_name(base, TXN_INDEX_SUFFIX))
         os.replace(swap, directory / file_name(base, ".log"))
         changed = True
     for path in index_swaps:

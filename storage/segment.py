@@ -1,4 +1,5 @@
-"""One log segment: ``<base>.log`` with its ``<base>.index`` and ``<base>.timeindex``.
+"""One log segment: ``<base>.log`` with its ``<base>.index`` and ``<base>.timeindex``, and
+``<base>.txnindex`` (aborted transactions, ``storage.txn_index``) once an ABORT marker lands in it.
 
 On-disk format of ``<20-digit zero-padded base offset>.log``: RecordBatch v2 batches exactly as Kafka
 stores them (61-byte header, then records), concatenated with no framing, padding or trailer. The
@@ -9,7 +10,8 @@ below the next segment's base. The 20 digits hold any non-negative i64 offset an
 equal numeric order. See ``storage.index`` for the two index files and their limits.
 
 A follower's log may be truncated (``truncate_to``): the file is cut at a batch boundary and both
-indexes lose their entries from there. No per-record decode happens here: appends and reads look at
+indexes lose their entries from there, the
+transaction index those whose marker is cut off. No per-record decode happens here: appends and reads look at
 61-byte headers only. The segment does
 no locking; ``PartitionLog`` serialises appends and rolls and keeps flushes off its data structures.
 """
@@ -24,6 +26,7 @@ from wire.records import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, CorruptRecordEr
 
 from .handles import FileHandle
 from .index import OffsetIndex, TimeIndex, _write_all
+from .txn_index import TXN_INDEX_SUFFIX, TransactionIndex
 
 __all__ = ["Segment", "MAX_RELATIVE_OFFSET", "file_name", "parse_file_name"]
 
@@ -53,6 +56,7 @@ class Segment:
         "size",
         "index",
         "time_index",
+        "txn_index",
         "next_offset",
         "max_timestamp",
         "max_timestamp_offset",
@@ -80,6 +84,9 @@ class Segment:
             self.size = os.fstat(fd).st_size
         self.index = OffsetIndex(index_path, create=create or missing)
         self.time_index = TimeIndex(time_path, create=create or missing)
+        self.txn_index = TransactionIndex(
+            directory / file_name(base_offset, TXN_INDEX_SUFFIX + suffix), create=create
+        )
         self.indexes_missing = missing
         self.next_offset = base_offset  # exact for the active segment, an upper bound for others
         self.max_timestamp = -1
@@ -217,6 +224,7 @@ class Segment:
         cut = header.base_offset
         self.index.truncate_to(cut - self.base_offset)
         self.time_index.truncate_to(cut - self.base_offset)
+        self.txn_index.truncate_to(cut)
         self.size = pos  # before the file shrinks: new scans stop at the cut
         with self.file.use() as fd:
             os.ftruncate(fd, pos)
@@ -313,6 +321,7 @@ class Segment:
                 os.ftruncate(fd, end)
         self.size = end
         self.indexes_missing = False
+        self.txn_index.truncate_to(self.next_offset)  # aborts whose marker was cut off
         self._load_rolling_base()
         self.flush()
         return cut
@@ -388,9 +397,10 @@ class Segment:
         files are about to be renamed or replaced)."""
         self.index.preload()
         self.time_index.preload()
+        self.txn_index.preload()
 
     def rename_to_deleted(self) -> None:
-        """Rename the three files to ``<name>.deleted`` (Kafka's convention for a segment waiting out
+        """Rename the three files (and the ``.txnindex`` if there is one) to ``<name>.deleted`` (Kafka's convention for a segment waiting out
         ``file.delete.delay.ms``). The open ``.log`` descriptor keeps serving reads; the indexes must
         have been preloaded. A crash leaves ``.deleted`` files, which the next open removes."""
         self.preload_indexes()
@@ -401,7 +411,7 @@ class Segment:
         # files must not be replaced, since its descriptor is reopened by path. ``<name>.<n>.deleted``
         # then, which recovery removes like any ``.deleted`` file.
         tag, n = ".deleted", 0
-        paths = (log_path, self.index.path, self.time_index.path)
+        paths = (log_path, self.index.path, self.time_index.path, self.txn_index.path)
         while any(p.with_name(p.name + tag).exists() for p in paths):
             n += 1
             tag = f".{n}.deleted"
@@ -416,7 +426,27 @@ class Segment:
             except FileNotFoundError:
                 pass
             index.path = target
+        self.txn_index.rename_to(self.txn_index.path.with_name(self.txn_index.path.name + tag))
         self.suffix += tag
+
+    def rename_suffix(self, old: str, new: str) -> None:
+        """Rename the files of a segment from suffix ``old`` to ``new`` (e.g. the cleaner's
+        ``.cleaned`` -> ``.swap`` -> ""); the log, both indexes and the transaction index if any.
+        The segment's handles follow their files."""
+        assert self.suffix == old, (self.suffix, old)
+        for ext, holder in ((".index", self.index), (".timeindex", self.time_index)):
+            target = self.directory / file_name(self.base_offset, ext + new)
+            try:
+                os.replace(holder.path, target)
+            except FileNotFoundError:
+                pass
+            holder.path = target
+        self.txn_index.rename_to(self.directory / file_name(self.base_offset, TXN_INDEX_SUFFIX + new))
+        target = self.directory / file_name(self.base_offset, ".log" + new)
+        with self.file.use():
+            os.replace(self.log_path, target)
+            self.file.path = target
+        self.suffix = new
 
     def flush(self) -> None:
         if self.file.closed:
@@ -425,14 +455,17 @@ class Segment:
             os.fdatasync(fd)
         self.index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
 
     def close(self) -> None:
         # The descriptor closes now, or when the last FileSlice pinning it is gone.
         self.file.close()
         self.index.close()
         self.time_index.close()
+        self.txn_index.close()
 
     def delete(self) -> None:
         self.close()
         for suffix in (".log", ".index", ".timeindex"):
             (self.directory / file_name(self.base_offset, suffix + self.suffix)).unlink(missing_ok=True)
+        self.txn_index.delete()

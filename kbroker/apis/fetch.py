@@ -1,13 +1,18 @@
 """Fetch (key 1), v4-18.
 
 Behaviour: for each requested partition, the segment bytes from the batch holding
-fetch_offset up to the high watermark (read_committed: the last stable offset, the
-same thing while there are no transactions), bounded by partition_max_bytes and the
+fetch_offset up to the high watermark (isolation_level 1, read_committed: up to the last
+stable offset, below the first offset of any transaction still open), bounded by partition_max_bytes and the
 request's max_bytes — but the first partition with data always gets at least one
 whole batch (KIP-74).  Record bytes are never decoded: the response carries file
 slices that the connection sends with pread or sendfile (`fetch.transfer`).
 With less than min_bytes available, the request waits up to max_wait_ms and is woken
-by appends to any of its partitions.
+by appends to any of its partitions (and by markers, which move the last stable offset).
+Transactions: every answer carries last_stable_offset; read_committed answers list in
+aborted_transactions the (producer id, first offset) of each aborted transaction overlapping the
+returned range (``PartitionLog.aborted_transactions`` from the fetch offset up to the last stable
+offset; a client drops those producers' records from the first offset up to the producer's abort
+marker), an empty list when there is none; read_uncommitted answers a null list, as Kafka does.
 Fetch sessions are declined: session_id is always 0, so every fetch is a full fetch
 and returns exactly the requested partitions.
 Version notes: v4 isolation level, last stable offset, aborted txns · v5 log start offset ·
@@ -47,6 +52,7 @@ from storage.errors import OffsetOutOfRange
 from storage.log import FileSlice
 from wire.errors import ErrorCode
 from wire.messages.fetch import FetchRequest, FetchResponse, _FetchRequest_FetchPartition
+from wire.messages.fetch import _FetchResponse_AbortedTransaction as AbortedTransaction
 from wire.messages.fetch import _FetchResponse_EpochEndOffset as EpochEndOffset
 from wire.messages.fetch import _FetchResponse_FetchableTopicResponse as TopicData
 from wire.messages.fetch import _FetchResponse_LeaderIdAndEpoch as LeaderIdAndEpoch
@@ -109,6 +115,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
     v = ctx.api_version
     budget = req.max_bytes if req.max_bytes > 0 else 2**31 - 1
     replica_id = _replica_id(ctx, req)
+    read_committed = req.isolation_level == 1 and replica_id < 0
     cluster = ctx.cluster
     now = now_ms()
     # the leader's replication throttle: checked once per response, as Kafka checks its quota
@@ -163,6 +170,8 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             any_error = True
             continue
         data: object = b""
+        aborted: list[AbortedTransaction] | None = [] if read_committed else None
+        upper = lso if read_committed else hw
         held = False
         if not err and quota is not None and replica_id not in part.isr and quota.is_throttled(name, idx):
             # a throttled partition of a follower out of the ISR gets no records while the quota is
@@ -175,13 +184,16 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             limit = min(p.partition_max_bytes, budget - total)
             if limit > 0 or total == 0:
                 try:
-                    sl = part.read(p.fetch_offset, max(limit, 1), hw if max_offset is None else max_offset)
+                    sl = part.read(p.fetch_offset, max(limit, 1), upper if max_offset is None else max_offset)
                 except OffsetOutOfRange:
                     err = ErrorCode.OFFSET_OUT_OF_RANGE
                     sl = None
                 if sl is not None and sl.length > 0 and (total == 0 or sl.length <= limit) and not held:
                     data = sl
                     total += sl.length
+                    if read_committed:
+                        aborted = [AbortedTransaction(producer_id=a.producer_id, first_offset=a.first_offset)
+                                   for a in part.log.aborted_transactions(p.fetch_offset, lso)]
         if err:
             any_error = True
             leader = LeaderIdAndEpoch()
@@ -192,7 +204,7 @@ def _collect(ctx: RequestContext, req: FetchRequest, names: list[str | None]) ->
             continue
         served.append((name, tid, PartData(partition_index=idx, error_code=0, high_watermark=hw,
                                            last_stable_offset=lso, log_start_offset=part.log_start_offset,
-                                           aborted_transactions=[], records=data)))
+                                           aborted_transactions=aborted, records=data)))
     return _grouped(served + unknown), total, any_error
 
 

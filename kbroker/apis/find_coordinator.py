@@ -6,22 +6,18 @@ coordinator is the leader of the group's ``__consumer_offsets`` partition; the t
 (offsets.topic.replication.factor replicas) once that many brokers are alive, and until then — or
 while the partition has no leader — the answer is COORDINATOR_NOT_AVAILABLE, as Kafka's.
 v4+ looks up a batch of keys at once.
-Transaction coordinators (key_type 1): there are no transactions yet, so the answer is
-CLUSTER_AUTHORIZATION_FAILED with the message "kbroker does not support transactions yet",
-chosen because every transactional client treats it as fatal at this step and the Java
-producer and librdkafka show the message: Java's TransactionManager fails on any
-non-retriable error it has no special case for ("Could not find a coordinator ... due to
-unexpected error: <message>"), librdkafka fails fatally only on the two authorization errors
-(TRANSACTIONAL_ID_AUTHORIZATION_FAILED would hide the message in Java), kafka-python fails
-on it ("... unexpected error: ClusterAuthorizationFailedError").  So ``initTransactions()``
-fails at once with that reason instead of retrying COORDINATOR_NOT_AVAILABLE forever.
+Transaction coordinators (key_type 1): the leader of the id's ``__transaction_state`` partition.
+A single broker creates the topic on first lookup and answers itself; a cluster creates it
+(transaction.state.log.replication.factor replicas, min.insync.replicas =
+transaction.state.log.min.isr) once that many brokers are alive, COORDINATOR_NOT_AVAILABLE until
+then and while the partition has no leader.
 Share-group keys (key_type 2, v6+): share groups are not enabled (as in a default Kafka 4.1
 node), so a well-formed "groupId:topicId:partition" key gets COORDINATOR_NOT_AVAILABLE and a
 malformed one, or key_type 2 below v6, INVALID_REQUEST, as Kafka answers; other key types
 INVALID_REQUEST.
 Version notes: v1 key_type, throttle, error message · v3 flexible · v4 batched keys ·
 v5 TRANSACTION_ABORTABLE may be answered (never here) · v6 share-group keys.
-Not implemented: transactions (see above), share groups.
+Not implemented: share groups.
 """
 
 import base64
@@ -31,12 +27,12 @@ import uuid
 from kbroker.context import RequestContext
 from kbroker.groups.codec import OFFSETS_TOPIC, partition_for
 from kbroker.registry import handler
+from kbroker.txn.codec import TXN_TOPIC
 from wire.errors import ErrorCode
 from wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from wire.messages.find_coordinator import _FindCoordinatorResponse_Coordinator as Coordinator
 
 GROUP, TRANSACTION, SHARE = 0, 1, 2
-NO_TRANSACTIONS = "kbroker does not support transactions yet"
 MALFORMED = ("This most likely occurs because of a request being malformed by the client library or the message "
              "was sent to an incompatible broker. See the broker logs for more details.")
 
@@ -58,19 +54,26 @@ def _error(key: str, code: int, message: str) -> Coordinator:
     return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
 
-def _group_in_cluster(ctx: RequestContext, key: str) -> Coordinator:
-    """The leader of the group's __consumer_offsets partition; the topic is created on first use
-    once offsets.topic.replication.factor brokers are alive (COORDINATOR_NOT_AVAILABLE until then,
-    and while the partition has no leader)."""
+def _in_cluster(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
+    """The leader of the key's partition of the internal topic; the topic is created on first use
+    once its replication factor's brokers are alive (COORDINATOR_NOT_AVAILABLE until then, and
+    while the partition has no leader)."""
     cluster = ctx.cluster
     assert cluster is not None
     c = ctx.config
-    topic = OFFSETS_TOPIC
-    if not cluster.ensure_internal_topic(topic, c.get_int("offsets.topic.num.partitions"),
-                                         c.get_int("offsets.topic.replication.factor"),
-                                         {"cleanup.policy": "compact",
-                                          "segment.bytes": str(c.get_int("offsets.topic.segment.bytes")),
-                                          "compression.type": "producer"}):
+    if key_type == TRANSACTION:
+        topic = TXN_TOPIC
+        created = cluster.ensure_internal_topic(topic, c.get_int("transaction.state.log.num.partitions"),
+                                                c.get_int("transaction.state.log.replication.factor"),
+                                                ctx.services.transactions.log.configs())
+    else:
+        topic = OFFSETS_TOPIC
+        created = cluster.ensure_internal_topic(topic, c.get_int("offsets.topic.num.partitions"),
+                                                c.get_int("offsets.topic.replication.factor"),
+                                                {"cleanup.policy": "compact",
+                                                 "segment.bytes": str(c.get_int("offsets.topic.segment.bytes")),
+                                                 "compression.type": "producer"})
+    if not created:
         return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
     n = len(cluster.metadata.assignments[topic].partitions)
     info = cluster.partition(topic, partition_for(key, n))
@@ -81,14 +84,15 @@ def _group_in_cluster(ctx: RequestContext, key: str) -> Coordinator:
 
 
 def _lookup(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
-    if key_type == GROUP and ctx.cluster is not None:
-        return _group_in_cluster(ctx, key)
-    if key_type == GROUP:
-        ctx.groups.topic.ensure()
+    if key_type in (GROUP, TRANSACTION) and ctx.cluster is not None:
+        return _in_cluster(ctx, key, key_type)
+    if key_type in (GROUP, TRANSACTION):
+        if key_type == GROUP:
+            ctx.groups.topic.ensure()
+        else:
+            ctx.services.transactions.log.ensure()
         adv = ctx.identity.advertised
         return Coordinator(key=key, node_id=ctx.node_id, host=adv.host, port=adv.port, error_code=0)
-    if key_type == TRANSACTION:
-        return _error(key, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, NO_TRANSACTIONS)
     if key_type == SHARE:
         if ctx.api_version >= 6 and share_key_valid(key):
             return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "")

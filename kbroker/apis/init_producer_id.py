@@ -7,10 +7,12 @@ older epoch than the latest granted is fenced (see kbroker.producers for the rul
 Version notes: v2 flexible · v3 producer_id/producer_epoch in the request (epoch bump) · v4
 PRODUCER_FENCED instead of INVALID_PRODUCER_EPOCH · v5 TRANSACTION_ABORTABLE may be answered (only
 to transactional producers: never here).
-Not implemented: transactional ids (transactions come later): a transactional id gets
-CLUSTER_AUTHORIZATION_FAILED, which every client treats as fatal, as FindCoordinator
-answers for a transaction coordinator (with the reason: "kbroker does not support transactions
-yet"); a transactional producer fails at once instead of retrying forever.
+With a transactional id the transaction coordinator answers (``kbroker.txn``): a new id at epoch 0
+for an unknown transactional id, else the epoch bumped (a new producer id when it would overflow);
+an ongoing transaction of a previous incarnation is aborted first (fenced: CONCURRENT_TRANSACTIONS
+until it is, the client retries); INVALID_TRANSACTION_TIMEOUT when the timeout exceeds
+transaction.max.timeout.ms; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS elsewhere.
+Not implemented: keep_prepared_txn (v6, KIP-939; not in this version range).
 """
 
 from kbroker.context import RequestContext
@@ -22,8 +24,12 @@ from wire.messages.init_producer_id import InitProducerIdRequest, InitProducerId
 @handler(InitProducerIdRequest, versions=(0, 5))
 async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
     if req.transactional_id is not None:
-        return InitProducerIdResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-                                      producer_id=-1, producer_epoch=-1)
+        pid, epoch = (req.producer_id, req.producer_epoch) if ctx.api_version >= 3 else (-1, -1)
+        error, pid, epoch = await ctx.services.transactions.init_producer_id(
+            req.transactional_id, req.transaction_timeout_ms, pid, epoch)
+        if error == ErrorCode.PRODUCER_FENCED and ctx.api_version < 4:
+            error = ErrorCode.INVALID_PRODUCER_EPOCH
+        return InitProducerIdResponse(throttle_time_ms=0, error_code=error, producer_id=pid, producer_epoch=epoch)
     pid, epoch = (req.producer_id, req.producer_epoch) if ctx.api_version >= 3 else (-1, -1)
     error, pid, epoch = ctx.producer_ids.init(pid, epoch, ctx.api_version)
     return InitProducerIdResponse(throttle_time_ms=0, error_code=error, producer_id=pid, producer_epoch=epoch)

@@ -1,15 +1,16 @@
 """ListOffsets (key 2), v1-10 (Kafka 4.1.1's range).
 
 Behaviour: served by the partition's leader (NOT_LEADER_OR_FOLLOWER elsewhere in a cluster).
-timestamp -1 = latest (the high watermark — the log end offset for a follower's request — or the last stable offset for
-read_committed: the same while there are no transactions), -2 = earliest (log start
+timestamp -1 = latest (the high watermark — the log end offset for a follower's request — or, for
+isolation_level 1 (read_committed), the last stable offset: below any open transaction), -2 = earliest (log start
 offset), -3 = the record with the largest timestamp (v7+), -4 = earliest local offset
 (v8+; there is no tiered storage, so the log start offset), -5 = latest tiered offset
 (v9+): -1 without tiered storage, as Kafka
 answers; any other value = the first offset whose timestamp is at or after it (offset -1
 when there is none).  Each answer carries the leader epoch of the returned offset.  A
 current_leader_epoch other than the partition's gets FENCED_LEADER_EPOCH (older) or
-UNKNOWN_LEADER_EPOCH (newer).  A consumer's answers stay below the high watermark: a timestamp
+UNKNOWN_LEADER_EPOCH (newer).  A consumer's answers stay below the high watermark (read_committed:
+the last stable offset), as Kafka's lastFetchableOffset bounds them: a timestamp (or max timestamp)
 whose record is at or past it gets offset -1, and while a just-elected leader's high watermark is
 below the start of its epoch (KIP-207), `latest` and such a timestamp get OFFSET_NOT_AVAILABLE
 (retriable: the old leader may have committed more than this one knows yet; answering less would
@@ -36,7 +37,7 @@ _MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_
 
 
 def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffsetsPartition,
-               replica: bool) -> PartResp:
+               replica: bool, read_committed: bool = False) -> PartResp:
     idx = p.partition_index
     meta = ctx.topics.get(topic)
     part = ctx.topics.partition(topic, idx) if meta is not None and 0 <= idx < meta.partitions else None
@@ -55,11 +56,12 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
     if ctx.api_version < _MIN_VERSION.get(ts, 0):
         return PartResp(partition_index=idx, error_code=ErrorCode.UNSUPPORTED_VERSION)
     pending = not replica and part.high_watermark_behind_epoch
+    # the last offset a consumer may read (+1); a follower asks for the log end
+    fetchable = part.log_end_offset if replica else part.last_stable_offset if read_committed else part.high_watermark
     if ts == LATEST:
         if pending:
             return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
-        latest = part.log_end_offset if replica else part.high_watermark  # a follower asks for the log end
-        return PartResp(partition_index=idx, timestamp=-1, offset=latest, leader_epoch=epoch)
+        return PartResp(partition_index=idx, timestamp=-1, offset=fetchable, leader_epoch=epoch)
     if ts in (EARLIEST, EARLIEST_LOCAL):
         start = part.log_start_offset
         return PartResp(partition_index=idx, timestamp=-1, offset=start,
@@ -70,7 +72,7 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
     if found is None:
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
     offset, timestamp = found
-    if not replica and offset >= part.high_watermark:  # not readable by a consumer (yet)
+    if not replica and offset >= fetchable:  # not readable by a consumer (yet)
         if pending:
             return PartResp(partition_index=idx, error_code=ErrorCode.OFFSET_NOT_AVAILABLE)
         return PartResp(partition_index=idx, timestamp=-1, offset=-1, leader_epoch=-1)
@@ -81,5 +83,6 @@ def _partition(ctx: RequestContext, topic: str, p: _ListOffsetsRequest_ListOffse
 @handler(ListOffsetsRequest, versions=(1, 10))
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     return ListOffsetsResponse(throttle_time_ms=0, topics=[
-        TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p, req.replica_id >= 0) for p in t.partitions])
+        TopicResp(name=t.name, partitions=[_partition(ctx, t.name, p, req.replica_id >= 0, req.isolation_level == 1)
+                                           for p in t.partitions])
         for t in req.topics])

@@ -3,8 +3,11 @@
 Behaviour: the committed offset, leader epoch and metadata of each requested partition;
 a partition with no commit (or an unknown group or topic) gets offset -1 and no error.
 Null topics (v2+) means every partition the group has committed.  v8 asks for several
-groups at once.  require_stable (v7+) never waits: commits are written before they are
-acknowledged and there are no transactional offsets, so nothing is ever pending.
+groups at once.  require_stable (v7+): a partition with transactional offsets pending (a
+TxnOffsetCommit whose producer's marker has not been written yet) answers UNSTABLE_OFFSET_COMMIT with
+offset -1, per partition (the top-level error stays 0 in v7), as Kafka's coordinator does; without
+require_stable the committed offset is answered (the pending one is not visible).  Regular commits are
+written before they are acknowledged, so they are never pending.
 A group this broker does not coordinate (a cluster: another broker leads its partition of
 ``__consumer_offsets``) gets NOT_COORDINATOR, one being loaded COORDINATOR_LOAD_IN_PROGRESS: per
 group from v8, at the top with no partitions v2-7, on every requested partition in v1.
@@ -14,11 +17,14 @@ validated only for consumer-protocol groups; every group here is classic, so the
 Not implemented: —
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 from kbroker.context import RequestContext
 from kbroker.groups.codec import OffsetValue
 from kbroker.registry import handler
+from wire.errors import ErrorCode
 from wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 
 R = OffsetFetchResponse
@@ -34,7 +40,10 @@ def _partitions(committed: dict, topics: list | None) -> list[tuple[str, list]]:
     return [(t.name, [(p, committed.get((t.name, p))) for p in t.partition_indexes or []]) for t in topics]
 
 
-def _part(cls: Any, p: int, v: OffsetValue | None, error: int = 0) -> Any:
+def _part(cls: Any, p: int, v: OffsetValue | None, error: int = 0, unstable: bool = False) -> Any:
+    if unstable:
+        return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="",
+                   error_code=ErrorCode.UNSTABLE_OFFSET_COMMIT)
     if v is None:
         return cls(partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=error)
     return cls(partition_index=p, committed_offset=v.offset, committed_leader_epoch=v.leader_epoch,
@@ -50,9 +59,12 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
             if error:  # NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: the group's own error, no topics
                 groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=error, topics=[]))
                 continue
-            groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, error_code=0, topics=[
-                R.OffsetFetchResponseTopics(name=t, partitions=[_part(R.OffsetFetchResponsePartitions, p, v)
-                                                                for p, v in parts])
+            gid = g.group_id
+            groups.append(R.OffsetFetchResponseGroup(group_id=gid, error_code=0, topics=[
+                R.OffsetFetchResponseTopics(name=t, partitions=[
+                    _part(R.OffsetFetchResponsePartitions, p, v,
+                          unstable=req.require_stable and ctx.groups.has_pending_txn_offsets(gid, (t, p)))
+                    for p, v in parts])
                 for t, parts in _partitions(committed, g.topics)]))
         return R(throttle_time_ms=0, groups=groups)
     error, committed = ctx.groups.fetch_offsets(req.group_id)
@@ -60,7 +72,10 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
     if error and ctx.api_version >= 2:  # the top-level error, no partitions (as Kafka answers)
         return R(throttle_time_ms=0, topics=[], error_code=error)
     # v1 has no top-level error: each requested partition carries it
-    topics = [R.OffsetFetchResponseTopic(name=t, partitions=[_part(R.OffsetFetchResponsePartition, p, v, error)
-                                                             for p, v in parts])
+    stable = ctx.api_version >= 7 and req.require_stable
+    topics = [R.OffsetFetchResponseTopic(name=t, partitions=[
+        _part(R.OffsetFetchResponsePartition, p, v, error,
+              unstable=stable and ctx.groups.has_pending_txn_offsets(req.group_id, (t, p)))
+        for p, v in parts])
               for t, parts in _partitions(committed, requested)]
     return R(throttle_time_ms=0, topics=topics, error_code=0)

@@ -29,16 +29,34 @@ In a cluster (kbroker.cluster): only the leader appends (others answer NOT_LEADE
 acks=all needs min.insync.replicas in the ISR (NOT_ENOUGH_REPLICAS, nothing appended) and is answered
 once the high watermark covers the batch (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
 it, REQUEST_TIMED_OUT after timeout_ms, NOT_LEADER_OR_FOLLOWER if leadership moved meanwhile).
-Not implemented: transactional produce (INVALID_TXN_STATE).
+Transactions: a transactional batch needs the request's transactional_id (without one the whole request
+answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's authorizer check does) and a producer id
+(INVALID_RECORD); one request carries one transactional producer (two: INVALID_PRODUCER_ID_MAPPING on
+every partition).  KIP-890 part 1 (``transaction.partition.verification.enable``, default true): the
+partitions where the producer has no ongoing transaction are verified with the transaction coordinator in
+one ``ctx.services.txn_verifier.verify`` call before anything is appended; INVALID_TXN_STATE ("Partition
+was not added to the transaction") and INVALID_PRODUCER_EPOCH are answered as the coordinator says, its
+PRODUCER_FENCED as INVALID_PRODUCER_EPOCH (Kafka never answers Produce with PRODUCER_FENCED: librdkafka
+takes that as abortable, the epoch error as fatal fencing), and its retriable errors (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR,
+COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, NETWORK_EXCEPTION) become NOT_ENOUGH_REPLICAS,
+as Kafka translates them so that every client version retries.  The append then checks the verification
+is still current (``Partition.append``: a marker in between makes it INVALID_TXN_STATE); a
+non-transactional batch of a producer with an ongoing transaction is INVALID_TXN_STATE (the log's
+producer state).  Without a verifier (none composed) nothing is verified, as in Kafka without the
+AddPartitionsToTxn manager.
+Not implemented: KIP-890 part 2's implicit add of the partition to the transaction (v12+ produce is
+verified like the older versions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import struct
 
 from kbroker.context import RequestContext
 from kbroker.log_validator import ProduceError
-from kbroker.partition import Partition
+from kbroker.partition import Partition, VerificationGuard
 from kbroker.registry import CloseConnection, handler
 from wire.errors import ErrorCode
 from wire.messages.produce import ProduceRequest, ProduceResponse
@@ -47,6 +65,14 @@ from wire.messages.produce import _ProduceResponse_LeaderIdAndEpoch as LeaderIdA
 from wire.messages.produce import _ProduceResponse_NodeEndpoint as NodeEndpoint
 from wire.messages.produce import _ProduceResponse_PartitionProduceResponse as PartResp
 from wire.messages.produce import _ProduceResponse_TopicProduceResponse as TopicResp
+from wire.records import HEADER_SIZE, TRANSACTIONAL_BIT
+
+log = logging.getLogger("kbroker.produce")
+E = ErrorCode
+# the coordinator's retriable answers, which Kafka turns into one every producer version retries
+_RETRY_AS_NOT_ENOUGH_REPLICAS = frozenset({E.CONCURRENT_TRANSACTIONS, E.NETWORK_EXCEPTION,
+                                           E.COORDINATOR_LOAD_IN_PROGRESS, E.COORDINATOR_NOT_AVAILABLE,
+                                           E.NOT_COORDINATOR})
 
 
 def _error(index: int, code: int, message: str | None = None,
@@ -69,8 +95,59 @@ def _not_leader(ctx: RequestContext, topic: str, index: int) -> PartResp:
     return r
 
 
+_TXN_FIELDS = struct.Struct(">h")  # attributes, at byte 21 of a v2 batch
+_PRODUCER = struct.Struct(">qh")  # producerId, producerEpoch, at byte 43
+
+
+def _txn_producer(data: memoryview | None) -> tuple[int, int] | None:
+    """(producer id, epoch) of a transactional first batch, None when the batch is not transactional
+    (or too short to tell: the append refuses it).  Read straight from the two header fields: the
+    partition's validation is where the header is parsed (once per batch)."""
+    if data is None or len(data) < HEADER_SIZE:
+        return None
+    if not _TXN_FIELDS.unpack_from(data, 21)[0] & TRANSACTIONAL_BIT:
+        return None
+    producer_id, epoch = _PRODUCER.unpack_from(data, 43)
+    return producer_id, epoch
+
+
+def _verification_enabled(ctx: RequestContext) -> bool:
+    value = ctx.config.get("transaction.partition.verification.enable")
+    return value is None or value.strip().lower() == "true"
+
+
+async def _verify(ctx: RequestContext, transactional_id: str, producer_id: int, producer_epoch: int,
+                  guards: dict[tuple[str, int], VerificationGuard]) -> dict[tuple[str, int], PartResp]:
+    """KIP-890 part 1: ask the coordinator about the partitions to verify (one call); the answers of
+    those that failed, mapped as Kafka maps them for the producer."""
+    verifier = ctx.services.txn_verifier
+    if verifier is None or not guards:
+        return {}
+    try:
+        codes = await verifier.verify(transactional_id, producer_id, producer_epoch, list(guards))
+    except Exception:
+        log.exception("verifying producer %d of %r failed", producer_id, transactional_id)
+        codes = {tp: E.COORDINATOR_NOT_AVAILABLE for tp in guards}
+    out = {}
+    for tp in guards:
+        code = int(codes.get(tp, E.INVALID_TXN_STATE))
+        if code == E.NONE:
+            continue
+        if code == E.INVALID_TXN_STATE:
+            out[tp] = _error(tp[1], code, "Partition was not added to the transaction")
+        elif code == E.PRODUCER_FENCED:
+            out[tp] = _error(tp[1], E.INVALID_PRODUCER_EPOCH)
+        elif code in _RETRY_AS_NOT_ENOUGH_REPLICAS:
+            out[tp] = _error(tp[1], E.NOT_ENOUGH_REPLICAS, "Unable to verify the partition has been added to "
+                             f"the transaction. Underlying error: {E(code).name}")
+        else:
+            out[tp] = _error(tp[1], code)
+    return out
+
+
 async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: memoryview | None, acks: int,
-                             pending: list[tuple[PartResp, Partition, int]]) -> tuple[PartResp, bool]:
+                             pending: list[tuple[PartResp, Partition, int]],
+                             guard: VerificationGuard | None = None, verify: bool = False) -> tuple[PartResp, bool]:
     """The partition's answer, and whether the log must be synced before the response goes.
     acks=all in a cluster: the answer is put in ``pending`` with the offset the high watermark must reach."""
     part = ctx.topics.partition(topic, index)
@@ -81,7 +158,7 @@ async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: 
     if data is None or len(data) == 0:
         return _error(index, ErrorCode.INVALID_RECORD, "no record batch"), False
     try:
-        done = await part.append(data, ctx.api_version, acks)
+        done = await part.append(data, ctx.api_version, acks, guard, verify)
     except ProduceError as e:
         if e.code == ErrorCode.NOT_LEADER_OR_FOLLOWER:
             return _not_leader(ctx, topic, index), False
@@ -112,18 +189,50 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     need_flush = False
     pending: list[tuple[PartResp, Partition, int]] = []
     by_id = (ctx.cluster.topic_ids() if ctx.cluster is not None else ctx.topics.ids()) if ctx.api_version >= 13 else {}
-    for t in req.topic_data or []:
+    names = [by_id.get(t.topic_id) if ctx.api_version >= 13 else t.name for t in req.topic_data or []]
+    txn = {(n, p.index): _txn_producer(p.records) for t, n in zip(req.topic_data or [], names, strict=True)
+           if n is not None for p in t.partition_data or []}
+    txn_pids = {info[0] for info in txn.values() if info is not None and info[0] >= 0}
+    whole_error = None
+    if any(info is not None for info in txn.values()) and req.transactional_id is None:
+        whole_error = E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    elif len(txn_pids) > 1:
+        whole_error = E.INVALID_PRODUCER_ID_MAPPING
+    guards: dict[tuple[str, int], VerificationGuard] = {}
+    answered: dict[tuple[str, int], PartResp] = {}
+    verify = False
+    if whole_error is None and txn_pids and acks in (0, 1, -1) and _verification_enabled(ctx) \
+            and ctx.services.txn_verifier is not None:
+        verify = True
+        (pid,) = txn_pids
+        epoch = -1
+        for tp, info in txn.items():
+            part = ctx.topics.partition(*tp)
+            if info is None or part is None or not part.is_leader:
+                continue  # answered by the append
+            guard = part.start_verification(pid)
+            if guard is not None:
+                guards[tp] = guard
+                epoch = info[1]
+        assert req.transactional_id is not None
+        answered = await _verify(ctx, req.transactional_id, pid, epoch, guards)
+    for t, name in zip(req.topic_data or [], names, strict=True):
         parts = []
-        name = by_id.get(t.topic_id) if ctx.api_version >= 13 else t.name
         for p in t.partition_data or []:
+            info = txn.get((name, p.index)) if name is not None else None
             if acks not in (0, 1, -1):
                 parts.append(_error(p.index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif whole_error is not None:
+                parts.append(_error(p.index, whole_error))
             elif name is None:
                 parts.append(_error(p.index, ErrorCode.UNKNOWN_TOPIC_ID))
-            elif req.transactional_id is not None:
-                parts.append(_error(p.index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported yet"))
+            elif info is not None and info[0] < 0:
+                parts.append(_error(p.index, ErrorCode.INVALID_RECORD, "a transactional batch without a producer id"))
+            elif (name, p.index) in answered:
+                parts.append(answered[name, p.index])
             else:
-                r, flush = await _produce_partition(ctx, name, p.index, p.records, acks, pending)
+                r, flush = await _produce_partition(ctx, name, p.index, p.records, acks, pending,
+                                                    guards.get((name, p.index)), verify)
                 parts.append(r)
                 need_flush = need_flush or flush
         topics.append(TopicResp(name=t.name, topic_id=t.topic_id, partition_responses=parts))

@@ -281,7 +281,7 @@ class ClusterNode:
 
     def ensure_internal_topic(self, name: str, partitions: int, replication_factor: int,
                               overrides: Mapping[str, str]) -> bool:
-        """An internal topic (``__consumer_offsets``) is created on first use once enough brokers
+        """An internal topic (``__consumer_offsets``, ``__transaction_state``) is created on first use once enough brokers
         are alive (Kafka: COORDINATOR_NOT_AVAILABLE until then). True when it exists."""
         if self.has_topic(name):
             return True

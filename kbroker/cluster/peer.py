@@ -1,5 +1,6 @@
 """A connection from this broker to another one (a follower to its leader), speaking the Kafka
-protocol through the sans-IO codec (``wire.codec``): one request at a time, each with a timeout."""
+protocol through the sans-IO codec (``wire.codec``): one request at a time, each with a timeout.
+``PeerPool``: a connection per broker for the coordinators' broker-to-broker requests."""
 
 from __future__ import annotations
 
@@ -57,3 +58,31 @@ class PeerConnection:
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None
+
+
+class PeerPool:
+    """One connection per other broker for the coordinators' requests (WriteTxnMarkers, the KIP-890
+    verification), one request at a time on each; an address change or an error opens a new one."""
+
+    def __init__(self, client_id: str, timeout_s: float = 30.0) -> None:
+        self._client_id = client_id
+        self._timeout = timeout_s
+        self._conns: dict[int, tuple[PeerConnection, asyncio.Lock]] = {}
+
+    async def request(self, broker_id: int, host: str, port: int, body: Any, version: int,
+                      timeout_s: float | None = None) -> Any:
+        """The response, or PeerError (no connection, a timeout, a broken frame)."""
+        entry = self._conns.get(broker_id)
+        if entry is None or (entry[0].host, entry[0].port) != (host, port):
+            if entry is not None:
+                entry[0].close()
+            entry = self._conns[broker_id] = (PeerConnection(host, port, self._client_id, self._timeout),
+                                              asyncio.Lock())
+        conn, lock = entry
+        async with lock:
+            return await conn.request(body, version, timeout_s)
+
+    def close(self) -> None:
+        for conn, _ in self._conns.values():
+            conn.close()
+        self._conns.clear()

@@ -6,7 +6,9 @@ broker set changes, it keeps exactly the partitions assigned to this broker open
 hands followers to the replica fetchers of their leader, writes the ISR changes its leaders decide
 (conditional on the state znode's version), shrinks ISRs of followers that fell behind
 (``replica.lag.time.max.ms``), checkpoints high watermarks (``replication-offset-checkpoint``) and
-tells the group coordinator which ``__consumer_offsets`` partitions it now leads.
+tells the group coordinator which ``__consumer_offsets`` partitions it now leads, and the
+transaction coordinator which ``__transaction_state`` partitions (at which leader epoch: a new
+epoch while still leading is a new leadership, the coordinator epoch).
 
 The ZooKeeper session: while it is merely disconnected (SUSPENDED) nothing changes — leaders go on
 serving their current ISR, as Kafka's did; an ISR change fails at once (not connected) and is
@@ -78,6 +80,11 @@ class ReplicaManager(Listener):
         self._offsets_led: set[int] = set()
         self._not_fetching = False  # set by stop_fetching (controlled shutdown done)
         self.offsets_topic = "__consumer_offsets"
+        # __transaction_state leadership (index, leader epoch) -> the transaction coordinator
+        self.on_txn_leader: Callable[[int], None] | None = None
+        self.on_txn_resign: Callable[[int], None] | None = None
+        self._txn_led: dict[int, int] = {}
+        self.txn_topic = "__transaction_state"
         # session generations: +1 at every expiry (kazoo's thread, under _session_lock); leaders
         # only while _live_gen == _gen, i.e. the tree was read again after the last expiry
         self._session_lock = threading.Lock()
@@ -163,6 +170,9 @@ class ReplicaManager(Listener):
             self.on_topic(name)
 
     def _resign_offsets(self, topic: str, index: int) -> None:
+        if topic == self.txn_topic and self._txn_led.pop(index, None) is not None:
+            if self.on_txn_resign is not None:
+                self.on_txn_resign(index)
         if topic == self.offsets_topic and index in self._offsets_led:
             self._offsets_led.discard(index)
             if self.on_offsets_resign is not None:
@@ -234,6 +244,10 @@ class ReplicaManager(Listener):
                 self._offsets_led.add(index)
                 if self.on_offsets_leader is not None:
                     self.on_offsets_leader(index)
+            if topic == self.txn_topic and self._txn_led.get(index) != part.leader_epoch:
+                self._txn_led[index] = part.leader_epoch
+                if self.on_txn_leader is not None:
+                    self.on_txn_leader(index)
         else:
             self._resign_offsets(topic, index)
             changed = part.become_follower(info.leader, info.leader_epoch, info.isr, info.replicas, info.version, ce)

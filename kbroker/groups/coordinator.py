@@ -25,6 +25,9 @@ Writes are answered once committed, as Kafka's coordinator appends with acks=-1:
 local append the coordinator waits for ``Partition.wait_replicated`` when the partition has it
 (replication), with ``offsets.commit.timeout.ms``; Kafka's error mapping turns the partition's
 error into the coordinator's (``commit_error``, ``group_store_error``).
+
+Transactional offsets (TxnOffsetCommit, pending until the producer's marker) are
+``kbroker.groups.txn_offsets``'s, mixed in.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from kbroker.groups.consumer_protocol import CONSUMER, decode_subscription
 from kbroker.groups.group import Group
 from kbroker.groups.model import Effects, GroupConfig, GroupState, JoinResult, SyncResult, join_error
 from kbroker.groups.store import NotLeader, OffsetsTopic, Written, group_record, load_groups, offset_records
+from kbroker.groups.txn_offsets import TxnOffsetsMixin
 from kbroker.topics import TopicService
 from kbroker.waiters import AppendWaiters
 from storage.errors import StorageError
@@ -95,7 +99,7 @@ def group_config(c: BrokerConfig) -> GroupConfig:
         max_size=c.get_int("group.max.size"))
 
 
-class GroupCoordinator:
+class GroupCoordinator(TxnOffsetsMixin):
     """``cluster``: ownership of the partitions of ``__consumer_offsets`` comes only from
     ``on_become_leader`` / ``on_resign`` (else this broker owns them all and loads them now).
     ``create_offsets_topic``: what ``topic.ensure()`` calls when the topic does not exist
@@ -617,7 +621,8 @@ class GroupCoordinator:
                 old = list(g.offsets) if now >= g.state_timestamp + retention_ms else []
             else:
                 old = [tp for tp, v in g.offsets.items() if now >= v.commit_timestamp + retention_ms]
-            if old and len(old) < len(g.offsets):
+            old = [tp for tp in old if not g.has_pending_txn_offset(tp)]  # not while a transaction may replace it
+            if old and (len(old) < len(g.offsets) or g.pending_txn_offsets):
                 if isinstance(self._write(g.group_id, offset_records(g.group_id, dict.fromkeys(old)), now), int):  # type: ignore[arg-type]
                     continue
                 for tp in old:

@@ -33,6 +33,9 @@ class GroupBase:
         self.initial_delay_left: int | None = None  # not None while in the initial delay
         self.new_member_added = False
         self.offsets: dict[tuple[str, int], OffsetValue] = {}
+        # TxnOffsetCommit: producer id -> the offsets it wrote in its open transaction, applied at its
+        # COMMIT marker on the group's partition of __consumer_offsets, dropped at ABORT
+        self.pending_txn_offsets: dict[int, dict[tuple[str, int], OffsetValue]] = {}
 
     # ------------------------------------------------------------ queries
     def _transition(self, state: GroupState, now: int) -> None:
@@ -125,10 +128,42 @@ class GroupBase:
         m.heartbeat_deadline = now + m.session_timeout_ms
         return E.NONE
 
+    def txn_commit_error(self, member_id: str, instance_id: str | None, generation_id: int) -> int:
+        """Whether a TxnOffsetCommit may be stored (Kafka's validateOffsetCommit, transactional): the
+        member and generation are checked when the request names either (v3+); the group's state
+        (rebalancing) is not enforced, and a request naming neither is accepted."""
+        if self.state == S.DEAD:
+            return E.COORDINATOR_NOT_AVAILABLE
+        if generation_id < 0 and self.state == S.EMPTY:
+            return E.NONE
+        if generation_id >= 0 or member_id or instance_id is not None:
+            if self.is_fenced(member_id, instance_id):
+                return E.FENCED_INSTANCE_ID
+            if member_id not in self.members:
+                return E.UNKNOWN_MEMBER_ID
+            if generation_id != self.generation_id:
+                return E.ILLEGAL_GENERATION
+        return E.NONE
+
+    def has_pending_txn_offset(self, tp: tuple[str, int]) -> bool:
+        return any(tp in offsets for offsets in self.pending_txn_offsets.values())
+
+    def complete_txn(self, producer_id: int, commit: bool) -> bool:
+        """The producer's marker: its pending offsets become committed (``commit``) or are dropped.
+        Whether it had any."""
+        pending = self.pending_txn_offsets.pop(producer_id, None)
+        if pending is None:
+            return False
+        if commit:
+            self.offsets.update(pending)
+        return True
+
     def mark_dead(self, now: int) -> None:
         self._transition(S.DEAD, now)
         self.offsets.clear()
+        self.pending_txn_offsets.clear()
 
     def is_removable(self) -> bool:
         """Empty, with no offsets and nobody about to join: nothing left worth keeping."""
-        return self.state == S.EMPTY and not self.offsets and not self.pending_members
+        return (self.state == S.EMPTY and not self.offsets and not self.pending_members
+                and not self.pending_txn_offsets)

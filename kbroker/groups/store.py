@@ -11,10 +11,18 @@
   after that — and, where the partition replicates, after ``Written.replicated`` — so killing
   the broker loses no acknowledged commit.  With a flush policy on the topic the caller also
   waits for the fsync.
+- Transactional offsets (TxnOffsetCommit): written as one transactional batch of the producer
+  (its id and epoch, the transactional bit) and pending until the producer's marker on the
+  same partition; the marker's type decides (COMMIT: they become the committed offsets, ABORT:
+  dropped).  The batch's base sequence continues the producer's last one on the partition (0 in a
+  new epoch) where Kafka writes -1 (no sequence): the log checks sequences of every producer batch
+  and has no "coordinator origin" that skips the check; nothing reads the sequence of these batches.
 - Loading replays a partition (``read_partition``; a single broker: all of them, ``read_all``)
   from its log start: the last record of a key wins and a null value deletes it, which is
-  exactly what compaction would leave.  Records that do not decode (a client may have produced
-  junk into the topic) are skipped with a warning.
+  exactly what compaction would leave.  The offset records of a transactional batch are held per
+  producer until its control batch (COMMIT applies them, ABORT drops them); those still open at
+  the log end become the groups' pending transactional offsets.  Records that do not decode (a
+  client may have produced junk into the topic) are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import logging
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kbroker.config import BrokerConfig
 from kbroker.groups import codec
@@ -34,11 +42,22 @@ from kbroker.topics import TopicService
 from kbroker.waiters import AppendWaiters
 from storage.log import PartitionLog
 from wire.errors import ErrorCode
-from wire.records import CorruptRecordError, iter_batches, iter_records
+from wire.records import CorruptRecordError, build_batch, control_type, iter_batches, iter_records
 
 log = logging.getLogger("kbroker.groups")
 
 _LOAD_CHUNK = 5 << 20  # offsets.load.buffer.size
+
+
+class Entry(NamedTuple):
+    """One item of a replay: a record (``key``, ``value``), from a transactional batch of
+    ``producer_id`` when that is >= 0; or, with ``marker`` set, that producer's COMMIT (True) or
+    ABORT (False) control batch (no key or value)."""
+
+    key: bytes | None
+    value: bytes | None
+    producer_id: int = -1
+    marker: bool | None = None
 
 
 class NotLeader(Exception):
@@ -118,11 +137,17 @@ class OffsetsTopic:
     def partition_for(self, group_id: str) -> int:
         return codec.partition_for(group_id, self.partitions)
 
-    def append(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int) -> Written:
-        """Writes one batch of (key, value-or-tombstone) records to the group's partition; raises
-        NotLeader when this broker does not lead it, OSError/StorageError when the log fails."""
-        from wire.records import build_batch
+    def leader(self, group_id: str) -> Any:
+        """The ``Partition`` of the group's partition when this broker leads it, else None."""
+        part = self._topics.partition(self.topic, self.partition_for(group_id))
+        return part if part is not None and getattr(part, "is_leader", True) is not False else None
 
+    def append(self, group_id: str, items: list[tuple[bytes, bytes | None]], now: int,
+               producer: tuple[int, int] | None = None) -> Written:
+        """Writes one batch of (key, value-or-tombstone) records to the group's partition; raises
+        NotLeader when this broker does not lead it, OSError/StorageError when the log fails.
+        ``producer``: (id, epoch) of a transactional batch (TxnOffsetCommit); the log checks the
+        epoch (storage.producer_state.InvalidProducerEpoch)."""
         if self._create_on_write:
             self.ensure()
         p = self.partition_for(group_id)
@@ -134,12 +159,21 @@ class OffsetsTopic:
         if getattr(part, "is_leader", True) is False:
             raise NotLeader(f"this broker does not lead {self.topic}-{p}")
         plog = part.log
-        plog.append(bytearray(build_batch([(k, v, None, now) for k, v in items])), now)
+        records = [(k, v, None, now) for k, v in items]
+        if producer is None:
+            batch = build_batch(records)
+        else:
+            pid, epoch = producer
+            entry = plog.producer_state.get(pid)
+            seq = entry.last_seq + 1 if entry is not None and entry.epoch == epoch and entry.last_seq >= 0 else 0
+            batch = build_batch(records, producer_id=pid, producer_epoch=epoch, base_sequence=seq,
+                                transactional=True)
+        plog.append(bytearray(batch), now)
         self._waiters.notify(self.topic, p)
         return Written(plog, part, plog.log_end_offset)
 
-    def read_partition(self, p: int) -> Iterator[tuple[bytes, bytes | None]]:
-        """(key, value) of every record of one partition, in log order (nothing if it is not here)."""
+    def read_partition(self, p: int) -> Iterator[Entry]:
+        """Every record (and transaction marker) of one partition, in log order (nothing if it is not here)."""
         plog = self._log(p) if self.exists() else None
         if plog is not None:
             try:
@@ -147,8 +181,8 @@ class OffsetsTopic:
             except CorruptRecordError as e:  # recovery keeps logs whole; this is a last resort
                 log.error("%s-%d: stopped reading at a damaged batch: %s", self.topic, p, e)
 
-    def read_all(self) -> Iterator[tuple[bytes, bytes | None]]:
-        """(key, value) of every record, partition by partition, in log order."""
+    def read_all(self) -> Iterator[Entry]:
+        """Every record (and transaction marker), partition by partition, in log order."""
         if not self.exists():
             return
         for p in range(self.partitions):
@@ -159,19 +193,28 @@ class OffsetsTopic:
                 except CorruptRecordError as e:  # recovery keeps logs whole; this is a last resort
                     log.error("%s-%d: stopped reading at a damaged batch: %s", self.topic, p, e)
 
-    def _read_partition(self, plog: PartitionLog) -> Iterator[tuple[bytes, bytes | None]]:
+    def _read_partition(self, plog: PartitionLog) -> Iterator[Entry]:
         offset = plog.log_start_offset
         while offset < plog.log_end_offset:
             data = plog.read_bytes(offset, _LOAD_CHUNK)
             start = offset
             for pos, header in iter_batches(data):
                 offset = header.next_offset
+                txn_pid = header.producer_id if header.is_transactional else -1
                 if header.is_control:
+                    try:
+                        marker = control_type(data, pos)
+                    except CorruptRecordError as e:
+                        log.warning("%s: skipping the control batch at offset %d: %s", plog.directory.name,
+                                    header.base_offset, e)
+                        continue
+                    if txn_pid >= 0:
+                        yield Entry(None, None, txn_pid, marker.commit)
                     continue
                 try:
                     for rec in iter_records(data, pos):
                         if rec.key is not None:
-                            yield rec.key, rec.value
+                            yield Entry(rec.key, rec.value, txn_pid)
                 except CorruptRecordError as e:
                     log.warning("%s: skipping the batch at offset %d: %s", plog.directory.name, header.base_offset, e)
             if offset <= start:
@@ -198,15 +241,31 @@ def group_record(g: Group) -> tuple[bytes, bytes | None]:
     return key, codec.encode_group_value(value)
 
 
-def load_groups(records: Iterator[tuple[bytes, bytes | None]], config: GroupConfig,
+def load_groups(records: Iterator[Entry] | Iterator[tuple[bytes, bytes | None]], config: GroupConfig,
                 now: int) -> dict[str, Group]:
-    """Replays the records: the last one of each key wins, a null value deletes."""
+    """Replays the records: the last one of each key wins, a null value deletes; transactional
+    offsets wait for their producer's marker (those without one stay pending in their group)."""
     metas: dict[str, GroupValue | None] = {}
     offsets: dict[str, dict[tuple[str, int], OffsetValue]] = {}
-    for key_bytes, value in records:
+    # producer id -> group -> its transactional offsets not yet ended by a marker
+    open_txns: dict[int, dict[str, dict[tuple[str, int], OffsetValue]]] = {}
+    for item in records:
+        key_bytes, value, pid, marker = item if isinstance(item, Entry) else Entry(item[0], item[1])
+        if marker is not None:
+            ended = open_txns.pop(pid, {})
+            if marker:
+                for gid, group_offsets in ended.items():
+                    offsets.setdefault(gid, {}).update(group_offsets)
+            continue
+        if key_bytes is None:
+            continue
         try:
             key = codec.decode_key(key_bytes)
-            if isinstance(key, OffsetKey):
+            if isinstance(key, OffsetKey) and pid >= 0:
+                if value is not None:
+                    open_txns.setdefault(pid, {}).setdefault(key.group, {})[key.topic, key.partition] = \
+                        codec.decode_offset_value(value)
+            elif isinstance(key, OffsetKey):
                 group_offsets = offsets.setdefault(key.group, {})
                 if value is None:
                     group_offsets.pop((key.topic, key.partition), None)
@@ -216,14 +275,19 @@ def load_groups(records: Iterator[tuple[bytes, bytes | None]], config: GroupConf
                 metas[key.group] = None if value is None else codec.decode_group_value(value)
         except (ValueError, IndexError, struct.error) as e:
             log.warning("skipping an unreadable %s record: %s", codec.OFFSETS_TOPIC, e)
+    pending: dict[str, dict[int, dict[tuple[str, int], OffsetValue]]] = {}
+    for pid, by_group in open_txns.items():
+        for gid, group_offsets in by_group.items():
+            pending.setdefault(gid, {})[pid] = group_offsets
     groups: dict[str, Group] = {}
-    for gid in set(metas) | set(offsets):
+    for gid in set(metas) | set(offsets) | set(pending):
         meta = metas.get(gid)
         g = Group(gid, config, now)
         if meta is not None:
             _restore(g, meta, now)
         g.offsets = offsets.get(gid, {})
-        if g.members or g.offsets or meta is not None:
+        g.pending_txn_offsets = pending.get(gid, {})
+        if g.members or g.offsets or g.pending_txn_offsets or meta is not None:
             groups[gid] = g
     return groups
 

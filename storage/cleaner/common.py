@@ -1,6 +1,6 @@
 """What every stage of a cleaning pass shares: its settings (``CleanerConfig``), its counters
 (``CleanerStats``), ``CleanerAborted``, the names of the steps a test hook sees (``STEPS``), the
-running state of one pass (``Pass``) and the reading of a closed segment batch by batch.
+running state of one pass (``Pass``, with its transaction walk) and the reading of a closed segment batch by batch.
 
 Rules:
 
@@ -32,6 +32,7 @@ from wire.records import (
 
 from ..log import PartitionLog
 from ..segment import Segment
+from .txn import TxnWalk
 
 __all__ = [
     "NO_LIMIT",
@@ -93,7 +94,10 @@ class CleanerStats:
     records_read: int = 0
     records_kept: int = 0
     tombstones_dropped: int = 0
-    earliest_horizon_ms: int = -1  # earliest delete horizon of a batch still holding a tombstone
+    aborted_dropped: int = 0  # records of aborted transactions removed
+    markers_stamped: int = 0  # transaction markers given a delete horizon
+    markers_removed: int = 0  # transaction markers emptied past their horizon
+    earliest_horizon_ms: int = -1  # earliest delete horizon of a batch still holding a tombstone or marker
     seconds: float = 0.0
     groups: list[tuple[int, int]] = field(default_factory=list)  # (base offset, segments merged)
 
@@ -117,6 +121,7 @@ class Pass:
         self.hook = hook
         self.stats = CleanerStats()
         self.map: dict[bytes, int] = {}
+        self.txns = TxnWalk(())  # the rewrite's walk; run.clean gives it the aborted transactions
         self.started = time.monotonic()
         self.io_bytes = 0
         self.partial_reported = False

@@ -6,8 +6,10 @@ Rules:
   (Kafka's 24 bytes per entry: a 16-byte key hash and an 8-byte offset); the rest of the dirty section
   waits for the next pass. The end of the mapped range is the new first dirty offset. A map always
   takes at least one segment, however small the budget.
-- Control batches, transactional batches and batches of no records are not mapped; keyless records
-  are not mapped either.
+- Committed transactional records are mapped like any other (Kafka's way); the batches of aborted
+  transactions are not (``txn.TxnWalk`` over the aborted transactions that overlap the mapped
+  segments, fed every batch in offset order), so an aborted value never shadows a committed one.
+  Control batches, batches of no records and keyless records are not mapped.
 - Keys are the record's key bytes themselves (a dict), not hashes: no two keys can collide.
 """
 
@@ -17,6 +19,7 @@ from wire.records import BatchHeader, CorruptRecordError, read_varint
 
 from ..segment import Segment
 from .common import Pass, read_batches, records_of
+from .txn import TxnWalk
 
 __all__ = ["BYTES_PER_MAP_ENTRY", "build_map", "capacity"]
 
@@ -34,21 +37,22 @@ def build_map(work: Pass, dirty: list[Segment], nexts: dict[int, int], end: int)
     limit = capacity(work.config.dedupe_buffer_size)
     chunk = work.config.io_buffer_size
     offset_map = work.map
+    txns = TxnWalk(work.log.aborted_transactions(dirty[0].base_offset, nexts[id(dirty[-1])]) if dirty else ())
     for segment in dirty:
         if offset_map and len(offset_map) >= limit:
             return segment.base_offset
         for buf, pos, header in read_batches(segment, chunk):
-            if not _skipped(header):
-                map_batch(records_of(buf, pos, header), header, offset_map)
+            if header.record_count > 0:
+                if not (header.is_control or header.is_transactional):
+                    map_batch(records_of(buf, pos, header), header, offset_map)
+                elif header.is_control:
+                    txns.on_marker(buf, pos, header)
+                elif not txns.on_batch(header):
+                    map_batch(records_of(buf, pos, header), header, offset_map)
             if pos == 0:
                 work.check(len(buf))
         end = nexts[id(segment)]
     return end
-
-
-def _skipped(header: BatchHeader) -> bool:
-    """Batches whose records the offset map ignores."""
-    return header.is_control or header.is_transactional or header.record_count <= 0
 
 
 def map_batch(data: bytes, header: BatchHeader, offset_map: dict[bytes, int]) -> None:

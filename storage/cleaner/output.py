@@ -3,12 +3,19 @@
 Grouping: every closed segment below the end of the offset map is cleaned, oldest first, into a part
 file set (``<base>.log.part.cleaned`` and its indexes); the next part joins the current group while
 the group's parts plus it fit ``segment.bytes`` (and the indexes and u32 relative offsets fit), so
-small cleaned segments merge even in the first pass. A group of one part that changed nothing is
-dropped, not swapped.
+small cleaned segments merge even in the first pass. A group of one part that changed nothing (its
+batches and its aborted-transaction entries) is dropped, not swapped.
+
+Aborted-transaction index: each part collects the entries the transaction walk keeps while it is
+written (``txn.TxnWalk.kept``: the aborted transactions whose ABORT marker in this part is kept
+because they still had data), in marker order; a group's ``<base>.txnindex.cleaned`` holds its parts'
+entries, and exists only if there is one (as Kafka's index file). It is renamed with the other
+indexes through ``.swap``; a replaced segment's ``.txnindex`` leaves with it (``.deleted``).
 
 Swapping a group, each step safe against a crash (``storage.recovery`` finishes or discards):
 
-1. write ``<base>.log.cleaned`` (+ ``.index.cleaned``, ``.timeindex.cleaned``), fdatasync them;
+1. write ``<base>.log.cleaned`` (+ ``.index.cleaned``, ``.timeindex.cleaned`` and, with entries,
+   ``.txnindex.cleaned``), fdatasync them;
 2. rename the indexes ``.cleaned`` -> ``.swap``, then the log ``.cleaned`` -> ``.swap`` and fsync the
    directory: the commit point (before it the group reads as before, after it as cleaned);
 3. under the log's locks: rename each replaced segment's files to ``.deleted``, the ``.swap`` indexes
@@ -30,10 +37,13 @@ from wire.records import BatchHeader
 from ..log import LogConfig
 from ..recovery import fsync_dir
 from ..segment import MAX_RELATIVE_OFFSET, Segment, file_name
+from ..txn_index import TXN_INDEX_SUFFIX, AbortedTxn, TransactionIndex
 from .common import Pass, read_batches
 from .rewrite import EMPTY, KEEP, empty_batch, filter_batch, mergeable
 
 __all__ = ["Output", "clean_segments"]
+
+_INDEXES = (".index", ".timeindex", TXN_INDEX_SUFFIX)
 
 
 class Output:
@@ -45,13 +55,14 @@ class Output:
         self.base = base
         self.suffix = suffix
         directory = work.log.directory
-        for ext in (".log", ".index", ".timeindex"):
+        for ext in (".log", *_INDEXES):
             for leftover in (suffix, ".swap") if suffix == ".cleaned" else (suffix,):
                 (directory / file_name(base, ext + leftover)).unlink(missing_ok=True)
         self.writer = Segment(directory, base, create=True, suffix=suffix)
         self.out = bytearray()
         self.batches: list[tuple[int, BatchHeader]] = []
         self.pending: list[BatchHeader] = []  # a run of empty batches not yet written
+        self.txn_entries: list[AbortedTxn] = []  # aborted transactions whose markers this output keeps
         self.changed = False
 
     @property
@@ -79,6 +90,7 @@ class Output:
             self.out += memoryview(buf)[pos : pos + header.total_size]
         else:
             assert new is not None
+            self.changed = True  # e.g. a delete horizon stamped, no record dropped
             self.batches.append((len(self.out), BatchHeader(new)))
             self.out += new
 
@@ -111,12 +123,18 @@ class Output:
         self.writer.seal()
         self.writer.flush()
         self.writer.close()
+        if self.txn_entries:
+            index = TransactionIndex(self.work.log.directory / file_name(self.base, TXN_INDEX_SUFFIX + self.suffix), create=True)
+            for txn in self.txn_entries:
+                index.append(txn)
+            index.flush()
 
     def discard(self) -> None:
         self.writer.delete()
+        directory = self.work.log.directory
+        (directory / file_name(self.base, TXN_INDEX_SUFFIX + self.suffix)).unlink(missing_ok=True)
         if self.suffix == ".cleaned":
-            directory = self.work.log.directory
-            for ext in (".index", ".timeindex"):
+            for ext in _INDEXES:
                 (directory / file_name(self.base, ext + ".swap")).unlink(missing_ok=True)
 
 
@@ -131,6 +149,7 @@ def clean_segments(work: Pass, targets: list[Segment], nexts: dict[int, int]) ->
     try:
         for segment in targets:
             current = Output(work, segment.base_offset, ".part.cleaned")
+            work.txns.kept = current.txn_entries
             _write_segment(work, current, segment)
             current.flush_pending()
             current.flush_chunk()
@@ -177,27 +196,29 @@ def _join_and_swap(work: Pass, parts: list[tuple[Segment, Output]], next_base: i
     base = group[0].base_offset
     directory = work.log.directory
     if len(parts) == 1:
-        part = parts[0][1]
-        if not part.changed:  # nothing to gain from swapping in an identical segment
+        segment, part = parts[0]
+        if not part.changed and part.txn_entries == segment.txn_index.entries():
+            # nothing to gain from swapping in an identical segment
             part.discard()
             work.stats.segments_before += 1
             work.stats.segments_after += 1
             return
         part.finalize()
-        for ext in (".log", ".index", ".timeindex"):
-            os.replace(
-                directory / file_name(base, ext + ".part.cleaned"),
-                directory / file_name(base, ext + ".cleaned"),
-            )
+        for ext in (".log", *_INDEXES):
+            source = directory / file_name(base, ext + ".part.cleaned")
+            if ext == TXN_INDEX_SUFFIX and not source.exists():
+                continue
+            os.replace(source, directory / file_name(base, ext + ".cleaned"))
         size = part.size
     else:
         out = Output(work, base, ".cleaned")
         try:
             for _, part in parts:
+                out.txn_entries += part.txn_entries
                 for buf, pos, header in read_batches(part.writer, work.config.io_buffer_size):
                     if pos == 0:
                         out.flush_chunk()
-                    empty = header.record_count <= 0 and not (header.is_control or header.is_transactional)
+                    empty = header.record_count <= 0 and not header.is_control
                     out.add(EMPTY if empty else KEEP, header, buf, pos, None, 0)
                 part.discard()
             out.finalize()
@@ -216,11 +237,14 @@ def _swap(work: Pass, group: list[Segment], base: int, size: int, next_base: int
     stats.bytes_written += size
     work.step("cleaned_written")
     try:
-        for ext in (".index", ".timeindex"):
-            os.replace(directory / file_name(base, ext + ".cleaned"), directory / file_name(base, ext + ".swap"))
+        for ext in _INDEXES:
+            source = directory / file_name(base, ext + ".cleaned")
+            if ext == TXN_INDEX_SUFFIX and not source.exists():
+                continue
+            os.replace(source, directory / file_name(base, ext + ".swap"))
         work.step("indexes_swap")
     except Exception:
-        for ext in (".log", ".index", ".timeindex"):
+        for ext in (".log", *_INDEXES):
             for suffix in (".cleaned", ".swap"):
                 (directory / file_name(base, ext + suffix)).unlink(missing_ok=True)
         raise
@@ -229,8 +253,12 @@ def _swap(work: Pass, group: list[Segment], base: int, size: int, next_base: int
     work.step("log_swap")
 
     def install() -> Segment:
-        for ext in (".index", ".timeindex"):
-            os.replace(directory / file_name(base, ext + ".swap"), directory / file_name(base, ext))
+        for ext in _INDEXES:
+            target = directory / file_name(base, ext)
+            if ext == TXN_INDEX_SUFFIX and not (directory / file_name(base, ext + ".swap")).exists():
+                target.unlink(missing_ok=True)  # none: no entry of a replaced segment may stay behind
+                continue
+            os.replace(directory / file_name(base, ext + ".swap"), target)
         work.step("indexes_final")
         os.replace(directory / file_name(base, ".log.swap"), directory / file_name(base, ".log"))
         work.step("log_final")

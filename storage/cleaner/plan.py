@@ -4,22 +4,28 @@ pass is due (``inspect``), and recording a finished pass (``write_checkpoint``).
 Sections of a log, by offset::
 
     [log start ............ first dirty ........... first uncleanable ......... log end)
-     clean: cleaned before   dirty: written since    not yet: the active segment,
-                                                     and segments younger than min.compaction.lag.ms
+     clean: cleaned before   dirty: written since    not yet: the active segment, the segment
+                                                     holding the first unstable offset, and
+                                                     segments younger than min.compaction.lag.ms
 
 Rules:
 
 - Only closed segments are ever considered; the active segment is never cleaned.
 - dirty ratio = dirty bytes / (clean + dirty bytes), over closed segments. A pass is due when the
   ratio is at least ``min.cleanable.dirty.ratio``; or when a dirty segment's first batch is older
-  than ``max.compaction.lag.ms``; or when a tombstone kept by an earlier pass has reached its delete
-  horizon (so that it actually goes).
+  than ``max.compaction.lag.ms``; or when a tombstone or transaction marker kept by an earlier pass
+  has reached its delete horizon (so that it actually goes).
 - The first dirty segment younger than ``min.compaction.lag.ms`` (by its largest timestamp) and every
   segment after it are not yet cleanable.
+- Nor is the segment holding the log's first unstable offset (the first offset of its oldest ongoing
+  transaction) or any after it: an ongoing transaction is never cleaned (Kafka's
+  firstUncleanableDirtyOffset takes the min with the last stable offset; kbroker cleans whole
+  segments, so the bound is that segment's base). The high watermark is the server's to add: storage
+  does not know it.
 
 On disk: ``cleaner-offset-checkpoint`` in the partition directory holds ``"0\\n<first dirty>\\n<ms>\\n"``:
 version 0, the offset where the next pass's dirty section starts, and the earliest delete horizon of
-a batch holding a kept tombstone (-1 if none), so that ``inspect`` knows when a pass must run to drop
+a batch holding a kept tombstone or a stamped marker (-1 if none), so that ``inspect`` knows when a pass must run to drop
 it. It is replaced atomically (``storage.checkpoint.write_atomic``: tmp -> fsync -> rename -> fsync
 of the directory) once a pass has swapped everything in. A crash before that only means the next pass
 redoes work: cleaning is idempotent. A missing or unreadable file reads as (0, -1).
@@ -27,6 +33,7 @@ redoes work: cleaning is idempotent. A missing or unreadable file reads as (0, -
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from wire.records import HEADER_SIZE, BatchHeader
@@ -62,6 +69,10 @@ class Cleanable:
         return self.tombstones_due
 
 
+def bases(segments: tuple[Segment, ...]) -> list[int]:
+    return [s.base_offset for s in segments]
+
+
 def next_bases(segments: tuple[Segment, ...]) -> list[int]:
     """For each segment, the offset just past it (the next segment's base, or the log end)."""
     return [s.base_offset for s in segments[1:]] + [segments[-1].next_offset]
@@ -73,6 +84,9 @@ def inspect(log: PartitionLog, config: CleanerConfig, now_ms: int) -> Cleanable:
     saved, horizon_ms = read_checkpoint(log.directory)
     first_dirty = max(saved, segments[0].base_offset)
     first_uncleanable = segments[-1].base_offset
+    unstable = log.first_unstable_offset
+    if unstable is not None and unstable < first_uncleanable:
+        first_uncleanable = segments[max(bisect_right(bases(segments), unstable) - 1, 0)].base_offset
     dirty_idx = [i for i in range(len(segments) - 1) if nexts[i] > first_dirty]
     if config.min_compaction_lag_ms > 0:
         for i in dirty_idx:

@@ -3,7 +3,15 @@ batch that stands for a run of batches that kept nothing (``mergeable``, ``empty
 
 Rules, per batch:
 
-- control and transactional batches are copied as they are;
+- the pass walks every batch in offset order through a ``txn.TxnWalk`` (``Pass.txns``): a data batch
+  of an aborted transaction keeps nothing (an empty batch, below); a committed transactional batch
+  is filtered like any other;
+- a transaction marker (control batch) that still guards data of its transaction is copied as it
+  is. One that guards nothing (``TxnWalk.on_marker``) is stamped with a delete horizon the first
+  time (bit 6 and baseTimestamp = now + ``delete.retention.ms``, as for tombstones) and, in a pass
+  at or after that horizon, keeps nothing (an empty control batch, so its offset stays covered and
+  producer state still sees the producer's epoch). Kafka's rule: its marker goes
+  ``delete.retention.ms`` after the first pass that finds its transaction empty;
 - each record is kept unless its key is null, or the map holds a later offset for its key, or it is
   a tombstone (null value) in a batch whose delete horizon has passed;
 - delete horizon (Kafka's KIP-534): the first pass that keeps a tombstone of a batch rewrites the
@@ -18,7 +26,10 @@ Rules, per batch:
   (CreateTime) and a new CRC;
 - a batch that keeps nothing stays as an empty batch: a 61-byte header with recordCount 0,
   baseOffset, lastOffsetDelta and the producer fields kept, codec none, both timestamps = its
-  maxTimestamp. Consumers step over it (Java, librdkafka and kafka-python move on to lastOffset + 1);
+  maxTimestamp, and the transactional bit cleared on a data batch (Kafka deletes such batches; kept
+  transactional, an empty batch would restart its transaction when producer state is rebuilt from
+  the log, which its marker, emptied later, could no longer end). An emptied marker stays a
+  transactional control batch with no record, as Kafka writes one. Consumers step over it (Java, librdkafka and kafka-python move on to lastOffset + 1);
   Spark needs exactly this to find a batch for every offset below the high watermark;
 - a run of such empty batches that are alike (contiguous offsets, same producer id, epoch, leader
   epoch and attributes, and for an idempotent producer sequences that continue) is written as one
@@ -38,6 +49,7 @@ from wire.records import (
     COMPRESSION_MASK,
     DELETE_HORIZON_BIT,
     TIMESTAMP_TYPE_BIT,
+    TRANSACTIONAL_BIT,
     BatchHeader,
     CorruptRecordError,
     crc_ok,
@@ -64,7 +76,15 @@ def filter_batch(work: Pass, buf: bytes, pos: int, header: BatchHeader) -> tuple
             f"{work.log.directory}: CRC mismatch in the batch at offset {header.base_offset}"
         )
     if header.is_control or header.is_transactional:
-        return KEEP, None, 0
+        if header.is_control:
+            return _filter_marker(work, buf, pos, header)
+        if work.txns.on_batch(header):
+            if header.record_count <= 0:
+                return EMPTY, None, 0
+            stats.records_read += header.record_count
+            stats.aborted_dropped += header.record_count
+            stats.batches_emptied += 1
+            return EMPTY, None, header.record_count
     if header.record_count <= 0:
         return EMPTY, None, 0
     data = records_of(buf, pos, header)
@@ -155,6 +175,43 @@ def filter_batch(work: Pass, buf: bytes, pos: int, header: BatchHeader) -> tuple
     return REBUILT, new, count - len(kept)
 
 
+def _filter_marker(work: Pass, buf: bytes, pos: int, header: BatchHeader) -> tuple[int, bytes | None, int]:
+    """A control batch: kept while it guards something, then stamped, then emptied."""
+    discardable = work.txns.on_marker(buf, pos, header)
+    count = header.record_count
+    if count <= 0:
+        return EMPTY, None, 0
+    if not discardable:
+        return KEEP, None, 0
+    stats = work.stats
+    horizon = header.delete_horizon_ms
+    if horizon is not None and horizon <= work.now_ms:
+        stats.markers_removed += 1
+        return EMPTY, None, count
+    if horizon is None:
+        horizon = work.now_ms + work.config.delete_retention_ms
+    if stats.earliest_horizon_ms < 0 or horizon < stats.earliest_horizon_ms:
+        stats.earliest_horizon_ms = horizon
+    if header.delete_horizon_ms is not None:
+        return KEEP, None, 0
+    stats.markers_stamped += 1
+    data = records_of(buf, pos, header)
+    spans, p = [], 0
+    for _ in range(count):
+        length, q = read_varint(data, p)
+        spans.append((p, q + length))
+        p = q + length
+    new = rebuild_batch(
+        header,
+        _rebase(data, spans, header.base_timestamp - horizon),
+        attributes=(header.attributes | DELETE_HORIZON_BIT) & ~COMPRESSION_MASK,
+        record_count=count,
+        base_timestamp=horizon,
+        max_timestamp=header.max_timestamp,
+    )
+    return REBUILT, new, 0
+
+
 def _rebase(data: bytes, spans: list[tuple[int, int]], shift: int) -> bytes:
     """The records ``data[start:end]`` of ``spans`` with ``shift`` added to each timestamp delta
     (a new baseTimestamp); every other byte of a record is kept."""
@@ -174,7 +231,7 @@ def mergeable(first: BatchHeader, last: BatchHeader, h: BatchHeader) -> bool:
     """Can empty batch ``h`` extend the run ``first`` .. ``last``? Only if the result reads the same
     to a consumer and to producer state: contiguous offsets, same producer, epoch, leader epoch and
     attributes, and (for an idempotent producer) sequences that continue the run's."""
-    ignored = COMPRESSION_MASK | DELETE_HORIZON_BIT
+    ignored = COMPRESSION_MASK | DELETE_HORIZON_BIT | TRANSACTIONAL_BIT  # h is never a control batch
     if (
         h.base_offset != last.next_offset
         or h.producer_id != first.producer_id
@@ -193,13 +250,15 @@ def mergeable(first: BatchHeader, last: BatchHeader, h: BatchHeader) -> bool:
 
 def empty_batch(run: list[BatchHeader]) -> bytes:
     """One empty batch standing for the ``mergeable`` run of empty batches ``run``: codec none, no
-    delete horizon (nothing is left to delete), both timestamps the run's largest maxTimestamp."""
+    delete horizon (nothing is left to delete), not transactional unless it is a control batch (see
+    the module's rules), both timestamps the run's largest maxTimestamp."""
     first, last = run[0], run[-1]
     max_ts = max(h.max_timestamp for h in run)
+    cleared = COMPRESSION_MASK | DELETE_HORIZON_BIT | (0 if first.is_control else TRANSACTIONAL_BIT)
     return rebuild_batch(
         first,
         b"",
-        attributes=first.attributes & ~(COMPRESSION_MASK | DELETE_HORIZON_BIT),
+        attributes=first.attributes & ~cleared,
         record_count=0,
         base_timestamp=max_ts,
         max_timestamp=max_ts,

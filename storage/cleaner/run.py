@@ -4,6 +4,9 @@ Rules:
 
 - A pass holds the log's ``maintenance`` lock throughout, so retention stays out; appends go on.
 - Nothing is done unless ``inspect`` says the log is due (or ``force``).
+- One transaction walk (``txn.TxnWalk``) goes through every segment cleaned, oldest first, fed the
+  aborted transactions overlapping them all (``PartitionLog.aborted_transactions``), so a
+  transaction spanning segments or groups is seen whole.
 - The checkpoint is written only after every group has been swapped in; a pass that stops or fails
   before that leaves the previous checkpoint, and the next pass redoes the work.
 """
@@ -19,6 +22,7 @@ from .common import CleanerAborted, CleanerConfig, CleanerStats, Pass
 from .offset_map import build_map
 from .output import clean_segments
 from .plan import inspect, next_bases, write_checkpoint
+from .txn import TxnWalk
 
 __all__ = ["clean"]
 
@@ -55,6 +59,8 @@ def clean(
         stats = work.stats
         stats.first_dirty, stats.end_offset, stats.map_keys = state.first_dirty, end, len(work.map)
         targets = [s for s in closed if nexts[id(s)] <= end]
+        if targets:
+            work.txns = TxnWalk(log.aborted_transactions(targets[0].base_offset, end))
         try:
             clean_segments(work, targets, nexts)
         except (StaleSegments, LogClosedError) as exc:

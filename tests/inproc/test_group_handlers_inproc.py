@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kbroker.apis.delete_groups import delete_groups
 from kbroker.apis.describe_groups import describe_groups
-from kbroker.apis.find_coordinator import NO_TRANSACTIONS, find_coordinator
+from kbroker.apis.find_coordinator import find_coordinator
 from kbroker.apis.heartbeat import heartbeat
 from kbroker.apis.join_group import join_group
 from kbroker.apis.leave_group import leave_group
@@ -141,9 +141,12 @@ def test_find_coordinator_is_this_broker_and_creates_the_offsets_topic(tmp_path:
         batch = await find_coordinator(ctx(b, 4), FindCoordinatorRequest(key_type=0, coordinator_keys=[GROUP, "g2"]))
         assert [(c.key, c.error_code, c.node_id, c.host, c.port) for c in batch.coordinators] == [
             (GROUP, 0, NODE, "kb.example", 19092), ("g2", 0, NODE, "kb.example", 19092)]
+        assert b.topics.get("__transaction_state") is None
         txn = await find_coordinator(ctx(b, 4), FindCoordinatorRequest(key_type=1, coordinator_keys=["tx"]))
         [c] = txn.coordinators
-        assert (c.error_code, c.error_message, c.node_id) == (E.CLUSTER_AUTHORIZATION_FAILED, NO_TRANSACTIONS, -1)
+        assert (c.error_code, c.node_id, c.host, c.port) == (E.NONE, NODE, "kb.example", 19092)
+        txn_topic = b.topics.get("__transaction_state")
+        assert txn_topic is not None and txn_topic.partitions == 50
 
     run(tmp_path, body, **GROUPS)
 
