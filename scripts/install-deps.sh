@@ -79,3 +79,5 @@ for setup in compat/java/fetch-jars.sh compat/spark/setup.sh compat/kafkajs/setu
   bash "$(dirname "$0")/../$setup"
 done
 python3 "$(dirname "$0")/../compat/kafka_ref/launcher.py" fetch  # reference Apache Kafka 4.1.1 + its CLI tools (compat/cli_compare.py), cached
+bash "$(dirname "$0")/../compat/streams/fetch-jars.sh"  # kafka-streams jars (compat/streams, tests/foreign/test_streams_eos.py), cached
+bash "$(dirname "$0")/../compat/connect/fetch-jars.sh"  # Kafka Connect worker + connect-file jars (compat/connect), cached
