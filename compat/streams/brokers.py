@@ -130,17 +130,3 @@ def start(kind: str, workdir: Path, bootstrap: str | None = None) -> Broker:
     if kind == "external" and bootstrap:
         return External(bootstrap)
     raise ValueError(f"unknown broker {kind!r}")
-
-
-def transactions_missing(bootstrap: str) -> str | None:
-    """Why the broker cannot run a transaction (what a transactional producer's init fails with), or
-    None when it can: kbroker before its transactions answers FindCoordinator for a transactional id
-    with a fatal error saying so."""
-    from confluent_kafka import KafkaException, Producer
-
-    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "kbroker-compat-probe", "log_level": 0})
-    try:
-        p.init_transactions(60)
-    except KafkaException as e:
-        return str(e.args[0])
-    return None

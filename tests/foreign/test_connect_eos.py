@@ -4,8 +4,8 @@ SIGKILLs of the worker without duplicates or loss: the topic read read_committed
 both equal the source file's lines, once each, in order (compat/connect/scenario.py says where the
 kills fall).
 
-Run on the reference Apache Kafka (the scenario's own proof) and on kbroker; while kbroker has no
-transactions, its case is an expected failure saying so, not a skip.
+Runs on kbroker; ``TXN_TARGET=kafka`` runs the same on the reference Apache Kafka (the scenario's own
+proof, as for the other transaction tests).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import pytest
 from compat.connect import scenario
 from compat.streams import brokers, java
 from tests.support.tools import IN_CI, require_kafka_jars, require_tool
+from tests.support.txn_target import TARGET
 
 
-@pytest.mark.parametrize("kind", ["kafka", "kbroker"])
+@pytest.mark.parametrize("kind", [TARGET])
 def test_file_through_broker_exactly_once_across_worker_kills(kind, tmp_path) -> None:
     require_tool("java")
     try:
@@ -32,10 +33,6 @@ def test_file_through_broker_exactly_once_across_worker_kills(kind, tmp_path) ->
         require_kafka_jars()
     b = brokers.start(kind, tmp_path / "broker")
     try:
-        if kind == "kbroker":
-            missing = brokers.transactions_missing(b.bootstrap)
-            if missing is not None:
-                pytest.xfail(f"kbroker has no transactions: {missing}")
         r = scenario.run(b, tmp_path / "connect")
         print(r.summary())
         assert r.problems() == [], r.summary()

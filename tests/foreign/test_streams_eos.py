@@ -3,9 +3,8 @@ so a repartition topic and a state store with its changelog) gives exact counts 
 processing.guarantee=exactly_once_v2 across a SIGKILL of the application and a SIGKILL + restart of
 the broker; under at_least_once the counts are never short after the same kills, and exact without.
 
-Each test runs on the reference Apache Kafka (the scenario's own proof) and on kbroker. While
-kbroker has no transactions (a transactional producer's init fails at once), its exactly-once case
-is an expected failure saying so, not a skip. The checker is compat/streams/scenario.py (the output
+The tests run on kbroker; ``TXN_TARGET=kafka`` runs the same on the reference Apache Kafka (the
+scenario's own proof, as for the other transaction tests). The checker is compat/streams/scenario.py (the output
 read read_committed after the application was closed).
 """
 
@@ -17,6 +16,7 @@ import pytest
 
 from compat.streams import brokers, java, scenario
 from tests.support.tools import IN_CI, require_kafka_jars, require_tool
+from tests.support.txn_target import TARGET
 
 
 def require_streams() -> None:
@@ -30,7 +30,7 @@ def require_streams() -> None:
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module", params=["kafka", "kbroker"])
+@pytest.fixture(scope="module", params=[TARGET])
 def target(request, tmp_path_factory):
     require_streams()
     if request.param == "kafka":
@@ -43,10 +43,6 @@ def target(request, tmp_path_factory):
 
 
 def run(target, guarantee: str, kills: bool, tmp_path) -> scenario.Result:
-    if target.name == "kbroker" and guarantee == "exactly_once_v2":
-        missing = brokers.transactions_missing(target.bootstrap)
-        if missing is not None:
-            pytest.xfail(f"kbroker has no transactions: {missing}")
     r = scenario.run(target, guarantee, kills=kills, workdir=tmp_path, lines_per_phase=2000)
     print(r.summary())
     return r
