@@ -20,6 +20,9 @@ Not implemented: per-commit retention (retention_time_ms is ignored; offsets.ret
 applies), v0-1 (below Kafka 4's floor).
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from kbroker.clock import now_ms
 from kbroker.context import RequestContext
 from kbroker.groups.codec import OffsetValue
@@ -30,13 +33,16 @@ from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitRespon
 from wire.messages.offset_commit import _OffsetCommitResponse_OffsetCommitResponseTopic as TopicResp
 
 
-@handler(OffsetCommitRequest, versions=(2, 9))
-async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
+def validate_offsets(ctx: RequestContext, topics: Iterable[Any]) -> tuple[dict[tuple[str, int], int],
+                                                                     dict[tuple[str, int], OffsetValue]]:
+    """The offsets of an OffsetCommit or TxnOffsetCommit request split into per-partition errors
+    (UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE over ``offset.metadata.max.bytes``) and
+    the valid ones, stamped now."""
     max_meta = ctx.config.offset_metadata_max_bytes
     now = now_ms()
     errors: dict[tuple[str, int], int] = {}
     valid: dict[tuple[str, int], OffsetValue] = {}
-    for t in req.topics or []:
+    for t in topics:
         meta = ctx.topics.get(t.name)
         for p in t.partitions or []:
             tp = (t.name, p.partition_index)
@@ -47,6 +53,12 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
                 errors[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
             else:
                 valid[tp] = OffsetValue(p.committed_offset, p.committed_leader_epoch, metadata, now)
+    return errors, valid
+
+
+@handler(OffsetCommitRequest, versions=(2, 9))
+async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
+    errors, valid = validate_offsets(ctx, req.topics or [])
     if valid:
         error = await ctx.groups.commit_offsets(req.group_id, req.member_id, req.group_instance_id,
                                               req.generation_id_or_member_epoch, valid)

@@ -21,9 +21,8 @@ Not implemented: authorization (no ACLs).
 
 from __future__ import annotations
 
-from kbroker.clock import now_ms
+from kbroker.apis.offset_commit import validate_offsets
 from kbroker.context import RequestContext
-from kbroker.groups.codec import OffsetValue
 from kbroker.registry import handler
 from wire.errors import ErrorCode
 from wire.messages.txn_offset_commit import TxnOffsetCommitRequest, TxnOffsetCommitResponse
@@ -38,21 +37,7 @@ def _verification_enabled(ctx: RequestContext) -> bool:
 
 @handler(TxnOffsetCommitRequest, versions=(0, 5))
 async def txn_offset_commit(ctx: RequestContext, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse:
-    max_meta = ctx.config.offset_metadata_max_bytes
-    now = now_ms()
-    errors: dict[tuple[str, int], int] = {}
-    valid: dict[tuple[str, int], OffsetValue] = {}
-    for t in req.topics or []:
-        meta = ctx.topics.get(t.name)
-        for p in t.partitions or []:
-            tp = (t.name, p.partition_index)
-            metadata = p.committed_metadata or ""
-            if meta is None or not 0 <= p.partition_index < meta.partitions:
-                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            elif len(metadata.encode()) > max_meta:
-                errors[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
-            else:
-                valid[tp] = OffsetValue(p.committed_offset, p.committed_leader_epoch, metadata, now)
+    errors, valid = validate_offsets(ctx, req.topics or [])
     if valid:
         error: int
         if not req.group_id:

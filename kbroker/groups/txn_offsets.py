@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from kbroker.clock import now_ms
 from kbroker.groups.codec import OFFSETS_TOPIC, OffsetValue
+from kbroker.groups.errors import commit_error
 from kbroker.groups.store import NotLeader, Written, offset_records
 from storage.errors import StorageError
 from storage.producer_state import InvalidProducerEpoch, InvalidTxnState, OutOfOrderSequence
@@ -41,17 +42,13 @@ TopicPartition = tuple[str, int]
 
 def txn_commit_write_error(code: int) -> int:
     """TxnOffsetCommit's error for a failed verification or write (Kafka's
-    CoordinatorOperationExceptionHelper)."""
+    CoordinatorOperationExceptionHelper): OffsetCommit's mapping, except that a network error means
+    "loading" and an oversized record is an unknown server error."""
     if code == E.NETWORK_EXCEPTION:
         return E.COORDINATOR_LOAD_IN_PROGRESS
-    if code in (E.UNKNOWN_TOPIC_OR_PARTITION, E.NOT_ENOUGH_REPLICAS, E.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-                E.REQUEST_TIMED_OUT):
-        return E.COORDINATOR_NOT_AVAILABLE
-    if code in (E.NOT_LEADER_OR_FOLLOWER, E.KAFKA_STORAGE_ERROR):
-        return E.NOT_COORDINATOR
     if code in (E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE, E.INVALID_FETCH_SIZE):
         return E.UNKNOWN_SERVER_ERROR
-    return code
+    return commit_error(code)
 
 
 class TxnOffsetsMixin:
