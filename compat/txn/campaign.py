@@ -27,7 +27,8 @@ fencing); by default it assigns itself every partition and reads the group's com
 
 The topics have RF 3 and min.insync.replicas=2 on a cluster. The pacing (``txn_sleep_ms`` inside each
 transaction, ``max_poll`` records per transaction) keeps transactions open long enough for kills to land
-inside them; ``timeout`` bounds the whole run. Nothing measures time.
+inside them, and the copy long enough for every event to come before the app reaches A's end (since the
+kills wait for a commit, the app makes progress between them); ``timeout`` bounds the whole run. Nothing measures time.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class App:
 
 def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 2, records: int = 3000,
         partitions: int = 6, seed: int | None = None, version: str = clients.JAVA_VERSIONS[-1],
-        max_poll: int = 20, txn_sleep_ms: int = 100, timeout: float = 900, subscribe: bool = False,
+        max_poll: int = 10, txn_sleep_ms: int = 300, timeout: float = 900, subscribe: bool = False,
         commit_wait: float = 60) -> dict:
     seed = random.randrange(1 << 30) if seed is None else seed
     rnd = random.Random(seed)
