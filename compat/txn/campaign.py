@@ -6,7 +6,11 @@ moments and restarted, and brokers are SIGKILLed and restarted.
 1. A gets ``records`` records from an idempotent confluent-kafka producer, spread over A's partitions,
    each value a unique id ``id-<partition>-<seq>``.
 2. The app runs; the campaign performs ``app_kills`` app kills and ``broker_kills`` broker kills in a
-   random order (``seed``), each a random 1-3 s after the last event. A killed broker is restarted after a
+   random order (``seed``), each a random 1-3 s after the last event and after the app's current run
+   committed at least one transaction (the group's committed offsets grew since the run started; waited
+   for at most ``commit_wait`` seconds, then the kill comes anyway and is counted as one before a
+   commit). Right after an app kill the transaction coordinator's DescribeTransactions tells whether the
+   kill landed inside a transaction (state Ongoing): the report counts those. A killed broker is restarted after a
    random pause below a second (one broker: the only one; a cluster: alternately the transaction
    coordinator's broker and the leader of a random partition of B or A, after which the campaign waits
    for full ISRs before the next kill, so that at most one broker is down). An app that exits with an
@@ -23,7 +27,8 @@ fencing); by default it assigns itself every partition and reads the group's com
 
 The topics have RF 3 and min.insync.replicas=2 on a cluster. The pacing (``txn_sleep_ms`` inside each
 transaction, ``max_poll`` records per transaction) keeps transactions open long enough for kills to land
-inside them; ``timeout`` bounds the whole run. Nothing measures time.
+inside them, and the copy long enough for every event to come before the app reaches A's end (since the
+kills wait for a commit, the app makes progress between them); ``timeout`` bounds the whole run. Nothing measures time.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import random
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from compat.txn import checker, clients
 from compat.txn.targets import Target, wait
@@ -64,9 +70,18 @@ class App:
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
         self.exits: list[int | None] = []
+        self.offsets: Any = None  # a GroupOffsets: a run has committed once its total grew
+        self.baseline = 0
 
     def start(self) -> None:
         self.runs += 1
+        if self.offsets is not None:
+            offsets = self.offsets
+
+            def read() -> tuple[int] | None:  # (total,): a total of 0 is an answer too
+                t = offsets.total()
+                return None if t is None else (t,)
+            self.baseline = wait(read, 60, "the group's committed offsets", interval=0.1)[0]
         self.out = self.logdir / f"app-{self.runs}.out"
         with open(self.out, "wb") as out, open(self.logdir / f"app-{self.runs}.err", "wb") as err:
             self.proc = subprocess.Popen(clients.java_command(self.version, "copy", self.options), stdout=out,
@@ -81,6 +96,13 @@ class App:
             self.proc.wait()
             self.exits.append(-9)
             self.proc = None
+
+    def committed_once(self) -> bool:
+        """True once the current run committed a transaction (its offsets are the group's)."""
+        if self.offsets is None:
+            return False
+        now = self.offsets.total()
+        return now is not None and now > self.baseline
 
     def summary(self) -> dict | None:
         return clients.parse_java(self.out.read_text(errors="replace"))[1]
@@ -102,7 +124,8 @@ class App:
 
 def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 2, records: int = 3000,
         partitions: int = 6, seed: int | None = None, version: str = clients.JAVA_VERSIONS[-1],
-        max_poll: int = 20, txn_sleep_ms: int = 100, timeout: float = 900, subscribe: bool = False) -> dict:
+        max_poll: int = 10, txn_sleep_ms: int = 300, timeout: float = 900, subscribe: bool = False,
+        commit_wait: float = 60) -> dict:
     seed = random.randrange(1 << 30) if seed is None else seed
     rnd = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -119,12 +142,21 @@ def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 
     rnd.shuffle(events)
     report: dict = {"scenario": "eos", "target": target.label, "seed": seed, "records": records,
                     "app mode": "subscribe (static member, groupMetadata)" if subscribe else "assign",
-                    "app kills": 0, "broker kills": [], "events": len(events)}
+                    "app kills": 0, "app kills mid-transaction": 0, "kills before the run's first commit": 0,
+                    "transaction states at the app kills": [],
+                    "broker kills": [], "events": len(events)}
     deadline = time.monotonic() + timeout
     done = False
+    app.offsets = GroupOffsets(target.bootstrap, src, partitions)
     app.start()
     try:
         for n, ev in enumerate(events):
+            commit_until = time.monotonic() + commit_wait
+            while not done and time.monotonic() < commit_until and not app.committed_once():
+                done = app.keep_running()
+                time.sleep(0.1)
+            if not done and not app.committed_once():
+                report["kills before the run's first commit"] += 1
             pause_until = time.monotonic() + rnd.uniform(1.0, 3.0)
             while time.monotonic() < pause_until and not done:
                 done = app.keep_running()
@@ -135,6 +167,10 @@ def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 
             if ev == "app":
                 app.kill()
                 report["app kills"] += 1
+                state = txn_state(target.bootstrap, TXN_ID)
+                report["transaction states at the app kills"].append(state)
+                if state == "Ongoing":
+                    report["app kills mid-transaction"] += 1
                 app.start()
             else:
                 victim = _victim(target, rnd, src, dst, len(report["broker kills"]), partitions)
@@ -152,6 +188,7 @@ def run(target: Target, workdir: Path, app_kills: int = 10, broker_kills: int = 
             time.sleep(0.1)
     finally:
         app.kill()
+        app.offsets.close()
     report["app runs"] = app.runs
     report["app crashes (error exits)"] = sum(1 for rc in app.exits if rc not in (0, -9))
     report["last app summary"] = app.summary()
@@ -187,3 +224,51 @@ def group_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]
         return {tp.partition: tp.offset for tp in got}
     finally:
         c.close()
+
+
+class GroupOffsets:
+    """The app group's committed offsets of the input (read_uncommitted: no wait for stable offsets),
+    summed; a consumer kept open that never joins the group."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        self._tps = [TopicPartition(topic, p) for p in range(partitions)]
+        self._c = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "enable.auto.commit": False,
+                            "isolation.level": "read_uncommitted", "log_level": 0})
+
+    def total(self) -> int | None:
+        """The sum (a partition without an offset counts 0); None when they cannot be read now."""
+        try:
+            got = self._c.committed(self._tps, timeout=10)
+        except Exception:  # noqa: BLE001 - a broker down: not known now
+            return None
+        return sum(max(tp.offset, 0) for tp in got)
+
+    def close(self) -> None:
+        self._c.close()
+
+
+def txn_state(bootstrap: str, txn_id: str, timeout: float = 20) -> str | None:
+    """The transaction state (DescribeTransactions v0) of ``txn_id`` at its coordinator, or None when
+    no coordinator answered within ``timeout`` seconds."""
+    from tests.support.rawclient import RawClient
+    from wire.messages.describe_transactions import DescribeTransactionsRequest
+    from wire.messages.find_coordinator import FindCoordinatorRequest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for addr in bootstrap.split(","):
+            try:
+                with RawClient.connect(addr) as raw:
+                    c = raw.request(FindCoordinatorRequest(key=txn_id, key_type=1), 3)
+                if c.error_code:
+                    continue
+                with RawClient.connect(f"{c.host}:{c.port}") as raw:
+                    [s] = raw.request(DescribeTransactionsRequest(transactional_ids=[txn_id]), 0).transaction_states
+                if s.error_code == 0:
+                    return str(s.transaction_state)
+            except OSError:
+                continue
+        time.sleep(0.2)
+    return None
