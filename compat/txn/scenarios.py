@@ -44,23 +44,49 @@ def _topics(target: Target, tag: str, count: int = 2, partitions: int = TOPIC_PA
 
 def visibility(target: Target, producers: tuple[str, ...] = clients.PRODUCERS,
                readers: tuple[str, ...] = clients.READERS, txns: int = 6, per_partition: int = 2,
-               abort_every: int = 3) -> dict:
+               abort_every: int = 3, kills: bool = False) -> dict:
+    """``kills`` (a cluster): after each producer client's transactions, the broker coordinating its
+    transactional id and then the leader of one of the topics' partitions are SIGKILLed and restarted (the
+    ISRs full again before going on), so later producers meet new coordinators and leaders; before the
+    reads a partition leader is killed and stays down, so readers read from former followers."""
     topics = _topics(target, "vis")
     plans = {}
-    for client in producers:
+    killed: list[int] = []
+    for i, client in enumerate(producers):
         name = client.replace(".", "_")
         plans[name] = clients.produce(client, target.bootstrap, f"txid-{name}", name, topics, TOPIC_PARTITIONS,
                                       txns, per_partition, abort_every)
+        if kills:
+            tp = (topics[i % len(topics)], i % TOPIC_PARTITIONS)
+            for victim in (wait(lambda n=name: target.txn_coordinator(f"txid-{n}"), 60, "a coordinator"),
+                           wait(lambda tp=tp: target.leaders(tp[0])[tp[1]], 60, "a leader")):
+                target.kill(victim)
+                killed.append(victim)
+                target.restart(victim)
+                for t in (*topics, "__transaction_state"):
+                    target.meta.wait_isr_full(t, timeout=120)
+    down = None
+    if kills:
+        down = wait(lambda: target.leaders(topics[0])[0], 60, "a leader")
+        target.kill(down)
+        killed.append(down)
     report: dict = {"scenario": "visibility", "target": target.label, "producers": list(producers),
                     "committed records": sum(len(s.records) for p in plans.values() for s in p if s.committed),
                     "aborted records": sum(len(s.records) for p in plans.values() for s in p if not s.committed),
                     "reads": {}, "violations": 0}
+    if kills:
+        wait(lambda: (ls := target.leaders(topics[0])) and all(b > 0 and b != down for b in ls.values()), 60,
+             "new leaders")
     for reader in readers:
         for isolation in ("read_committed", "read_uncommitted"):
             recs = clients.read(reader, target.bootstrap, topics, TOPIC_PARTITIONS, isolation)
             bad = checker.check_isolation(plans, recs, isolation)
             report["reads"][f"{reader} {isolation}"] = {"records": len(recs), "check": checker.summary(bad)}
             report["violations"] += checker.violations(bad)
+    if kills:
+        report["broker kills"] = killed
+        assert down is not None
+        target.restart(down)
     return report
 
 
