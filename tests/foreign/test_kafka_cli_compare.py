@@ -50,3 +50,13 @@ def test_normalisation_keeps_differences() -> None:
     assert cli_compare.normalise("x=1") != cli_compare.normalise("x=2")
     assert cli_compare.logger_shape("  root=INFO sensitive=false synonyms={}") != cli_compare.logger_shape(
         "  root=WARN sensitive=false synonyms={}")
+
+
+def test_features_mask_only_the_transaction_version_level() -> None:
+    """kbroker finalizes transaction.version lower than Kafka 4.1.1 on purpose (no KIP-890 part 2); only
+    that level is masked, every other feature difference still fails the comparison."""
+    line = "Feature: {}\tSupportedMinVersion: 0\tSupportedMaxVersion: {}\tFinalizedVersionLevel: {}\tEpoch: 1"
+    f = cli_compare.normalise_features
+    assert f(line.format("transaction.version", 2, 2)) == f(line.format("transaction.version", 2, 0))
+    assert f(line.format("transaction.version", 2, 2)) != f(line.format("transaction.version", 1, 0))
+    assert f(line.format("group.version", 1, 1)) != f(line.format("group.version", 1, 0))
