@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
+
+from compat.cluster.launcher import ClusterMetadata
 
 TXN_LOG_PARTITIONS = 50
 
@@ -209,17 +210,6 @@ def make(kind: str, workdir: Path, brokers: int = 1, overrides: dict[str, str] |
     return cls(workdir, brokers, dict(overrides or {}))
 
 
-def wait(predicate, timeout: float, what: str, interval: float = 0.2):
-    """Polls ``predicate`` until it is truthy (exceptions count as not yet); TimeoutError after
-    ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except Exception:  # noqa: BLE001 - a broker may be down between polls
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+# Polls a predicate until it is truthy (exceptions count as not yet; a broker may be down between
+# polls); TimeoutError after the timeout. The cluster launcher's, shared.
+wait = ClusterMetadata.wait
