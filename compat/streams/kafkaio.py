@@ -59,6 +59,7 @@ class Reader:
 
     def __init__(self, bootstrap: str, topic: str, partitions: int, committed: bool = True) -> None:
         self.topic = topic
+        self.bootstrap = bootstrap
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap, "group.id": f"kbroker-compat-reader-{topic}",
             "enable.auto.commit": False, "enable.partition.eof": True,
@@ -73,7 +74,7 @@ class Reader:
         while len(at_end) < self.partitions:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.topic}: partitions {sorted(set(range(self.partitions)) - at_end)} "
-                                   f"did not reach their end in {timeout}s")
+                                   f"did not reach their end in {timeout}s; {self.where()}")
             m = self.consumer.poll(0.5)
             if m is None:
                 continue
@@ -89,8 +90,25 @@ class Reader:
             out.append(Record(partition, m.offset() or 0, m.key() or b"", m.value() or b""))
         return out
 
+    def where(self) -> str:
+        """Each partition's position, high watermark and (ListOffsets read_committed) last stable
+        offset: what a read that did not reach its end was waiting for."""
+        out = []
+        hws = high_watermarks(self.bootstrap, self.topic, self.partitions)
+        for p in range(self.partitions):
+            tp = TopicPartition(self.topic, p)
+            try:
+                pos = self.consumer.position([tp])[0].offset
+                lso = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)[1]
+            except KafkaException as e:
+                out.append(f"p{p}: {e}")
+                continue
+            out.append(f"p{p}: position {pos}, high watermark {hws[p]}, last stable offset {lso}")
+        return "; ".join(out)
+
     def close(self) -> None:
         self.consumer.close()
+
 
 
 def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 60) -> list[Record]:

@@ -203,5 +203,7 @@ def run(broker: Broker, guarantee: str, kills: bool, workdir: Path, lines_per_ph
         notes.append(f"read_uncommitted the output holds {everything} records, "
                      f"{everything - sum(map(len, updates.values()))} more than read_committed (aborted)")
         return Result(broker.name, guarantee, kills, dict(expected), final, dict(updates), notes)
+    except (TimeoutError, RuntimeError) as e:
+        raise type(e)(f"{e}\n---- the broker's log, its end:\n{broker.log_tail()}") from e
     finally:
         app.kill()
