@@ -65,18 +65,24 @@ class Reader:
             "enable.auto.commit": False, "enable.partition.eof": True,
             "isolation.level": "read_committed" if committed else "read_uncommitted", "log_level": 0})
         self.partitions = partitions
+        # partitions whose end was reached and that got nothing since: librdkafka reports a partition's
+        # end once per end offset, so a later read_to_end() must remember it (a partition complete
+        # before the call would otherwise never report again and the call wait for nothing)
+        self.at_end: set[int] = set()
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
 
     def read_to_end(self, timeout: float = 60) -> list[Record]:
         out: list[Record] = []
-        at_end: set[int] = set()
+        at_end = self.at_end
         deadline = time.monotonic() + timeout
-        while len(at_end) < self.partitions:
+        while True:  # until every partition is at its end and a poll brings nothing new
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.topic}: partitions {sorted(set(range(self.partitions)) - at_end)} "
                                    f"did not reach their end in {timeout}s; {self.where()}")
             m = self.consumer.poll(0.5)
             if m is None:
+                if len(at_end) == self.partitions:
+                    break
                 continue
             err, partition = m.error(), m.partition() or 0
             if err is not None:
