@@ -19,20 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+# the scenarios' step bound, failures and deadline live in base (probe needs them too; re-exported here)
+from compat.scenarios.base import STEP_TIMEOUT, Deadline, ScenarioFailed, ScenarioSkipped  # noqa: F401
+
 CODECS: tuple[str, ...] = ("gzip", "snappy", "lz4", "zstd")
 
-#: Upper bound for any single consume or produce step, so that a hang fails instead of blocking.
-STEP_TIMEOUT = 90.0
-
 Headers = tuple[tuple[str, bytes], ...]
-
-
-class ScenarioSkipped(Exception):
-    """The scenario cannot run here (a tool or codec is missing); the reason is the message."""
-
-
-class ScenarioFailed(AssertionError):
-    """The client and the broker disagreed; the message says where."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,18 +226,6 @@ def check_offsets(kind: str, have: dict[int, int], want: dict[int, int] | None) 
         diff = {p: (have.get(p), want.get(p)) for p in sorted(set(have) | set(want)) if have.get(p) != want.get(p)}
         raise ScenarioFailed(f"{kind} offsets (got, expected) per partition: {diff}")
     return want
-
-
-class Deadline:
-    def __init__(self, seconds: float = STEP_TIMEOUT) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.left() <= 0
 
 
 def roundtrip_scenario(client: ModuleType, bootstrap: str, n: int = 10_000, n_keys: int = 1_000,

@@ -14,7 +14,7 @@ import socket
 import struct
 from collections import Counter
 
-from compat.scenarios.common import STEP_TIMEOUT, Deadline, ScenarioFailed
+from compat.scenarios.base import STEP_TIMEOUT, Deadline, ScenarioFailed
 
 CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 _FETCH, _FETCH_V = 1, 4
