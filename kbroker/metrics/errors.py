@@ -3,8 +3,10 @@
 Every generated response class is a dataclass; its ``error_code`` fields sit at the top, in nested
 structs and in arrays of structs (a Produce response: topics -> partitions -> ``error_code``).  The
 path to them is worked out once per class from the field types (``plan``) and kept, with the branches
-that hold no error code cut off, so counting walks only what can hold one (Produce: the partitions;
-the current-leader struct and the record errors are never visited).  Only non-zero codes are counted.
+that hold no error code cut off, and compiled into a few nested closures (an array of structs whose
+only code is their own is counted in one loop), so counting walks only what can hold one (Produce: the
+partitions; the current-leader struct and the record errors are never visited).  Only non-zero codes
+are counted.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 # (has an error_code field, [(struct field, its plan)], [(array-of-structs field, the element's plan)])
@@ -62,27 +65,65 @@ def plan(cls: type, _seen: frozenset[type] = frozenset()) -> Plan:
     return out
 
 
-def _walk(obj: Any, p: Plan, out: dict[int, int]) -> None:
+Counter = Callable[[Any, dict[int, int]], None]
+_COUNTERS: dict[type, Counter | None] = {}
+
+
+def _leaf_array(name: str) -> Counter:
+    """An array of structs whose only error code is their own (partitions, mostly): no call per element."""
+    def count(obj: Any, out: dict[int, int]) -> None:
+        for child in getattr(obj, name) or ():
+            code = child.error_code
+            if code:
+                out[code] = out.get(code, 0) + 1
+    return count
+
+
+def compile_plan(p: Plan) -> Counter:
+    """A function counting the error codes ``p`` locates (built once per class)."""
     has_code, singles, arrays = p
+    parts: list[Counter] = []
     if has_code:
-        code = obj.error_code
-        if code:
-            out[code] = out.get(code, 0) + 1
+        def own(obj: Any, out: dict[int, int]) -> None:
+            code = obj.error_code
+            if code:
+                out[code] = out.get(code, 0) + 1
+        parts.append(own)
     for name, sub in singles:
+        parts.append(_single(name, compile_plan(sub)))
+    for name, sub in arrays:
+        parts.append(_leaf_array(name) if sub == (True, (), ()) else _array(name, compile_plan(sub)))
+    if len(parts) == 1:
+        return parts[0]
+
+    def count(obj: Any, out: dict[int, int]) -> None:
+        for part in parts:
+            part(obj, out)
+    return count
+
+
+def _single(name: str, sub: Counter) -> Counter:
+    def count(obj: Any, out: dict[int, int]) -> None:
         child = getattr(obj, name)
         if child is not None:
-            _walk(child, sub, out)
-    for name, sub in arrays:
+            sub(child, out)
+    return count
+
+
+def _array(name: str, sub: Counter) -> Counter:
+    def count(obj: Any, out: dict[int, int]) -> None:
         for child in getattr(obj, name) or ():
-            _walk(child, sub, out)
+            sub(child, out)
+    return count
 
 
 def count_errors(response: Any, out: dict[int, int]) -> None:
     """Add one to ``out[code]`` for every non-zero ``error_code`` anywhere in ``response``."""
     cls = type(response)
-    p = _PLANS.get(cls)
-    if p is None:
+    try:
+        counter = _COUNTERS[cls]
+    except KeyError:
         p = plan(cls) if dataclasses.is_dataclass(cls) else _EMPTY
-        _PLANS[cls] = p
-    if p is not _EMPTY and p != _EMPTY:
-        _walk(response, p, out)
+        counter = _COUNTERS[cls] = None if p == _EMPTY else compile_plan(p)
+    if counter is not None:
+        counter(response, out)
