@@ -124,3 +124,20 @@ def test_error_walk_counts_nested_codes_only() -> None:
 
 def test_api_names_are_kafkas() -> None:
     assert [api_name(k) for k in (0, 1, 2, 3, 18)] == ["Produce", "Fetch", "ListOffsets", "Metadata", "ApiVersions"]
+
+
+def test_the_grafana_dashboard_uses_only_names_the_broker_serves() -> None:
+    import json
+    import re
+
+    from tests.support import ROOT
+
+    dashboard = json.loads((ROOT / "docs/grafana/kbroker-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert exprs and any(v["type"] == "datasource" for v in dashboard["templating"]["list"])
+    m = Metrics()
+    m.requests.observe(0, 1.0, _produce_response(ErrorCode.INVALID_RECORD))
+    m.traffic.record_in("a", 1, 1)
+    served = {name for name, _ in _render(m, _snapshot())}
+    used = {n for e in exprs for n in re.findall(r"kafka_[a-z_]+", e)}
+    assert used and used <= served, sorted(used - served)
