@@ -18,6 +18,7 @@ from kbroker.flusher import Flusher
 from kbroker.group_config import GroupConfigStore
 from kbroker.groups.coordinator import GroupCoordinator
 from kbroker.identity import load_identity, stored_cluster_id
+from kbroker.metrics.counters import Metrics
 from kbroker.producers import ProducerExpiry, ProducerIdAllocator
 from kbroker.retention_service import RetentionService
 from kbroker.topics import TopicService
@@ -26,6 +27,8 @@ from storage.handles import handles
 from storage.topics import LogManager
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from kbroker.cluster.node import ClusterNode
 
 log = logging.getLogger("kbroker.broker")
@@ -77,6 +80,7 @@ class Broker:
         if self.cluster is None:  # AlterConfigs on the broker, before any topic is resolved (a cluster's: ZooKeeper)
             load_dynamic(config, self.data_dir)
         self.connections: set[Any] = set()
+        self.metrics = Metrics()
         self.waiters = AppendWaiters()
         self.logs = LogManager(self.data_dir)
         if self.cluster is not None:
@@ -110,8 +114,8 @@ class Broker:
         else:
             self.groups = GroupCoordinator(config, self.topics, self.waiters, self.flusher)  # loads __consumer_offsets
         self._build_transactions(config)
-        self.retention = RetentionService(self.topics, config)
-        self.cleaner = CleanerService(self.topics, config)
+        self.retention = RetentionService(self.topics, config, self.metrics.log_activity)
+        self.cleaner = CleanerService(self.topics, config, self.metrics.log_activity)
         self.services = Services(
             config=config,
             identity=self.identity,
@@ -126,6 +130,9 @@ class Broker:
             transactions=self.transactions,
             markers=self.markers,
             txn_verifier=self.txn_verifier,
+            traffic=self.metrics.traffic,
+            requests=self.metrics.requests,
+            purgatory=self.metrics.purgatory,
         )
 
     def _build_transactions(self, config: BrokerConfig) -> None:
@@ -151,6 +158,13 @@ class Broker:
             self.replicas.on_txn_leader = load
             self.replicas.on_txn_resign = txns.on_resign
         self.txn_verifier = CoordinatorVerifier(self.transactions, self.cluster)
+
+    def metrics_registry(self) -> CollectorRegistry:
+        """The Prometheus registry ``/metrics`` renders: the counters and this broker's state."""
+        from kbroker.metrics.collector import build_registry
+        from kbroker.metrics.state import BrokerState
+
+        return build_registry(self.metrics, BrokerState(self.topics, self.groups, self.connections, self.cluster))
 
     # ------------------------------------------------------------ lifecycle
     def start_background(self) -> None:

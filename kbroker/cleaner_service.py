@@ -25,6 +25,7 @@ import threading
 from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms as _now_ms
 from kbroker.config import BrokerConfig
+from kbroker.metrics.counters import LogActivity
 from kbroker.topics import TopicService
 from storage.cleaner import CleanerAborted, CleanerConfig, CleanerStats, clean, inspect
 from storage.log import PartitionLog
@@ -35,8 +36,9 @@ Job = tuple[str, int, PartitionLog, CleanerConfig]
 
 
 class CleanerService:
-    def __init__(self, topics: TopicService, config: BrokerConfig) -> None:
+    def __init__(self, topics: TopicService, config: BrokerConfig, activity: LogActivity | None = None) -> None:
         self._topics = topics
+        self._activity = activity if activity is not None else LogActivity()
         self._config = config
         self._task: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
@@ -72,10 +74,17 @@ class CleanerService:
         fut = asyncio.get_running_loop().run_in_executor(None, self._pick_and_clean, jobs, _now_ms())
         self._running = fut
         try:
-            return await asyncio.shield(fut)
+            stats = await asyncio.shield(fut)
         finally:
             if fut.done():
                 self._running = None
+        activity = self._activity
+        activity.cleaner_uncleanable = len(self.uncleanable)
+        if stats is not None:
+            activity.cleaner_runs += 1
+            activity.cleaner_bytes_read += stats.bytes_read
+            activity.cleaner_bytes_written += stats.bytes_written
+        return stats
 
     def _pick_and_clean(self, jobs: list[Job], now: int) -> CleanerStats | None:
         """Worker thread: inspect every candidate, clean the most urgent one."""

@@ -8,9 +8,14 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from kbroker import cli_groups
 from kbroker.config import BrokerConfig, ConfigError, StartupError
+
+if TYPE_CHECKING:
+    from kbroker.broker import Broker
+    from kbroker.web.listener import HttpListener
 
 log = logging.getLogger("kbroker")
 
@@ -22,6 +27,7 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
     broker = Broker(config)
     lst = config.listener
     server = await start_server(broker.services, broker.connections, lst.host, lst.port)
+    http = await _start_http(config, broker)
     broker.start_background()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -42,12 +48,24 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> Non
         log.info("shutting down")
         await broker.controlled_shutdown()
         server.close()
+        if http is not None:
+            await http.stop()
         await broker.stop()
         try:
             await asyncio.wait_for(server.wait_closed(), 2)
         except TimeoutError:
             pass
         log.info("stopped cleanly")
+
+
+async def _start_http(config: BrokerConfig, broker: Broker) -> HttpListener | None:
+    """The HTTP listener of ``http.listeners`` (``/metrics``), None when unset (aiohttp is loaded only then)."""
+    lst = config.http_listener
+    if lst is None:
+        return None
+    from kbroker.web.listener import start_http
+
+    return await start_http(lst.host, lst.port, broker.metrics_registry())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = BrokerConfig.load(args.properties, args.override)
         config.listener  # validate early  # noqa: B018
+        config.http_listener  # noqa: B018
     except (ConfigError, OSError) as e:
         print(f"kbroker: {e}", file=sys.stderr)
         return 2

@@ -48,6 +48,7 @@ _BROKER_CONFIGS: dict[str, BrokerDefault | _Synonym] = {
     "broker.id": ("1", "INT", "Alias of node.id."),
     "listeners": ("PLAINTEXT://127.0.0.1:9092", "LIST", "Listener to bind."),
     "advertised.listeners": (None, "LIST", "Address clients are told to use (defaults to listeners)."),
+    "http.listeners": (None, "STRING", "kbroker: http://HOST:PORT of the HTTP listener (/metrics); unset: none."),
     "log.dirs": ("./kbroker-data", "STRING", "Directory holding the logs."),
     "log.dir": (None, "STRING", "Alias of log.dirs."),
     "num.partitions": ("1", "INT", "Partitions of an auto-created topic."),
@@ -249,6 +250,17 @@ class BrokerConfig:
         lst = parse_listener(adv) if adv else self.listener
         if lst.host in ("0.0.0.0", "::", ""):
             lst = Listener(lst.name, "127.0.0.1", lst.port)
+        return lst
+
+    @property
+    def http_listener(self) -> Listener | None:
+        """``http.listeners`` (``http://HOST:PORT``, port 0: any free port), or None when unset."""
+        value = (self.get("http.listeners") or "").strip()
+        if not value:
+            return None
+        lst = parse_listener(value)
+        if lst.name.lower() != "http":
+            raise ConfigError(f"http.listeners {value!r} is not http://HOST:PORT")
         return lst
 
     @property

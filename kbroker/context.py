@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from kbroker.metrics.counters import Purgatory, RequestMetrics, Traffic
 
 if TYPE_CHECKING:
     from kbroker.cluster.node import ClusterNode
@@ -37,6 +39,10 @@ class Services:
     transactions: Any = None  # kbroker.txn.coordinator.TransactionCoordinator (set by the composition root)
     markers: MarkerWriter | None = None  # appends commit/abort markers on the partitions this broker leads
     txn_verifier: TxnVerifier | None = None  # KIP-890 verification of transactional produce
+    # the counters the listener and the handlers add to (kbroker.metrics.counters)
+    traffic: Traffic = field(default_factory=Traffic)  # messages and bytes in and out per topic
+    requests: RequestMetrics = field(default_factory=RequestMetrics)  # per API; connections
+    purgatory: Purgatory = field(default_factory=Purgatory)  # parked fetches and acks=all produces
 
 
 @dataclass(slots=True)

@@ -89,6 +89,7 @@ class Appended:
     log_append_time_ms: int  # -1 for CreateTime topics
     log_start_offset: int
     end_offset: int = -1  # the offset after the batch's last record (what acks=all waits for)
+    duplicate: bool = False  # a retry of a batch already in the log (nothing appended)
 
 
 class VerificationGuard:
@@ -317,7 +318,7 @@ class Partition:
                 self._guards.pop(h.producer_id, None)  # the transaction has its first offset here now
         if info.duplicate is not None:  # a retry of a batch already written: its original offset
             return Appended(info.base_offset, info.duplicate.timestamp if config.log_append_time else -1,
-                            info.log_start_offset, info.last_offset + 1)
+                            info.log_start_offset, info.last_offset + 1, duplicate=True)
         if self.replicated:
             self._advance_hw()  # a leader alone in its ISR commits at once
         self._waiters.notify(self.topic, self.index)  # the log end (single broker: the HW) moved

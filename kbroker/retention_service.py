@@ -19,6 +19,7 @@ from pathlib import Path
 from kbroker.background import cancel_and_wait
 from kbroker.clock import now_ms as _now_ms
 from kbroker.config import BrokerConfig
+from kbroker.metrics.counters import LogActivity
 from kbroker.topics import TopicService
 from storage.log import PartitionLog
 from storage.retention import RetentionPolicy, enforce_retention
@@ -31,7 +32,9 @@ def _unlink(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _enforce_all(jobs: list[tuple[str, int, PartitionLog, RetentionPolicy]], now: int) -> None:
+def _enforce_all(jobs: list[tuple[str, int, PartitionLog, RetentionPolicy]], now: int) -> tuple[int, int]:
+    """(segments, bytes) deleted."""
+    segments = nbytes = 0
     for topic, partition, plog, policy in jobs:
         try:
             result = enforce_retention(plog, policy, now)
@@ -39,16 +42,20 @@ def _enforce_all(jobs: list[tuple[str, int, PartitionLog, RetentionPolicy]], now
             log.error("retention of %s-%d failed: %s", topic, partition, exc)
             continue
         if result is not None:
+            segments += result.segments
+            nbytes += result.bytes
             log.info(
                 "%s-%d: deleted %d segment(s), %d bytes (time %d, size %d, below start %d); log start %d",
                 topic, partition, result.segments, result.bytes, result.by_time, result.by_size,
                 result.by_start, result.log_start_offset,
             )
+    return segments, nbytes
 
 
 class RetentionService:
-    def __init__(self, topics: TopicService, config: BrokerConfig) -> None:
+    def __init__(self, topics: TopicService, config: BrokerConfig, activity: LogActivity | None = None) -> None:
         self._topics = topics
+        self._activity = activity if activity is not None else LogActivity()
         self._interval_ms = config.get_int("log.retention.check.interval.ms")
         self._task: asyncio.Task[None] | None = None
 
@@ -66,7 +73,11 @@ class RetentionService:
     async def check_once(self) -> None:
         """One retention pass over every log (also what the timer runs)."""
         jobs = [(p.topic, p.index, p.log, p.config.retention) for p in self._topics.partitions()]
-        await asyncio.get_running_loop().run_in_executor(None, _enforce_all, jobs, _now_ms())
+        segments, nbytes = await asyncio.get_running_loop().run_in_executor(None, _enforce_all, jobs, _now_ms())
+        activity = self._activity
+        activity.retention_runs += 1
+        activity.retention_segments_deleted += segments
+        activity.retention_bytes_deleted += nbytes
 
     async def reap(self) -> None:
         now = _now_ms()

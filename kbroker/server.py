@@ -17,6 +17,7 @@ import collections
 import logging
 import os
 import socket
+from time import perf_counter
 from typing import Any
 
 from kbroker import apis  # noqa: F401  (registers the handlers)
@@ -67,6 +68,7 @@ class Connection(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None
         self.ctx = RequestContext(services)
         self.sendfile = services.config.get("fetch.transfer") == "sendfile"
+        self.requests = services.requests  # counters (kbroker.metrics.counters)
 
     # ------------------------------------------------------------ protocol callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -82,6 +84,7 @@ class Connection(asyncio.Protocol):
         self.ctx.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         transport.set_write_buffer_limits(high=_HIGH_WATER)
         self.connections.add(self)
+        self.requests.connections_created += 1
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -103,6 +106,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.requests.connections_closed += 1
         self.connections.discard(self)
         for fut in (self.wakeup, self.drain_waiter):
             if fut is not None and not fut.done():
@@ -166,18 +170,19 @@ class Connection(asyncio.Protocol):
             return
         except RequestError as e:
             raise CloseConnection(str(e)) from None
+        started = perf_counter()
         ctx = self.ctx
         ctx.api_version = req.api_version
         ctx.correlation_id = req.correlation_id
         ctx.client_id = req.client_id
         resp = await HANDLERS[req.api_key].fn(ctx, req.body)
-        if resp is None or self.closed:
-            return
-        out = encode_response(req, resp)
-        if out.inserts:
-            await self._write_with_slices(out)
-        else:
-            self._write(out)
+        if resp is not None and not self.closed:
+            out = encode_response(req, resp)
+            if out.inserts:
+                await self._write_with_slices(out)
+            else:
+                self._write(out)
+        self.requests.observe(req.api_key, (perf_counter() - started) * 1000, resp)
 
     def _write(self, data: bytes | bytearray) -> None:
         if not self.closed and self.transport is not None:

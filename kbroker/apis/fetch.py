@@ -62,6 +62,7 @@ from wire.primitives import ZERO_UUID
 
 if TYPE_CHECKING:
     from kbroker.cluster.quota import ReplicationQuota
+    from kbroker.metrics.counters import Traffic
 
 
 def _names(ctx: RequestContext, req: FetchRequest) -> list[str | None]:
@@ -231,24 +232,44 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                if n is not None for p in t.partitions]
         deadline = time.monotonic() + req.max_wait_ms / 1000
         waiters = ctx.waiters
-        while total < req.min_bytes:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            fut = waiters.add(tps)
-            try:
-                await asyncio.wait_for(fut, remaining)
-            except TimeoutError:
-                break
-            finally:
-                waiters.remove(tps, fut)
-            topics, total, any_error = _collect(ctx, req, names)
-            if any_error:
-                break
-    if ctx.cluster is not None and _replica_id(ctx, req) >= 0:
-        _record_throttled(ctx.cluster.throttle.leader, topics)
+        purgatory = ctx.services.purgatory
+        purgatory.fetch += 1
+        try:
+            while total < req.min_bytes:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                fut = waiters.add(tps)
+                try:
+                    await asyncio.wait_for(fut, remaining)
+                except TimeoutError:
+                    break
+                finally:
+                    waiters.remove(tps, fut)
+                topics, total, any_error = _collect(ctx, req, names)
+                if any_error:
+                    break
+        finally:
+            purgatory.fetch -= 1
+    if _replica_id(ctx, req) >= 0:
+        if ctx.cluster is not None:
+            _record_throttled(ctx.cluster.throttle.leader, topics)
+    elif total:
+        _record_out(ctx.services.traffic, topics)
     return FetchResponse(throttle_time_ms=0, error_code=0, session_id=0, responses=topics,
                          node_endpoints=_node_endpoints(ctx, topics))
+
+
+def _record_out(traffic: Traffic, topics: list[TopicData]) -> None:
+    """A consumer's fetch: its record bytes per topic (Kafka's BytesOutPerSec; followers' are not counted)."""
+    for t in topics:
+        size = 0
+        for p in t.partitions:
+            r = p.records
+            if isinstance(r, FileSlice):
+                size += r.length
+        if size:
+            traffic.record_out(t.topic, size)
 
 
 def _record_throttled(quota: ReplicationQuota, topics: list[TopicData]) -> None:

@@ -163,6 +163,8 @@ async def _produce_partition(ctx: RequestContext, topic: str, index: int, data: 
         if e.code == ErrorCode.NOT_LEADER_OR_FOLLOWER:
             return _not_leader(ctx, topic, index), False
         return _error(index, e.code, e.message, e.record_errors), False
+    if not done.duplicate:
+        ctx.services.traffic.record_in(topic, done.end_offset - done.base_offset, len(data))
     r = PartResp(index=index, error_code=0, base_offset=done.base_offset,
                  log_append_time_ms=done.log_append_time_ms, log_start_offset=done.log_start_offset)
     if acks == -1 and part.replicated:
@@ -239,7 +241,12 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     if need_flush:
         await ctx.flusher.flush_soon()
     if pending:
-        await _await_replication(pending, req.timeout_ms)
+        purgatory = ctx.services.purgatory
+        purgatory.produce += 1
+        try:
+            await _await_replication(pending, req.timeout_ms)
+        finally:
+            purgatory.produce -= 1
     if acks == 0:
         if any(p.error_code for t in topics for p in t.partition_responses):
             raise CloseConnection("error on an acks=0 produce")
