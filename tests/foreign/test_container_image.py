@@ -7,7 +7,8 @@ through them.
   serves what was written and goes on appending;
 - the single-node compose file passes the same smoke test;
 - the cluster compose file starts ZooKeeper and three brokers, and a topic replicated 3 ways has every
-  replica in sync and serves an acks=all round trip.
+  replica in sync and serves an acks=all round trip;
+- the image's command is the README quick start's ``kbroker serve``.
 
 Needs docker.io, docker-compose and debootstrap (scripts/install-deps.sh); skipped without them, or
 when no engine can start, except under CI=true where that fails.  Everything made here is named with
@@ -144,3 +145,15 @@ def test_compose_cluster_rf3(images: None) -> None:
         raise
     finally:
         project.down()
+
+
+def test_image_runs_the_quick_start_command(images: None) -> None:
+    """The image's command is the README quick start's ``kbroker serve`` (with its embedded defaults:
+    no properties file, no override), and its data directory is the volume."""
+    config = json.loads(c.docker("image", "inspect", c.BROKER_IMAGE).stdout)[0]["Config"]
+    assert config["Cmd"] == ["kbroker", "serve"]
+    assert "/var/lib/kbroker" in config["Volumes"]
+    assert "KBROKER_LOG_DIRS=/var/lib/kbroker" in config["Env"]
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "kbroker serve\n" in quick_start
