@@ -7,11 +7,17 @@ nothing else from kbroker.
 
 Unknown keys are warned about, never fatal.  Values are kept as strings (as Kafka's
 DescribeConfigs reports them) and converted on access.
+
+``KBROKER_*`` environment variables set broker configs too (``env_configs``), below the properties
+file and ``--override``: the way container images are configured, where a file is awkward.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +184,54 @@ def parse_properties(text: str) -> dict[str, str]:
     return props
 
 
+ENV_PREFIX = "KBROKER_"
+_UNDERSCORES = {1: ".", 2: "_", 3: "-"}
+
+
+def env_name_to_key(name: str) -> str | None:
+    """The config key a ``KBROKER_*`` environment variable names, or None when it names none.
+
+    After the prefix, the name is lower-cased and each run of underscores read by its length: one
+    is a dot, two an underscore, three a dash (``KBROKER_ADVERTISED_LISTENERS`` is
+    ``advertised.listeners``, ``KBROKER_FOO__BAR`` is ``foo_bar``, ``KBROKER_FOO___BAR`` is
+    ``foo-bar``) -- environment names cannot hold dots or dashes, and Kafka's names hold all three.
+    A longer run, or a run at either end, is not a key."""
+    if not name.startswith(ENV_PREFIX):
+        return None
+    rest = name[len(ENV_PREFIX):]
+    if not rest or rest.startswith("_") or rest.endswith("_"):
+        return None
+    parts = re.split(r"(_+)", rest.lower())
+    out = []
+    for part in parts:
+        if part.startswith("_"):
+            sep = _UNDERSCORES.get(len(part))
+            if sep is None:
+                return None
+            out.append(sep)
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def env_configs(environ: Mapping[str, str]) -> dict[str, str]:
+    """The broker configs set by ``KBROKER_*`` variables of ``environ`` (see ``env_name_to_key``).
+
+    Only names of broker configs kbroker knows are taken: other ``KBROKER_*`` variables may belong
+    to other tools (the project's test scripts use some), so they are logged and left alone rather
+    than warned about as unknown config keys."""
+    props: dict[str, str] = {}
+    for name, value in environ.items():
+        key = env_name_to_key(name)
+        if key is None:
+            continue
+        if key in BROKER_DEFAULTS:
+            props[key] = value.strip()
+        else:
+            log.info("environment variable %s (%s) is not a broker config; left alone", name, key)
+    return props
+
+
 def parse_listener(s: str) -> Listener:
     s = s.split(",")[0].strip()
     if "://" not in s:
@@ -203,8 +257,13 @@ class BrokerConfig:
                 log.warning("unknown config key %s (ignored)", k)
 
     @classmethod
-    def load(cls, path: str | Path | None, overrides: list[str] | None = None) -> BrokerConfig:
-        props = parse_properties(Path(path).read_text()) if path else {}
+    def load(cls, path: str | Path | None, overrides: list[str] | None = None,
+             environ: Mapping[str, str] | None = None) -> BrokerConfig:
+        """The configs of ``KBROKER_*`` variables in ``environ`` (the process's environment when
+        None), then the properties file at ``path`` over them, then each ``KEY=VALUE`` override."""
+        props = env_configs(os.environ if environ is None else environ)
+        if path:
+            props.update(parse_properties(Path(path).read_text()))
         for ov in overrides or []:
             if "=" not in ov:
                 raise ConfigError(f"--override {ov!r} is not KEY=VALUE")

@@ -4,6 +4,8 @@
 #   ZooKeeper (Debian package zookeeper; the cluster tests and compat/cluster)
 #   nftables (Debian package; the network cuts of the fault harness, compat/faults)
 #   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
+#   Docker: docker.io (engine and client), docker-compose, debootstrap (Debian packages; the container
+#     image, scripts/build-image.sh and tests/foreign/test_container_image.py)
 # Python packages come from pyproject.toml ('.[test]'), not from here.
 set -euo pipefail
 
@@ -61,6 +63,18 @@ else
   echo "install-deps: installing nftables"
   apt_install nftables
   command -v nft >/dev/null 2>&1 || { echo "install-deps: nft still missing after install" >&2; exit 1; }
+fi
+
+# Docker for the container image (scripts/build-image.sh, tests/foreign/test_container_image.py): the
+# engine and client (docker.io; the engine is started by scripts/dockerd.sh when the tests need it),
+# docker-compose for docker/compose*.yml, and debootstrap for the base image (nothing can be pulled)
+if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] && command -v docker-compose >/dev/null 2>&1 \
+   && command -v debootstrap >/dev/null 2>&1; then
+  echo "install-deps: docker.io, docker-compose and debootstrap already installed"
+else
+  echo "install-deps: installing docker.io, docker-compose and debootstrap"
+  apt_install docker.io docker-compose debootstrap
+  [ -x /usr/sbin/dockerd ] || { echo "install-deps: dockerd still missing after install" >&2; exit 1; }
 fi
 
 # Foreign clients run by the compat tests, each installed by its own idempotent, cached script
