@@ -25,11 +25,16 @@ _READY = re.compile(rb"kbroker ready on (\S+):(\d+) ")
 _TAIL = 4000
 
 
-def _package_root() -> str:
-    """The folder this kbroker was imported from, so the child runs the same code."""
+def _package_root() -> str | None:
+    """The folder this kbroker was imported from, so the child runs the same code (None when that is a
+    site-packages folder, which the child has anyway)."""
+    import site
+
     import kbroker
 
-    return str(Path(kbroker.__file__).resolve().parent.parent)
+    root = Path(kbroker.__file__).resolve().parent.parent
+    installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    return None if root in installed else str(root)
 
 
 class ProcessRunner:

@@ -10,6 +10,7 @@ fixtures.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import os
 import signal
@@ -210,6 +211,35 @@ def test_kafka_broker_config_marker(kafka_broker):
     finally:
         producer.close(timeout=10)
     assert parts == {0, 1}
+
+
+def test_thread_broker_next_to_the_tests_own_event_loop(kafka_broker):
+    """An asyncio client (aiokafka) on the test's event loop, the broker on its own loop in its thread."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    kafka_broker.create_topic("async")
+
+    async def main() -> list[bytes]:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap_servers)
+        await producer.start()
+        try:
+            for i in range(5):
+                await producer.send_and_wait("async", f"a{i}".encode(), partition=0)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer("async", bootstrap_servers=kafka_broker.bootstrap_servers,
+                                    auto_offset_reset="earliest", group_id="g")
+        await consumer.start()
+        try:
+            got: list[bytes] = []
+            while len(got) < 5:
+                batch = await consumer.getmany(timeout_ms=1000)
+                got += [m.value for msgs in batch.values() for m in msgs]
+            return got
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == [f"a{i}".encode() for i in range(5)]
 
 
 @pytest.mark.timeout(300)
