@@ -4,12 +4,13 @@ successful Metadata answer, and the memory (RSS) the broker costs, for
 - ``thread cold``: kbroker.testing in thread mode, the first broker of a fresh Python process — the
   import of kbroker included (what a test run pays once);
 - ``thread warm``: the next brokers of that process (what each test of a function-scoped fixture pays);
-- ``process``: kbroker.testing in process mode (a ``python -m kbroker serve`` child, ready line read);
+- ``process``: kbroker.testing in process mode (a ``python -m kbroker.testing.child`` process — ``kbroker serve`` that
+  also stops with its parent — whose ready line is read);
 - ``kbroker serve``: the same command started by hand on a free port, polled with Metadata;
 - ``Apache Kafka``: the reference Kafka 4.1.1, one KRaft node (compat/kafka_ref: storage format, then
   the JVM); with ``--no-kafka``, or without java or its jars, that row is left out.
 
-    python -m compat.bench_startup [--runs N] [--no-kafka] [--no-bytecode-cache]
+    python -m compat.bench_startup [--runs N] [--no-kafka] [--no-bytecode-cache] [--only thread,process,serve,kafka]
 
 Each run starts from nothing (a fresh process or JVM, a fresh data directory). The Metadata request is
 kbroker.testing.wireclient's (v12, the same bytes to both brokers), polled every 5 ms for the systems
@@ -201,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-kafka", action="store_true", help="leave out the reference Apache Kafka")
     ap.add_argument("--no-bytecode-cache", action="store_true", help="children compile every module afresh")
+    ap.add_argument("--only", default="thread,process,serve,kafka", help="comma-separated systems to measure")
     args = ap.parse_args(argv)
+    only = set(args.only.split(","))
     cache = not args.no_bytecode_cache
     env = _env(cache)
     if cache:  # the warm-up run writes the bytecode cache
@@ -210,15 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"bytecode cache {'on' if cache else 'off'}, {args.runs} runs each (median; all runs in ms)")
     rows: list[tuple[str, str, str, str]] = []
-    cold, warm, trss, added = thread_runs(args.runs, env)
-    rows.append(("kbroker.testing thread, first in a process", _ms(cold),
-                 f"{_mb(added)} added ({_mb(trss)} process)", _all_ms(cold)))
-    rows.append(("kbroker.testing thread, next ones", _ms(warm), "-", _all_ms(warm)))
-    ptimes, prss = process_runs(args.runs, env)
-    rows.append(("kbroker.testing process", _ms(ptimes), _mb(prss), _all_ms(ptimes)))
-    stimes, srss = serve_runs(args.runs, env)
-    rows.append(("kbroker serve (subprocess, polled)", _ms(stimes), _mb(srss), _all_ms(stimes)))
-    if not args.no_kafka:
+    if "thread" in only:
+        cold, warm, trss, added = thread_runs(args.runs, env)
+        rows.append(("kbroker.testing thread, first in a process", _ms(cold),
+                     f"{_mb(added)} added ({_mb(trss)} process)", _all_ms(cold)))
+        rows.append(("kbroker.testing thread, next ones", _ms(warm), "-", _all_ms(warm)))
+    if "process" in only:
+        ptimes, prss = process_runs(args.runs, env)
+        rows.append(("kbroker.testing process", _ms(ptimes), _mb(prss), _all_ms(ptimes)))
+    if "serve" in only:
+        stimes, srss = serve_runs(args.runs, env)
+        rows.append(("kbroker serve (subprocess, polled)", _ms(stimes), _mb(srss), _all_ms(stimes)))
+    if "kafka" in only and not args.no_kafka:
         k = kafka_runs(args.runs)
         if k is None:
             print("Apache Kafka left out: java or the reference jars are missing (compat/kafka_ref/launcher.py fetch)")

@@ -1,4 +1,5 @@
-"""Mode ``process``: the broker is a ``python -m kbroker serve`` child process.
+"""Mode ``process``: the broker is a child process, ``python -m kbroker.testing.child`` (``kbroker serve``
+that also stops when this process goes, even killed: see that module).
 
 It is the most isolated mode (its own interpreter, GIL, file-descriptor limit and loggers; a broker
 that crashes or is killed cannot take the test process with it) and pays for it with an interpreter
@@ -54,12 +55,13 @@ class ProcessRunner:
         return self.proc.pid if self.proc is not None else None
 
     def start(self, timeout: float) -> tuple[str, int]:
-        args = [sys.executable, "-m", "kbroker", "serve", "--log-level", "INFO"]
+        args = [sys.executable, "-m", "kbroker.testing.child", "--log-level", "INFO"]
         for k, v in self.props.items():
             args += ["--override", f"{k}={v}"]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        # stdin: a pipe this process holds open for the child's life (its EOF stops the child)
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env)
         self._reader = threading.Thread(target=self._read_log, name=f"kbroker-log-{self.proc.pid}", daemon=True)
         self._reader.start()
@@ -116,11 +118,19 @@ class ProcessRunner:
                 self._kill()
                 raise BrokerCrashed(f"the broker process did not stop within {timeout}s:\n{self.log_tail()}") \
                     from None
+        self._close_stdin()
         if self._reader is not None:
             self._reader.join(timeout)
         rc = self.proc.returncode
         if crashed or rc != 0:
             raise BrokerCrashed(f"the broker process exited with {rc}:\n{self.log_tail()}")
+
+    def _close_stdin(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
 
     def _kill(self) -> None:
         self._stopping = True
@@ -128,5 +138,6 @@ class ProcessRunner:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            self._close_stdin()
         if self._reader is not None:
             self._reader.join(5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,6 +57,15 @@ def _roundtrip(bootstrap: str, topic: str, values: list[bytes], partition: int =
 
 def _threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if not t.name.startswith(SHARED_THREADS)}
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -182,6 +192,35 @@ def test_a_broker_process_that_dies_is_reported():
         with pytest.raises(BrokerCrashed):
             b.stop()  # the teardown of a fixture whose broker died fails the same way
     assert not b.running
+
+
+@pytest.mark.timeout(120)
+def test_a_broker_process_stops_when_its_parent_is_killed(tmp_path):
+    """A test run killed with SIGKILL runs none of its clean-up: its broker process still stops."""
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        import kbroker.testing
+        b = kbroker.testing.EmbeddedBroker("process").start()
+        print(b.pid, b.data_dir, flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)))
+    try:
+        assert parent.stdout is not None
+        pid_text, data = parent.stdout.readline().split()
+        pid = int(pid_text)
+        assert _running(pid)
+    finally:
+        parent.kill()
+        parent.wait(30)
+    deadline = time.monotonic() + 60
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert not _running(pid)
+        assert (Path(data) / "meta.properties").exists()  # a clean stop, not a clean-up: the folder stays
+    finally:
+        shutil.rmtree(Path(data).parent, ignore_errors=True)  # what the killed parent could not remove
 
 
 # ------------------------------------------------------------------ the pytest fixtures
