@@ -76,13 +76,12 @@ class ProcessRunner:
 
     def _read_log(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
-        with open(self.log_path, "wb") as out:
+        with open(self.log_path, "wb", buffering=0) as out:  # unbuffered: a crash report reads it at once
             for line in self.proc.stderr:
                 out.write(line)
                 if self._address is None:
                     m = _READY.search(line)
                     if m:
-                        out.flush()
                         self._address = (m.group(1).decode(), int(m.group(2)))
                         self._ready.set()
             self.proc.stderr.close()
