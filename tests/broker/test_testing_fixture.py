@@ -312,7 +312,7 @@ def test_session_fixture_is_one_broker_and_an_unused_plugin_costs_nothing(tmp_pa
 def test_the_sample_suite_passes_with_only_the_fixtures():
     """examples/pytest-fixture: a tiny app and its tests, which use the fixtures and nothing else."""
     assert not (SAMPLE / "conftest.py").exists()
-    run = _pytest(["-p", "no:randomly", "-v"], SAMPLE)
+    run = _pytest(["-p", "no:randomly", "-v", str(SAMPLE.relative_to(ROOT))], ROOT)  # its own pytest.ini
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert "5 passed" in run.stdout, out
