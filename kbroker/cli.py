@@ -20,16 +20,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbroker")
 
 
-async def serve(config: BrokerConfig, ready: asyncio.Event | None = None) -> None:
+async def serve(config: BrokerConfig, ready: asyncio.Event | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run the broker until SIGTERM/SIGINT or until ``stop`` is set (an embedder's way to end it,
+    e.g. kbroker.testing's broker thread, where signals cannot be used)."""
     from kbroker.broker import Broker
-    from kbroker.server import start_server
+    from kbroker.server import bind_ephemeral, start_server
 
-    broker = Broker(config)
     lst = config.listener
-    server = await start_server(broker.services, broker.connections, lst.host, lst.port)
+    sock = None
+    if lst.port == 0:  # an OS-chosen port: bound before the broker is built, so that it advertises the real one
+        sock = bind_ephemeral(lst.host)
+        config.resolve_port(sock.getsockname()[1])
+    try:
+        broker = Broker(config)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    server = await start_server(broker.services, broker.connections, lst.host, lst.port, sock=sock)
     http = await _start_http(config, broker)
     broker.start_background()
-    stop = asyncio.Event()
+    stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:

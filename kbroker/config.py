@@ -303,6 +303,17 @@ class BrokerConfig:
     def listener(self) -> Listener:
         return parse_listener(self.get("listeners") or "")
 
+    def resolve_port(self, port: int) -> None:
+        """The listener was bound to an OS-chosen port (configured as 0): ``listeners``, and
+        ``advertised.listeners`` when it says port 0 too, now name the real ``port``."""
+        for key in ("listeners", "advertised.listeners"):
+            value = self.props.get(key)
+            if value:
+                lst = parse_listener(value)
+                if lst.port == 0:
+                    host = f"[{lst.host}]" if ":" in lst.host else lst.host
+                    self.props[key] = f"{lst.name}://{host}:{port}"
+
     @property
     def advertised(self) -> Listener:
         adv = self.get("advertised.listeners")

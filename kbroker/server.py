@@ -260,11 +260,21 @@ class _AcceptErrorLimiter:
             loop.default_exception_handler(context)
 
 
-async def start_server(services: Services, connections: set[Any], host: str, port: int) -> asyncio.Server:
-    """Listen on ``host:port``; every connection is served with ``services`` and kept in
-    ``connections`` while open (the broker closes them at shutdown)."""
+def bind_ephemeral(host: str) -> socket.socket:
+    """A TCP socket bound to ``host`` on a port the OS chooses (a listener configured with port 0): one
+    address only, so the broker has a single real port to advertise."""
+    family = socket.getaddrinfo(host or None, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    return socket.create_server((host, 0), family=family)
+
+
+async def start_server(services: Services, connections: set[Any], host: str, port: int,
+                       sock: socket.socket | None = None) -> asyncio.Server:
+    """Listen on ``host:port``, or on the already bound ``sock`` when given; every connection is served
+    with ``services`` and kept in ``connections`` while open (the broker closes them at shutdown)."""
     loop = asyncio.get_running_loop()
     if not isinstance(loop.get_exception_handler(), _AcceptErrorLimiter):
         loop.set_exception_handler(_AcceptErrorLimiter(loop.get_exception_handler()))
-    return await loop.create_server(lambda: Connection(services, connections), host, port, reuse_address=True,
-                                    backlog=1024)
+    factory = lambda: Connection(services, connections)  # noqa: E731
+    if sock is not None:
+        return await loop.create_server(factory, sock=sock, backlog=1024)
+    return await loop.create_server(factory, host, port, reuse_address=True, backlog=1024)
