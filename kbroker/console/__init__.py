@@ -12,6 +12,7 @@ no build step: the static files ship in the package.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,11 @@ def add_routes(app: web.Application, *, bootstrap: str, totals: Callable[[], Any
         app.router.add_get(path, _page)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_cleanup.append(_close)
+
+
+def setup(*, bootstrap: str, totals: Callable[[], Any] | None = None) -> Callable[[web.Application], None]:
+    """``add_routes`` with its arguments bound: one of the ``setups`` an HTTP app factory calls."""
+    return functools.partial(add_routes, bootstrap=bootstrap, totals=totals)
 
 
 async def _page(request: web.Request) -> web.FileResponse:

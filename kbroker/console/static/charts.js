@@ -22,11 +22,11 @@ window.LineChart = class LineChart {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
     const left = 64, right = 8, top = 8, bottom = 20;
-    // the window grows with the history (at least 20 s, at most `span`), so a fresh page has lines to see
+    // the window grows with the history (at least 10 s, at most `span`), so a fresh page has lines to see
     const now = Date.now();
     let first = now;
     for (const s of this.series) if (s.points.length) first = Math.min(first, s.points[0][0]);
-    const span = Math.min(this.span, Math.max(20000, now - first + 2000)), t0 = now - span;
+    const span = Math.min(this.span, Math.max(10000, now - first + 1000)), t0 = now - span;
     let max = 0;
     for (const s of this.series) for (const p of s.points) max = Math.max(max, p[1]);
     max = max > 0 ? max * 1.15 : 1;
