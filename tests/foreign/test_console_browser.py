@@ -2,7 +2,8 @@
 Selenium through /usr/bin/chromedriver, so nothing is downloaded): against a kbroker process, the
 browser creates a topic and produces a message through the console's forms, finds the topic in the
 list and the message (key, value, header) in the message browser; a confluent-kafka consumer group
-that committed part of a topic shows its lag per partition, and a reset through the console moves it.
+that committed part of a topic shows its lag per partition, and a reset through the console moves it;
+a topic is deleted from its page.
 Screenshots of every page go to docs/screenshots/ (or $KBROKER_SCREENSHOTS).
 
 Skipped without Chromium or its driver, except under CI=true (scripts/install-deps.sh installs them).
@@ -232,6 +233,23 @@ def test_console_in_chromium(broker, console, browser):
     finally:
         stop.set()
         traffic.join(WAIT)
+
+    # delete a topic from its page (the browser's confirm dialog accepted); the list no longer has it
+    page.open("/topics/orders")
+    page.find("#delete-topic").click()
+    wait_for(lambda: _alert(browser), timeout=WAIT, what="the delete confirmation").accept()
+    page.ready("/topics")
+    wait_for(lambda: [r.get_attribute("data-topic") for r in page.all("#topics-table tbody tr")] == ["events"],
+             timeout=WAIT, what="the deleted topic to leave the list")
+
+
+def _alert(driver):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        return driver.switch_to.alert
+    except NoAlertPresentException:
+        return None
 
 
 def _traffic(bootstrap: str, topic: str, stop: threading.Event) -> None:
