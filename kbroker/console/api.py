@@ -8,6 +8,7 @@ fix, 404 for something that does not exist, 502 when the cluster or the client f
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -47,8 +48,6 @@ def _error(status: int, message: str) -> web.HTTPException:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -3,7 +3,8 @@ process), ``rawclient`` (the protocol over a raw socket), ``faultproxy`` (a prox
 responses), ``readback`` (a topic read back and checked), ``groups`` (consumer-group set-ups and polls),
 ``tools`` (external tools, and the CI rule that nothing may skip), ``waiting`` (bounded waits),
 ``logs`` (a partition log read directly), ``policies`` (storage policies at Kafka's defaults, for
-the tests that build logs directly) and ``inproc`` (a broker and its handlers in the test's process).
+the tests that build logs directly), ``inproc`` (a broker and its handlers in the test's process) and
+``console`` (the web console as a process).
 
 Each of these exists once, here; a test module never defines its own copy."""
 
