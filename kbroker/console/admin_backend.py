@@ -141,8 +141,16 @@ class AdminBackend:
 
     def groups(self) -> list[dict[str, Any]]:
         def run(s: Session) -> list[dict[str, Any]]:
-            return [{"group_id": g.group_id, "state": g.state, "protocol_type": g.protocol_type, "members": None}
-                    for g in admin_groups.list_groups(s)]
+            listed = admin_groups.list_groups(s)
+            members: dict[str, int] = {}
+            if listed:
+                try:  # one DescribeGroups for all of them; the list stands without the counts
+                    got = s.call("describe groups", s.admin.describe_groups, [g.group_id for g in listed])
+                    members = {gid: len(d.get("members") or []) for gid, d in dict(got).items()}
+                except AdminError:
+                    pass
+            return [{"group_id": g.group_id, "state": g.state, "protocol_type": g.protocol_type,
+                     "members": members.get(g.group_id)} for g in listed]
         return self._run(run)
 
     def group(self, group_id: str) -> dict[str, Any]:
