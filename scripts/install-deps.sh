@@ -3,6 +3,7 @@
 #   kcat  (Debian package; tests/foreign/test_kcat.py, compat/scenarios/kcat.py)
 #   ZooKeeper (Debian package zookeeper; the cluster tests and compat/cluster)
 #   nftables (Debian package; the network cuts of the fault harness, compat/faults)
+#   Chromium + chromedriver (Debian packages; the web console's browser test)
 #   a JDK and Maven (Debian packages) and the Java-based clients (compat/java, compat/spark)
 #   Docker: docker.io (engine and client), docker-compose, debootstrap (Debian packages; the container
 #     image, scripts/build-image.sh and tests/foreign/test_container_image.py)
@@ -75,6 +76,16 @@ else
   echo "install-deps: installing docker.io, docker-compose and debootstrap"
   apt_install docker.io docker-compose debootstrap
   [ -x /usr/sbin/dockerd ] || { echo "install-deps: dockerd still missing after install" >&2; exit 1; }
+fi
+
+# Chromium and its WebDriver for the web console's browser test (tests/foreign/test_console_browser.py,
+# driven by Selenium at /usr/bin/chromedriver; no browser or driver is ever downloaded by the test)
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+  echo "install-deps: Chromium and chromedriver already installed"
+else
+  echo "install-deps: installing Chromium and chromedriver"
+  apt_install chromium chromium-driver
+  [ -x /usr/bin/chromedriver ] || { echo "install-deps: chromedriver still missing after install" >&2; exit 1; }
 fi
 
 # Foreign clients run by the compat tests, each installed by its own idempotent, cached script

@@ -3,8 +3,9 @@ process), ``rawclient`` (the protocol over a raw socket), ``faultproxy`` (a prox
 responses), ``readback`` (a topic read back and checked), ``groups`` (consumer-group set-ups and polls),
 ``tools`` (external tools, and the CI rule that nothing may skip), ``waiting`` (bounded waits),
 ``logs`` (a partition log read directly), ``policies`` (storage policies at Kafka's defaults, for
-the tests that build logs directly), ``inproc`` (a broker and its handlers in the test's process) and
-``container`` (the Docker images and compose files of docker/).
+the tests that build logs directly), ``inproc`` (a broker and its handlers in the test's process),
+``container`` (the Docker images and compose files of docker/) and
+``console`` (the web console as a process).
 
 Each of these exists once, here; a test module never defines its own copy."""
 
