@@ -71,13 +71,19 @@ async def serve(config: BrokerConfig, ready: asyncio.Event | None = None,
 
 
 async def _start_http(config: BrokerConfig, broker: Broker) -> HttpListener | None:
-    """The HTTP listener of ``http.listeners`` (``/metrics``), None when unset (aiohttp is loaded only then)."""
+    """The HTTP listener of ``http.listeners``: ``/metrics`` and the web console at ``/`` (kbroker.console,
+    a client of this broker's own Kafka listener); None when unset (aiohttp is loaded only then)."""
     lst = config.http_listener
     if lst is None:
         return None
+    from kbroker import console
     from kbroker.web.listener import start_http
 
-    return await start_http(lst.host, lst.port, broker.metrics_registry())
+    kafka = config.listener  # the console is a client of this broker's own Kafka listener
+    host = "127.0.0.1" if kafka.host in ("", "0.0.0.0", "::") else kafka.host
+    return await start_http(lst.host, lst.port, broker.metrics_registry(),
+                            setups=[console.setup(bootstrap=f"{host}:{kafka.port}",
+                                                  totals=broker.metrics.traffic.totals)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,5 +39,5 @@ class HttpListener:
 async def start_http(host: str, port: int, registry: CollectorRegistry, setups: Sequence[Setup] = ()) -> HttpListener:
     """Serve ``build_app(registry, setups)`` on ``host:port``; the bound port is logged."""
     listener = await HttpListener(build_app(registry, setups), host, port).start()
-    log.info("kbroker http on %s:%d (metrics at /metrics)", host, listener.port)
+    log.info("kbroker http on %s:%d (console at /, metrics at /metrics)", host, listener.port)
     return listener

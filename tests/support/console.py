@@ -1,5 +1,6 @@
-"""The web console as a process (``python -m kbroker.console``) against a broker, on a free port the
-console picks itself and announces; for the console's API and browser tests."""
+"""The web console for the console's API and browser tests: ``BrokerConsole``, the one a broker serves
+at ``/`` on its ``http.listeners``, and ``ConsoleProcess``, the standalone ``python -m kbroker.console``
+against any broker, on a free port the console picks itself and announces."""
 
 from __future__ import annotations
 
@@ -19,7 +20,36 @@ from tests.support.waiting import wait_for
 READY = re.compile(r"console ready on (http://\S+/)")
 
 
-class ConsoleProcess:
+class ConsoleClient:
+    """Calls on a console whose root is ``url``."""
+
+    url = ""
+
+    def api(self, method: str, path: str, body: Any = None, timeout: float = 30) -> tuple[int, Any]:
+        """One JSON API call: (HTTP status, decoded body)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def get(self, path: str) -> Any:
+        status, body = self.api("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+
+class BrokerConsole(ConsoleClient):
+    """The console a kbroker process serves at ``/`` on the HTTP listener it logged."""
+
+    def __init__(self, http_port: int) -> None:
+        self.url = f"http://127.0.0.1:{http_port}/"
+
+
+class ConsoleProcess(ConsoleClient):
     """``start()`` waits for the 'console ready on URL' line; ``url`` is then the console's root."""
 
     def __init__(self, bootstrap: str, log_path: Path):
@@ -62,19 +92,3 @@ class ConsoleProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-
-    def api(self, method: str, path: str, body: Any = None, timeout: float = 30) -> tuple[int, Any]:
-        """One JSON API call: (HTTP status, decoded body)."""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def get(self, path: str) -> Any:
-        status, body = self.api("GET", path)
-        assert status == 200, (path, status, body)
-        return body
