@@ -33,7 +33,9 @@ def committed_offsets(s: Session, group: str) -> dict[tuple[str, int], int]:
 def describe_group(s: Session, group: str) -> GroupInfo:
     """State, members and their assignments, and per partition the committed offset, the log end and
     the lag. A group the coordinator does not know raises ``NotFound``."""
-    d = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
+    d = _describe_raw(s, group)
+    if d.get("error") and "GroupIdNotFound" in str(d["error"]):
+        raise NotFound(f"group {group!r} does not exist")
     if d.get("error"):
         raise InvalidRequest(f"describe group {group!r}: {d['error']}")
     committed = committed_offsets(s, group)
@@ -150,9 +152,16 @@ def reset_offsets(s: Session, group: str, strategy: str, value: int | None = Non
     return apply_reset(s, group, plan) if execute else plan
 
 
+def _describe_raw(s: Session, group: str) -> dict[str, Any]:
+    try:
+        got: dict[str, Any] = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
+    except NotFound:  # some brokers answer GROUP_ID_NOT_FOUND, others a Dead group
+        return {"group_state": "Dead", "members": []}
+    return got
+
+
 def describe_state(s: Session, group: str) -> str:
-    d: Any = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
-    return d.get("group_state") or ""
+    return str(_describe_raw(s, group).get("group_state") or "")
 
 
 def delete_group(s: Session, group: str) -> None:

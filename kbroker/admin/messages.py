@@ -96,16 +96,17 @@ def start_offsets(s: Session, topic: str, partitions: list[int], offset: int | s
 def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = None,
                   offset: int | str | None = "earliest", timestamp: int | None = None,
                   limit: int | None = None, follow: bool = False, group: str | None = None,
-                  poll_ms: int = 200, on_progress: Callable[[int, int | None], None] | None = None,
+                  reset: str = "latest", poll_ms: int = 200, on_progress: Callable[[int, int | None], None] | None = None,
                   ) -> Iterator[Message]:
     """Records of ``topic`` in offset order per partition (partitions interleave as fetched).
 
     Start: see ``start_offsets``; with ``group`` and ``offset="committed"`` the group's committed
-    offsets (partitions without one start at the latest). Stop: after ``limit`` records, or (unless
+    offsets (see ``reset``). Stop: after ``limit`` records, or (unless
     ``follow``) once every partition reached the end it had when the read began. With ``group``,
     the positions reached are committed at the end (the partitions are assigned, not subscribed:
     the group needs no rebalance and a reader never waits for one). A read that makes no progress for
-    the session's request timeout before reaching those ends raises ``AdminError`` (never a hang)."""
+    the session's request timeout before reaching those ends raises ``AdminError`` (never a hang).
+    ``reset`` ("earliest" or "latest") places partitions the group has no committed offset for."""
     from kafka import TopicPartition
     from kafka.structs import OffsetAndMetadata
 
@@ -120,8 +121,8 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
         from kbroker.admin.groups import committed_offsets
 
         done = committed_offsets(s, group)
-        latest = start_offsets(s, topic, parts, "latest")
-        start = {p: done.get((topic, p), latest[p]) for p in parts}
+        fallback = start_offsets(s, topic, parts, reset)
+        start = {p: done.get((topic, p), fallback[p]) for p in parts}
     else:
         start = start_offsets(s, topic, parts, offset, timestamp)
     ends = None if follow else {p: v for (_, p), v in partition_offsets(s, [(topic, p) for p in parts],
