@@ -22,7 +22,7 @@ class NewMessage:
 
     value: bytes | None
     key: bytes | None = None
-    headers: tuple[tuple[str, bytes | None], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()  # values: bytes (kafka-python sends no null)
     partition: int | None = None
     timestamp: int | None = None
 
@@ -39,6 +39,7 @@ def produce(s: Session, topic: str, messages: Iterable[NewMessage], *, acks: str
         raise AdminError(f"acks must be all, -1, 0 or 1, not {acks!r}")
     if compression not in (None, *COMPRESSIONS):
         raise AdminError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+    messages = _checked(messages)
     timeout_ms = int(s.request_timeout * 1000)
     p = s.producer(acks=acks_value, compression_type=None if compression in (None, "none") else compression,
                    enable_idempotence=acks_value == -1, linger_ms=linger_ms,
@@ -64,6 +65,17 @@ def produce(s: Session, topic: str, messages: Iterable[NewMessage], *, acks: str
         return out
     finally:
         p.close(timeout=s.request_timeout)
+
+
+def _checked(messages: Iterable[NewMessage]) -> Iterator[NewMessage]:
+    """The messages, refusing what kafka-python's producer cannot send (a null header value; a record
+    with neither key nor value) with a clear message."""
+    for m in messages:
+        if any(v is None for _, v in m.headers):
+            raise InvalidRequest("a header value cannot be null (kafka-python's producer sends byte strings)")
+        if m.key is None and m.value is None:
+            raise InvalidRequest("a record needs a key or a value (kafka-python's producer refuses neither)")
+        yield m
 
 
 def produce_one(s: Session, topic: str, value: bytes | None, key: bytes | None = None,

@@ -5,7 +5,8 @@ Lines are bytes: everything but the line's ``\\n`` is sent as is (non-UTF-8 too)
 SEP`` splits each line at its first SEP into key and value (a line without SEP has a null key; a line
 starting with SEP an empty key). ``--input json`` reads instead one JSON object per line in the shape
 ``kbroker consume --output json`` prints (key, value, headers, partition), so a topic can be copied
-byte for byte. Arguments (``--value``, ``--key``, ``--header``) are taken as the bytes the shell passed.
+byte for byte. A header value cannot be null here (kafka-python's producer sends only byte strings;
+a record read with a null header value is refused by ``--input json``). Arguments (``--value``, ``--key``, ``--header``) are taken as the bytes the shell passed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--null-value", action="store_true", help="send one message with a null value (a tombstone)")
     p.add_argument("--key-separator", metavar="SEP", help="split each stdin line into KEY SEP VALUE")
     p.add_argument("--header", action="append", default=[], metavar="KEY=VALUE",
-                   help="a header on every message (repeatable; KEY alone: a null value)")
+                   help="a header on every message (repeatable; KEY= for an empty value)")
     p.add_argument("--partition", type=int, help="the partition (default: by key, or spread)")
     p.add_argument("--compression", choices=admin.COMPRESSIONS, default="none", help="batch compression")
     p.add_argument("--acks", choices=("all", "-1", "0", "1"), default="all", help="acknowledgement level")
@@ -51,9 +52,9 @@ def headers_of(items: list[str]) -> tuple[tuple[str, bytes | None], ...]:
     out = []
     for item in items:
         k, sep, v = item.partition("=")
-        if not k:
+        if not k or not sep:
             raise UsageError(f"--header {item!r} is not KEY=VALUE")
-        out.append((k, _arg_bytes(v) if sep else None))
+        out.append((k, _arg_bytes(v)))
     return tuple(out)
 
 
