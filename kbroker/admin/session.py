@@ -10,6 +10,7 @@ CLI and the web console (from a thread executor) share it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -19,6 +20,11 @@ import kafka.errors as kerrors
 T = TypeVar("T")
 
 CLIENT_ID = "kbroker-admin"
+RETRY_PAUSE = 0.25
+# errors a moment later will not show: retried by ``Session.call`` within its request timeout
+TRANSIENT: tuple[type[BaseException], ...] = (
+    kerrors.CoordinatorNotAvailableError, kerrors.NotCoordinatorError, kerrors.CoordinatorLoadInProgressError,
+    kerrors.LeaderNotAvailableError, kerrors.NotLeaderForPartitionError)
 
 
 class AdminError(Exception):
@@ -152,11 +158,19 @@ class Session:
             raise translate(e, f"cannot connect to {self.bootstrap}") from None
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` with its exceptions translated."""
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001
-            raise translate(e, what) from None
+        """``fn(*args, **kwargs)`` with its exceptions translated. A coordinator or leader that is not
+        ready yet (a first group on a new cluster creates __consumer_offsets) is retried until the
+        request timeout."""
+        deadline = time.monotonic() + self.request_timeout
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except TRANSIENT as e:
+                if time.monotonic() + RETRY_PAUSE >= deadline:
+                    raise translate(e, what) from None
+                time.sleep(RETRY_PAUSE)
+            except Exception as e:  # noqa: BLE001
+                raise translate(e, what) from None
 
 
 @contextmanager
