@@ -65,7 +65,8 @@ def raise_for_code(code: int, message: str | None, what: str) -> None:
     err = kerrors.for_code(code)
     text = f"{what}: {error_message(code, message)}"
     if err in (kerrors.UnknownTopicOrPartitionError, kerrors.GroupIdNotFoundError):
-        raise NotFound(text)
+        thing = "topic" if err is kerrors.UnknownTopicOrPartitionError else "group"
+        raise NotFound(f"{what}: the {thing} does not exist ({error_message(code)})")
     raise InvalidRequest(text)
 
 

@@ -119,5 +119,6 @@ def run(args: argparse.Namespace, s: admin.Session) -> int:
     else:
         parts = sorted({r.partition for r in results})
         print(f"Produced {len(results)} message(s) to {topic}"
-              + (f" (partition {', '.join(map(str, parts))})" if parts else "") + ".", file=sys.stderr)
+              + (f" (partition{'s' if len(parts) > 1 else ''} {', '.join(map(str, parts))})" if parts else "") + ".",
+              file=sys.stderr)
     return 0
