@@ -15,16 +15,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import kafka.errors as kerrors
-
 T = TypeVar("T")
 
 CLIENT_ID = "kbroker-admin"
 RETRY_PAUSE = 0.25
-# errors a moment later will not show: retried by ``Session.call`` within its request timeout
-TRANSIENT: tuple[type[BaseException], ...] = (
-    kerrors.CoordinatorNotAvailableError, kerrors.NotCoordinatorError, kerrors.CoordinatorLoadInProgressError,
-    kerrors.LeaderNotAvailableError, kerrors.NotLeaderForPartitionError)
+# kafka-python is imported on first use, not with this module: ``kbroker serve`` registers the client
+# commands' parsers and must not pay the client library's import time (~0.2 s) at start-up.
+
+
+def _errors() -> Any:
+    import kafka.errors
+
+    return kafka.errors
+
+
+def transient() -> tuple[type[BaseException], ...]:
+    """Errors a moment later will not show: retried by ``Session.call`` within its request timeout."""
+    k = _errors()
+    return (k.CoordinatorNotAvailableError, k.NotCoordinatorError, k.CoordinatorLoadInProgressError,
+            k.LeaderNotAvailableError, k.NotLeaderForPartitionError)
 
 
 class AdminError(Exception):
@@ -54,7 +63,7 @@ def parse_bootstrap(address: str) -> str:
 
 def error_message(code: int, message: str | None = None) -> str:
     """``UNKNOWN_TOPIC_OR_PARTITION: ...`` from an error code and the broker's optional message."""
-    err = kerrors.for_code(code)
+    err = _errors().for_code(code)
     name = getattr(err, "message", err.__name__)
     return f"{name}: {message}" if message else str(name)
 
@@ -62,6 +71,7 @@ def error_message(code: int, message: str | None = None) -> str:
 def raise_for_code(code: int, message: str | None, what: str) -> None:
     if not code:
         return
+    kerrors = _errors()
     err = kerrors.for_code(code)
     text = f"{what}: {error_message(code, message)}"
     if err in (kerrors.UnknownTopicOrPartitionError, kerrors.GroupIdNotFoundError):
@@ -74,6 +84,7 @@ def translate(e: BaseException, what: str) -> AdminError:
     """A kafka-python exception as an ``AdminError`` with a readable message."""
     if isinstance(e, AdminError):
         return e
+    kerrors = _errors()
     if isinstance(e, kerrors.KafkaTimeoutError | kerrors.KafkaConnectionError):
         return BrokerUnavailable(f"{what}: no broker answered ({e})")
     if isinstance(e, kerrors.UnknownTopicOrPartitionError | kerrors.GroupIdNotFoundError):
@@ -163,10 +174,11 @@ class Session:
         ready yet (a first group on a new cluster creates __consumer_offsets) is retried until the
         request timeout."""
         deadline = time.monotonic() + self.request_timeout
+        retried = transient()
         while True:
             try:
                 return fn(*args, **kwargs)
-            except TRANSIENT as e:
+            except retried as e:
                 if time.monotonic() + RETRY_PAUSE >= deadline:
                     raise translate(e, what) from None
                 time.sleep(RETRY_PAUSE)
