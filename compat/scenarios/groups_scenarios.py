@@ -44,7 +44,7 @@ def _wait(cond: Callable[[], bool], what: str, members: list[MemberProcess], tim
 
 def _describe(bootstrap: str, group: str) -> dict[str, Any]:
     with admin.connect(bootstrap) as s:
-        return admin.describe_group(s, group).to_dict()
+        return admin.describe_group(s, group, missing_ok=True).to_dict()
 
 
 def _shares(bootstrap: str, group: str, topic: str) -> dict[str, set[int]]:

@@ -30,16 +30,22 @@ def committed_offsets(s: Session, group: str) -> dict[tuple[str, int], int]:
     return {(tp.topic, tp.partition): om.offset for tp, om in (got.get(group) or {}).items() if om.offset >= 0}
 
 
-def describe_group(s: Session, group: str) -> GroupInfo:
+def describe_group(s: Session, group: str, *, missing_ok: bool = False) -> GroupInfo:
     """State, members and their assignments, and per partition the committed offset, the log end and
-    the lag. A group the coordinator does not know raises ``NotFound``."""
+    the lag. A group the coordinator does not know raises ``NotFound``, or with ``missing_ok`` is
+    described as Dead with no members and no offsets (for callers polling a group into existence)."""
     d = _describe_raw(s, group)
+    missing = GroupInfo(group, "Dead", "", "", (), ())
     if d.get("error") and "GroupIdNotFound" in str(d["error"]):
+        if missing_ok:
+            return missing
         raise NotFound(f"group {group!r} does not exist")
     if d.get("error"):
         raise InvalidRequest(f"describe group {group!r}: {d['error']}")
     committed = committed_offsets(s, group)
     if d.get("group_state") == "Dead" and not committed:
+        if missing_ok:
+            return missing
         raise NotFound(f"group {group!r} does not exist")
     members = []
     owner: dict[tuple[str, int], str] = {}
