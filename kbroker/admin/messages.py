@@ -14,6 +14,7 @@ from kbroker.admin.session import AdminError, InvalidRequest, NotFound, Session,
 from kbroker.admin.topics import partition_offsets, partitions_of, topic_exists
 
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+FOLLOW_COMMIT_INTERVAL = 5.0  # seconds between a following group reader's commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +116,12 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
     Start: see ``start_offsets``; with ``group`` and ``offset="committed"`` the group's committed
     offsets (see ``reset``). Stop: after ``limit`` records, or (unless
     ``follow``) once every partition reached the end it had when the read began. With ``group``,
-    the positions reached are committed at the end (the partitions are assigned, not subscribed:
-    the group needs no rebalance and a reader never waits for one). A read that makes no progress for
+    the positions reached are committed at the end, and every few seconds while following (the
+    partitions are assigned, not subscribed: the group needs no rebalance and a reader never waits for
+    one). A read that makes no progress for
     the session's request timeout before reaching those ends raises ``AdminError`` (never a hang).
     ``reset`` ("earliest" or "latest") places partitions the group has no committed offset for."""
     from kafka import TopicPartition
-    from kafka.structs import OffsetAndMetadata
 
     parts = sorted(partitions) if partitions is not None else partitions_of(s, topic)
     known = set(partitions_of(s, topic)) if partitions is not None else set(parts)
@@ -150,7 +151,8 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
         for p, tp in tps.items():
             consumer.seek(tp, start[p])
         positions = dict(start)
-        last_progress = time.monotonic()
+        committed = dict(start)
+        last_progress = last_commit = time.monotonic()
         while True:
             if limit is not None and count >= limit:
                 return
@@ -184,15 +186,30 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
                 last_progress = time.monotonic()
             elif not follow and time.monotonic() - last_progress > s.request_timeout:
                 raise AdminError(f"read {topic!r}: no progress for {s.request_timeout:.0f}s before the end")
+            if group is not None and follow and time.monotonic() - last_commit > FOLLOW_COMMIT_INTERVAL:
+                committed = _commit(consumer, group, tps, positions, committed)
+                last_commit = time.monotonic()
     finally:
-        if group is not None and count:
-            try:
-                consumer.commit({tps[p]: OffsetAndMetadata(v, "", -1) for p, v in positions.items()
-                                 if v > start[p]})
-            except Exception as e:  # noqa: BLE001
-                consumer.close()
-                raise InvalidRequest(f"commit offsets of group {group!r}: {e}") from None
-        consumer.close()
+        try:
+            if group is not None and count:
+                _commit(consumer, group, tps, positions, committed)
+        finally:
+            consumer.close()
+
+
+def _commit(consumer: Any, group: str, tps: dict[int, Any], positions: dict[int, int],
+            committed: dict[int, int]) -> dict[int, int]:
+    """Commits the positions that moved since ``committed``; returns the new committed positions."""
+    from kafka.structs import OffsetAndMetadata
+
+    moved = {p: v for p, v in positions.items() if v > committed[p]}
+    if not moved:
+        return committed
+    try:
+        consumer.commit({tps[p]: OffsetAndMetadata(v, "", -1) for p, v in moved.items()})
+    except Exception as e:  # noqa: BLE001
+        raise InvalidRequest(f"commit offsets of group {group!r}: {e}") from None
+    return {**committed, **moved}
 
 
 def read_messages(s: Session, topic: str, partition: int | None = None, offset: int | str | None = "earliest",

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import ROOT, cli
 from tests.support.brokerproc import BrokerProcess, free_port
+from tests.support.waiting import wait_for
 
 COMMANDS = [
     ("topics", "list"), ("topics", "describe"), ("topics", "create", "x"), ("topics", "alter", "x", "--partitions", "2"),
@@ -94,6 +95,27 @@ def test_follow_reads_new_messages(bootstrap) -> None:
         proc.wait(30)
     r = cli.kbroker(bootstrap, "consume", t, "--follow", "--max-messages", "2", "--from-beginning")
     assert r.stdout == b"old\nnew\n"
+
+
+def test_follow_in_a_group_commits_while_following(bootstrap) -> None:
+    t, g = cli.unique("cli-follow-g"), cli.unique("cli-follow-group")
+    cli.kbroker(bootstrap, "topics", "create", t, "--partitions", "1")
+    cli.kbroker(bootstrap, "produce", t, "--value", "a", "--value", "b")
+    proc = subprocess.Popen([sys.executable, "-m", "kbroker", "consume", t, "--follow", "--group", g,
+                             "--from-beginning", "--bootstrap-server", bootstrap], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert _read_line(proc) == b"a\n" and _read_line(proc) == b"b\n"
+
+        def committed() -> list[int | None]:
+            r = cli.kbroker(bootstrap, "groups", "describe", g, "--output", "json", check=False)
+            return [o["committed"] for o in cli.json.loads(r.stdout)["offsets"]] if r.returncode == 0 else []
+
+        wait_for(lambda: committed() == [2], what="the follower's commit", interval=0.5)
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_progress_on_a_terminal_only(bootstrap) -> None:
