@@ -1,5 +1,6 @@
-"""Command line: ``kbroker serve [PROPERTIES_FILE] [--override KEY=VALUE ...]``;
-``kbroker groups list|describe GROUP`` (see kbroker.cli_groups)."""
+"""Command line: ``kbroker serve [PROPERTIES_FILE] [--override KEY=VALUE ...]`` runs the broker; the
+client commands for any Kafka-compatible broker (``topics``, ``produce``, ``consume``, ``groups``,
+``configs``, ``cluster``) are registered from ``kbroker.commands``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from kbroker import cli_groups
+from kbroker import commands
 from kbroker.config import BrokerConfig, ConfigError, StartupError
 
 if TYPE_CHECKING:
@@ -94,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                     help="set a config key (repeatable)")
     sp.add_argument("--log-level", default="INFO")
-    cli_groups.add_parser(sub)
+    commands.register(sub)
     args = ap.parse_args(argv)
-    if args.cmd == "groups":
-        return cli_groups.run(args)
+    if args.cmd != "serve":
+        from kbroker.commands.common import run
+
+        return run(args, args.handler, args.cmd_name)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

@@ -12,7 +12,7 @@ since members commit only after processing, nothing is lost.
 
 Members are separate processes (``groups_members``); records are produced with
 confluent-kafka (setup, not the client under test); DescribeGroups, OffsetFetch and
-ListOffsets come from ``kbroker.cli_groups``.
+ListOffsets come from ``kbroker.admin``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from compat.scenarios.common import STEP_TIMEOUT, ScenarioFailed, topic_name
 from compat.scenarios.groups_members import MemberProcess
-from kbroker.cli_groups import Client, describe_group
+from kbroker import admin
 
 PARTITIONS = 4
 
@@ -43,11 +43,8 @@ def _wait(cond: Callable[[], bool], what: str, members: list[MemberProcess], tim
 
 
 def _describe(bootstrap: str, group: str) -> dict[str, Any]:
-    client = Client.connect(bootstrap)
-    try:
-        return describe_group(client, group)
-    finally:
-        client.close()
+    with admin.connect(bootstrap) as s:
+        return admin.describe_group(s, group, missing_ok=True).to_dict()
 
 
 def _shares(bootstrap: str, group: str, topic: str) -> dict[str, set[int]]:

@@ -30,14 +30,22 @@ def committed_offsets(s: Session, group: str) -> dict[tuple[str, int], int]:
     return {(tp.topic, tp.partition): om.offset for tp, om in (got.get(group) or {}).items() if om.offset >= 0}
 
 
-def describe_group(s: Session, group: str) -> GroupInfo:
+def describe_group(s: Session, group: str, *, missing_ok: bool = False) -> GroupInfo:
     """State, members and their assignments, and per partition the committed offset, the log end and
-    the lag. A group the coordinator does not know raises ``NotFound``."""
-    d = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
+    the lag. A group the coordinator does not know raises ``NotFound``, or with ``missing_ok`` is
+    described as Dead with no members and no offsets (for callers polling a group into existence)."""
+    d = _describe_raw(s, group)
+    missing = GroupInfo(group, "Dead", "", "", (), ())
+    if d.get("error") and "GroupIdNotFound" in str(d["error"]):
+        if missing_ok:
+            return missing
+        raise NotFound(f"group {group!r} does not exist")
     if d.get("error"):
         raise InvalidRequest(f"describe group {group!r}: {d['error']}")
     committed = committed_offsets(s, group)
     if d.get("group_state") == "Dead" and not committed:
+        if missing_ok:
+            return missing
         raise NotFound(f"group {group!r} does not exist")
     members = []
     owner: dict[tuple[str, int], str] = {}
@@ -150,9 +158,16 @@ def reset_offsets(s: Session, group: str, strategy: str, value: int | None = Non
     return apply_reset(s, group, plan) if execute else plan
 
 
+def _describe_raw(s: Session, group: str) -> dict[str, Any]:
+    try:
+        got: dict[str, Any] = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
+    except NotFound:  # some brokers answer GROUP_ID_NOT_FOUND, others a Dead group
+        return {"group_state": "Dead", "members": []}
+    return got
+
+
 def describe_state(s: Session, group: str) -> str:
-    d: Any = s.call(f"describe group {group!r}", s.admin.describe_groups, [group])[group]
-    return d.get("group_state") or ""
+    return str(_describe_raw(s, group).get("group_state") or "")
 
 
 def delete_group(s: Session, group: str) -> None:

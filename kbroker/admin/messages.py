@@ -14,6 +14,7 @@ from kbroker.admin.session import AdminError, InvalidRequest, NotFound, Session,
 from kbroker.admin.topics import partition_offsets, partitions_of, topic_exists
 
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+FOLLOW_COMMIT_INTERVAL = 5.0  # seconds between a following group reader's commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class NewMessage:
 
     value: bytes | None
     key: bytes | None = None
-    headers: tuple[tuple[str, bytes | None], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()  # values: bytes (kafka-python sends no null)
     partition: int | None = None
     timestamp: int | None = None
 
@@ -39,6 +40,7 @@ def produce(s: Session, topic: str, messages: Iterable[NewMessage], *, acks: str
         raise AdminError(f"acks must be all, -1, 0 or 1, not {acks!r}")
     if compression not in (None, *COMPRESSIONS):
         raise AdminError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+    messages = _checked(messages)
     timeout_ms = int(s.request_timeout * 1000)
     p = s.producer(acks=acks_value, compression_type=None if compression in (None, "none") else compression,
                    enable_idempotence=acks_value == -1, linger_ms=linger_ms,
@@ -64,6 +66,17 @@ def produce(s: Session, topic: str, messages: Iterable[NewMessage], *, acks: str
         return out
     finally:
         p.close(timeout=s.request_timeout)
+
+
+def _checked(messages: Iterable[NewMessage]) -> Iterator[NewMessage]:
+    """The messages, refusing what kafka-python's producer cannot send (a null header value; a record
+    with neither key nor value) with a clear message."""
+    for m in messages:
+        if any(v is None for _, v in m.headers):
+            raise InvalidRequest("a header value cannot be null (kafka-python's producer sends byte strings)")
+        if m.key is None and m.value is None:
+            raise InvalidRequest("a record needs a key or a value (kafka-python's producer refuses neither)")
+        yield m
 
 
 def produce_one(s: Session, topic: str, value: bytes | None, key: bytes | None = None,
@@ -96,18 +109,19 @@ def start_offsets(s: Session, topic: str, partitions: list[int], offset: int | s
 def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = None,
                   offset: int | str | None = "earliest", timestamp: int | None = None,
                   limit: int | None = None, follow: bool = False, group: str | None = None,
-                  poll_ms: int = 200, on_progress: Callable[[int, int | None], None] | None = None,
+                  reset: str = "latest", poll_ms: int = 200, on_progress: Callable[[int, int | None], None] | None = None,
                   ) -> Iterator[Message]:
     """Records of ``topic`` in offset order per partition (partitions interleave as fetched).
 
     Start: see ``start_offsets``; with ``group`` and ``offset="committed"`` the group's committed
-    offsets (partitions without one start at the latest). Stop: after ``limit`` records, or (unless
+    offsets (see ``reset``). Stop: after ``limit`` records, or (unless
     ``follow``) once every partition reached the end it had when the read began. With ``group``,
-    the positions reached are committed at the end (the partitions are assigned, not subscribed:
-    the group needs no rebalance and a reader never waits for one). A read that makes no progress for
-    the session's request timeout before reaching those ends raises ``AdminError`` (never a hang)."""
+    the positions reached are committed at the end, and every few seconds while following (the
+    partitions are assigned, not subscribed: the group needs no rebalance and a reader never waits for
+    one). A read that makes no progress for
+    the session's request timeout before reaching those ends raises ``AdminError`` (never a hang).
+    ``reset`` ("earliest" or "latest") places partitions the group has no committed offset for."""
     from kafka import TopicPartition
-    from kafka.structs import OffsetAndMetadata
 
     parts = sorted(partitions) if partitions is not None else partitions_of(s, topic)
     known = set(partitions_of(s, topic)) if partitions is not None else set(parts)
@@ -120,8 +134,8 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
         from kbroker.admin.groups import committed_offsets
 
         done = committed_offsets(s, group)
-        latest = start_offsets(s, topic, parts, "latest")
-        start = {p: done.get((topic, p), latest[p]) for p in parts}
+        fallback = start_offsets(s, topic, parts, reset)
+        start = {p: done.get((topic, p), fallback[p]) for p in parts}
     else:
         start = start_offsets(s, topic, parts, offset, timestamp)
     ends = None if follow else {p: v for (_, p), v in partition_offsets(s, [(topic, p) for p in parts],
@@ -137,7 +151,8 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
         for p, tp in tps.items():
             consumer.seek(tp, start[p])
         positions = dict(start)
-        last_progress = time.monotonic()
+        committed = dict(start)
+        last_progress = last_commit = time.monotonic()
         while True:
             if limit is not None and count >= limit:
                 return
@@ -171,15 +186,30 @@ def iter_messages(s: Session, topic: str, *, partitions: Iterable[int] | None = 
                 last_progress = time.monotonic()
             elif not follow and time.monotonic() - last_progress > s.request_timeout:
                 raise AdminError(f"read {topic!r}: no progress for {s.request_timeout:.0f}s before the end")
+            if group is not None and follow and time.monotonic() - last_commit > FOLLOW_COMMIT_INTERVAL:
+                committed = _commit(consumer, group, tps, positions, committed)
+                last_commit = time.monotonic()
     finally:
-        if group is not None and count:
-            try:
-                consumer.commit({tps[p]: OffsetAndMetadata(v, "", -1) for p, v in positions.items()
-                                 if v > start[p]})
-            except Exception as e:  # noqa: BLE001
-                consumer.close()
-                raise InvalidRequest(f"commit offsets of group {group!r}: {e}") from None
-        consumer.close()
+        try:
+            if group is not None and count:
+                _commit(consumer, group, tps, positions, committed)
+        finally:
+            consumer.close()
+
+
+def _commit(consumer: Any, group: str, tps: dict[int, Any], positions: dict[int, int],
+            committed: dict[int, int]) -> dict[int, int]:
+    """Commits the positions that moved since ``committed``; returns the new committed positions."""
+    from kafka.structs import OffsetAndMetadata
+
+    moved = {p: v for p, v in positions.items() if v > committed[p]}
+    if not moved:
+        return committed
+    try:
+        consumer.commit({tps[p]: OffsetAndMetadata(v, "", -1) for p, v in moved.items()})
+    except Exception as e:  # noqa: BLE001
+        raise InvalidRequest(f"commit offsets of group {group!r}: {e}") from None
+    return {**committed, **moved}
 
 
 def read_messages(s: Session, topic: str, partition: int | None = None, offset: int | str | None = "earliest",

@@ -10,15 +10,30 @@ CLI and the web console (from a thread executor) share it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import kafka.errors as kerrors
-
 T = TypeVar("T")
 
 CLIENT_ID = "kbroker-admin"
+RETRY_PAUSE = 0.25
+# kafka-python is imported on first use, not with this module: ``kbroker serve`` registers the client
+# commands' parsers and must not pay the client library's import time (~0.2 s) at start-up.
+
+
+def _errors() -> Any:
+    import kafka.errors
+
+    return kafka.errors
+
+
+def transient() -> tuple[type[BaseException], ...]:
+    """Errors a moment later will not show: retried by ``Session.call`` within its request timeout."""
+    k = _errors()
+    return (k.CoordinatorNotAvailableError, k.NotCoordinatorError, k.CoordinatorLoadInProgressError,
+            k.LeaderNotAvailableError, k.NotLeaderForPartitionError)
 
 
 class AdminError(Exception):
@@ -48,7 +63,7 @@ def parse_bootstrap(address: str) -> str:
 
 def error_message(code: int, message: str | None = None) -> str:
     """``UNKNOWN_TOPIC_OR_PARTITION: ...`` from an error code and the broker's optional message."""
-    err = kerrors.for_code(code)
+    err = _errors().for_code(code)
     name = getattr(err, "message", err.__name__)
     return f"{name}: {message}" if message else str(name)
 
@@ -56,10 +71,12 @@ def error_message(code: int, message: str | None = None) -> str:
 def raise_for_code(code: int, message: str | None, what: str) -> None:
     if not code:
         return
+    kerrors = _errors()
     err = kerrors.for_code(code)
     text = f"{what}: {error_message(code, message)}"
     if err in (kerrors.UnknownTopicOrPartitionError, kerrors.GroupIdNotFoundError):
-        raise NotFound(text)
+        thing = "topic" if err is kerrors.UnknownTopicOrPartitionError else "group"
+        raise NotFound(f"{what}: the {thing} does not exist ({error_message(code)})")
     raise InvalidRequest(text)
 
 
@@ -67,6 +84,7 @@ def translate(e: BaseException, what: str) -> AdminError:
     """A kafka-python exception as an ``AdminError`` with a readable message."""
     if isinstance(e, AdminError):
         return e
+    kerrors = _errors()
     if isinstance(e, kerrors.KafkaTimeoutError | kerrors.KafkaConnectionError):
         return BrokerUnavailable(f"{what}: no broker answered ({e})")
     if isinstance(e, kerrors.UnknownTopicOrPartitionError | kerrors.GroupIdNotFoundError):
@@ -152,11 +170,20 @@ class Session:
             raise translate(e, f"cannot connect to {self.bootstrap}") from None
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` with its exceptions translated."""
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001
-            raise translate(e, what) from None
+        """``fn(*args, **kwargs)`` with its exceptions translated. A coordinator or leader that is not
+        ready yet (a first group on a new cluster creates __consumer_offsets) is retried until the
+        request timeout."""
+        deadline = time.monotonic() + self.request_timeout
+        retried = transient()
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except retried as e:
+                if time.monotonic() + RETRY_PAUSE >= deadline:
+                    raise translate(e, what) from None
+                time.sleep(RETRY_PAUSE)
+            except Exception as e:  # noqa: BLE001
+                raise translate(e, what) from None
 
 
 @contextmanager

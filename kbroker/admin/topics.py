@@ -151,7 +151,7 @@ def delete_topic(s: Session, name: str) -> None:
 def add_partitions(s: Session, name: str, total: int, *, validate_only: bool = False) -> None:
     """CreatePartitions: grow ``name`` to ``total`` partitions."""
     if not topic_exists(s, name):
-        raise NotFound(f"topic {name!r}: {error_message(3)}")
+        raise NotFound(f"topic {name!r}: the topic does not exist ({error_message(3)})")
     res = s.call(f"add partitions to {name!r}", s.admin.create_partitions, {name: total},
                  timeout_ms=int(s.request_timeout * 1000), validate_only=validate_only, raise_errors=False)
     for r in res.results:

@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from kbroker.cli_groups import Client, describe_group
+from kbroker import admin
 from tests.support.brokerproc import BrokerProcess
 from tests.support.groups import (
     GROUP_OVERRIDES,
@@ -38,11 +38,8 @@ def gbroker(tmp_path_factory):
 
 
 def lag_and_members(bootstrap: str, group: str) -> tuple[dict[tuple[str, int], int | None], list[dict]]:
-    client = Client.connect(bootstrap)
-    try:
-        info = describe_group(client, group)
-    finally:
-        client.close()
+    with admin.connect(bootstrap) as s:
+        info = admin.describe_group(s, group, missing_ok=True).to_dict()
     return {(o["topic"], o["partition"]): o["lag"] for o in info["offsets"]}, info["members"]
 
 

@@ -1,7 +1,8 @@
 """What the tests of every layer share (this package holds no tests): ``brokerproc`` (a broker
 process), ``rawclient`` (the protocol over a raw socket), ``faultproxy`` (a proxy that loses
 responses), ``readback`` (a topic read back and checked), ``groups`` (consumer-group set-ups and polls),
-``tools`` (external tools, and the CI rule that nothing may skip), ``waiting`` (bounded waits),
+``tools`` (external tools, and the CI rule that nothing may skip), ``cli`` (the ``kbroker`` client
+commands as subprocesses, and the checks of each, run against kbroker and Apache Kafka), ``waiting`` (bounded waits),
 ``logs`` (a partition log read directly), ``policies`` (storage policies at Kafka's defaults, for
 the tests that build logs directly), ``inproc`` (a broker and its handlers in the test's process),
 ``container`` (the Docker images and compose files of docker/) and
