@@ -15,6 +15,7 @@ table, in the same order, as an eagerly built dict.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,13 +30,14 @@ class LazyTable(dict[K, V]):
     """key -> value for the keys of ``names`` (key -> a name of the value, e.g. a class name);
     ``resolve(key, name)`` produces a value the first time its key is looked up."""
 
-    __slots__ = ("_names", "_resolve", "_complete")
+    __slots__ = ("_names", "_resolve", "_complete", "_fill_lock")
 
     def __init__(self, names: Mapping[K, str], resolve: Callable[[K, str], V]) -> None:
         super().__init__()
         self._names = dict(names)
         self._resolve = resolve
         self._complete = False
+        self._fill_lock = threading.Lock()  # one filler; a thread that iterates waits for it
 
     def __missing__(self, key: K) -> V:
         value = self._resolve(key, self._names[key])  # KeyError for a key the table does not have
@@ -53,9 +55,15 @@ class LazyTable(dict[K, V]):
         return dict(self._names)
 
     def _fill(self) -> None:
-        if not self._complete:
+        if self._complete:
+            return
+        with self._fill_lock:
+            if self._complete:
+                return
             loaded = [(key, self[key]) for key in self._names]
-            dict.clear(self)  # re-inserted in the table's order, whatever order the keys were first used in
+            # re-inserted in the table's order, whatever order the keys were first used in (a lookup
+            # meanwhile from another thread finds a key missing for a moment and resolves it again)
+            dict.clear(self)
             for key, value in loaded:
                 dict.__setitem__(self, key, value)
             self._complete = True
