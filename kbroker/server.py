@@ -20,7 +20,6 @@ import socket
 from time import perf_counter
 from typing import Any
 
-from kbroker import apis  # noqa: F401  (registers the handlers)
 from kbroker.context import RequestContext, Services
 from kbroker.registry import HANDLERS, CloseConnection, supported_versions
 from wire.codec import (

@@ -113,10 +113,13 @@ def decode_request(frame: Any, supported: Mapping[int, VersionRange]) -> Request
         api_key, version, corr = peek_request_header(frame)
     except DecodeError as e:
         raise MalformedRequest(str(e)) from None
-    served = supported.get(api_key)
-    request_cls = REQUESTS.get(api_key)
-    if served is None or request_cls is None:
-        raise UnknownApiKey(f"unknown API key {api_key}", api_key, version, corr)
+    # subscripts, not .get(): both tables may be wire.lazy ones, whose [] is a plain dict lookup once
+    # the key has been used (their .get is a Python-level call)
+    try:
+        served = supported[api_key]
+        request_cls = REQUESTS[api_key]
+    except KeyError:
+        raise UnknownApiKey(f"unknown API key {api_key}", api_key, version, corr) from None
     if not served.min_version <= version <= served.max_version:
         raise UnsupportedVersion(f"unsupported version {version} of API {api_key}", api_key, version, corr)
     flexible = version >= request_cls.FLEXIBLE_FROM  # type: ignore[attr-defined]

@@ -41,10 +41,20 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import cramjam
-import lz4.frame
-import zstandard
+if TYPE_CHECKING:
+    import cramjam
+    import lz4.frame
+    import zstandard
+else:  # loaded on first use: a broker whose clients do not compress never needs them (wire.lazy_import)
+    import lz4  # small; its codec module, lz4.frame, is the one loaded lazily
+
+    from wire.lazy_import import lazy_module
+
+    cramjam = lazy_module("cramjam")
+    lazy_module("lz4.frame")  # sets lz4.frame
+    zstandard = lazy_module("zstandard")
 
 __all__ = [
     "NONE",

@@ -603,10 +603,47 @@ def broker_range(spec: dict, api: str) -> tuple[int, int] | None:
     return (lo, hi) if hi >= lo else None
 
 
+INIT_HEADER = '''"""Generated message classes, one module per API (`python -m wire.gen`).
+
+A message module is imported the first time one of its classes is used — as an attribute of this
+package (``wire.messages.FetchRequest``) or through ``REQUESTS``/``RESPONSES``/``DATA`` (see
+wire.lazy) — so importing the package, or one module of it, does not build all ~90 of them."""
+# ruff: noqa
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from wire.lazy import LazyTable
+'''
+
+INIT_LOADER = '''def _load(name: str) -> type:
+    cls = getattr(importlib.import_module(f"wire.messages.{_MODULES[name]}"), name)
+    globals()[name] = cls  # the next access is a plain attribute
+    return cls
+
+
+def __getattr__(name: str) -> type:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _load(name)
+
+
+def _entry(key: object, name: str) -> type:
+    return _load(name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES))
+
+'''
+
+
 def render_all(schema_dir: Path, release: str = KAFKA_RELEASE) -> dict[str, str]:
     files: dict[str, str] = {}
     apis = load_specs(schema_dir)
     registry_imports = []
+    module_entries = []
     req_entries = []
     resp_entries = []
     broker_entries = []
@@ -628,21 +665,23 @@ def render_all(schema_dir: Path, release: str = KAFKA_RELEASE) -> dict[str, str]
                 text += "\n\n" + "\n".join(g.generate()) + "\n"
                 names.append(g.name)
         files[f"{mod}.py"] = text
-        registry_imports.append(f"from wire.messages.{mod} import {', '.join(names)}")
+        registry_imports.append(f"    from wire.messages.{mod} import {', '.join(names)}")
+        module_entries += [f"    {n!r}: {mod!r}," for n in names]
         if "data" in parts:
-            data_entries.append(f"    {parts['data']['name']!r}: {parts['data']['name']},")
+            data_entries.append(f"    {parts['data']['name']!r}: {parts['data']['name']!r},")
         if "request" in parts:
-            req_entries.append(f"    {parts['request']['apiKey']}: {parts['request']['name']},")
-            resp_entries.append(f"    {parts['response']['apiKey']}: {parts['response']['name']},")
+            req_entries.append(f"    {parts['request']['apiKey']}: {parts['request']['name']!r},")
+            resp_entries.append(f"    {parts['response']['apiKey']}: {parts['response']['name']!r},")
             rng = broker_range(parts["request"], api)
             if rng is not None:
                 broker_entries.append((parts["request"]["apiKey"], f"    {parts['request']['apiKey']}: {rng},  # {api}"))
-    init = ['"""Generated message classes, one module per API (`python -m wire.gen`)."""',
-            "# ruff: noqa", ""] + registry_imports + [
-        "", "REQUESTS: dict[int, type] = {"] + req_entries + ["}", "",
-        "RESPONSES: dict[int, type] = {"] + resp_entries + ["}", "",
+    init = [INIT_HEADER, "if TYPE_CHECKING:"] + registry_imports + [
+        "", "# class name -> its module", "_MODULES: dict[str, str] = {"] + module_entries + ["}", "",
+        "", INIT_LOADER,
+        "REQUESTS: dict[int, type] = LazyTable({"] + req_entries + ["}, _entry)", "",
+        "RESPONSES: dict[int, type] = LazyTable({"] + resp_entries + ["}, _entry)", "",
         "# definitions of type data (embedded in other messages or records)",
-        "DATA: dict[str, type] = {"] + data_entries + ["}", "",
+        "DATA: dict[str, type] = LazyTable({"] + data_entries + ["}, _entry)", "",
         f'KAFKA_RELEASE = "{release}"', "",
         "# what a broker of KAFKA_RELEASE advertises for each API its broker listener serves",
         "BROKER_VERSIONS: dict[int, tuple[int, int]] = {"] + [e for _, e in sorted(broker_entries)] + ["}", ""]

@@ -49,8 +49,6 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import crc32c as _crc32c_mod
-
 from wire.compression import (
     DecompressionError,
     DecompressionLimitError,
@@ -59,6 +57,7 @@ from wire.compression import (
     decompress,
     decompress_chunks,
 )
+from wire.crc import crc32c
 
 __all__ = [
     "HEADER_SIZE",
@@ -111,7 +110,7 @@ _I32 = struct.Struct(">i")
 _U32 = struct.Struct(">I")
 _I16 = struct.Struct(">h")
 
-_crc32c = _crc32c_mod.crc32c
+_crc32c = crc32c
 
 
 class CorruptRecordError(ValueError):

@@ -17,8 +17,6 @@ from kbroker.testing.errors import TopicError
 from wire import codec
 from wire.errors import ErrorCode
 from wire.framing import FrameDecoder
-from wire.messages.create_topics import CreateTopicsRequest
-from wire.messages.delete_topics import DeleteTopicsRequest
 from wire.messages.metadata import MetadataRequest, MetadataResponse
 
 METADATA_VERSION = 12  # answered by kbroker and by Apache Kafka 4.x (which dropped v0-3)
@@ -58,6 +56,9 @@ def metadata(host: str, port: int, topics: list[str] | None = None, timeout: flo
 def create_topic(host: str, port: int, name: str, partitions: int = 1, config: dict[str, str] | None = None,
                  replication_factor: int = 1, exist_ok: bool = False, timeout: float = 30.0) -> None:
     """CreateTopics for one topic; ``TopicError`` unless created (or already there with ``exist_ok``)."""
+    # imported here, as DeleteTopics below: a broker that creates no topic never loads them
+    from wire.messages.create_topics import CreateTopicsRequest
+
     topic = CreateTopicsRequest.CreatableTopic(
         name=name, num_partitions=partitions, replication_factor=replication_factor,
         configs=[CreateTopicsRequest.CreatableTopicConfig(name=k, value=str(v)) for k, v in (config or {}).items()])
@@ -72,6 +73,8 @@ def create_topic(host: str, port: int, name: str, partitions: int = 1, config: d
 
 def delete_topic(host: str, port: int, name: str, timeout: float = 30.0) -> None:
     """DeleteTopics for one topic; ``TopicError`` unless deleted."""
+    from wire.messages.delete_topics import DeleteTopicsRequest
+
     req = DeleteTopicsRequest(topics=[DeleteTopicsRequest.DeleteTopicState(name=name)],  # v6 names topics here
                               timeout_ms=int(timeout * 1000))
     resp = request(host, port, req, DELETE_TOPICS_VERSION, timeout)

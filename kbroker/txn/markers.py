@@ -26,7 +26,6 @@ from kbroker.topics import TopicService
 from kbroker.txn.ports import MarkerWriter, TopicPartition, TxnMarker
 from kbroker.txn.state import TxnMeta, TxnState
 from wire.errors import ErrorCode
-from wire.messages.write_txn_markers import WriteTxnMarkersRequest
 
 log = logging.getLogger("kbroker.txn")
 E = ErrorCode
@@ -102,7 +101,9 @@ class MarkerSender:
             return {tp: E.KAFKA_STORAGE_ERROR for tp in marker.partitions}
 
     async def _remote(self, broker_id: int, marker: TxnMarker) -> dict[TopicPartition, int]:
+        # cluster only, so not loaded at start-up
         from kbroker.cluster.peer import PeerError
+        from wire.messages.write_txn_markers import WriteTxnMarkersRequest
 
         info = self._cluster.metadata.brokers.get(broker_id)
         if info is None:

@@ -18,7 +18,6 @@ from typing import Any
 from kbroker.txn.codec import TXN_TOPIC
 from kbroker.txn.ports import TopicPartition
 from wire.errors import ErrorCode
-from wire.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 
 log = logging.getLogger("kbroker.txn")
 E = ErrorCode
@@ -46,7 +45,9 @@ class CoordinatorVerifier:
         return await self._remote(transactional_id, producer_id, producer_epoch, partitions)
 
     async def _remote(self, tid: str, pid: int, epoch: int, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        # cluster only, so not loaded at start-up
         from kbroker.cluster.peer import PeerError
+        from wire.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 
         unavailable = {tp: int(E.COORDINATOR_NOT_AVAILABLE) for tp in partitions}
         info = self._cluster.partition(TXN_TOPIC, self._coordinator.partition_of(tid))
