@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +129,31 @@ class KbrokerTarget(Target):
     def kill(self, broker_id: int) -> None:
         self.cluster.kill(broker_id)
 
-    def restart(self, broker_id: int) -> None:
+    def restart(self, broker_id: int, timeout: float = 90) -> None:
+        """Starts the broker again and waits until this run of it is serving: a broker restarted
+        before its old ZooKeeper session expired first waits (up to the session timeout) for the old
+        registration to go away, and meanwhile ZooKeeper still shows it alive, leading and in every ISR,
+        so a wait on the metadata alone would send the next clients to a broker not yet serving."""
+        log_path = self.cluster.brokers[broker_id].log_path
+        before = _ready_lines(log_path)
         self.cluster.restart(broker_id)
+        deadline = time.monotonic() + timeout
+        while _ready_lines(log_path) <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"broker {broker_id} not serving {timeout}s after its restart:\n"
+                                   f"{self.cluster.log(broker_id)}")
+            time.sleep(0.2)
 
     def log(self, broker_id: int) -> str:
         return self.cluster.log(broker_id)
+
+
+def _ready_lines(log_path: Path) -> int:
+    """How many times a broker logging to ``log_path`` said it was ready (its log is appended to on restarts)."""
+    try:
+        return log_path.read_text(errors="replace").count("kbroker ready on ")
+    except OSError:
+        return 0
 
 
 class KafkaTarget(Target):
