@@ -186,8 +186,25 @@ class Cluster(ClusterMetadata):
             self.zk.start()
         for b in self.brokers.values():
             b.start(timeout)
-        self.wait_brokers(set(self.brokers), timeout)
+        try:
+            self.wait_brokers(set(self.brokers), timeout)
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}\n{self.views()}") from None
         return self
+
+    def views(self) -> str:
+        """What each broker says about the cluster (its lines on live brokers, registration,
+        ZooKeeper and errors): for a failed wait's message."""
+        keys = ("live brokers", "registered", "ZooKeeper", "zookeeper", "controller", "Traceback", "Error")
+        out = []
+        for bid, b in sorted(self.brokers.items()):
+            try:
+                text = b.log_path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            lines = [ln for ln in text.splitlines() if any(k in ln for k in keys)]
+            out.append(f"--- broker {bid} ---\n" + "\n".join(lines[-15:]))
+        return "\n".join(out)
 
     def add_broker(self, timeout: float = 60) -> int:
         """Starts one more broker in the running cluster: the next id, a port and data directory of

@@ -21,18 +21,24 @@ differ — so a node that did not change while the session was gone is never del
 ``resync(token)`` therefore reads the whole tree once more (on the caller's thread: the broker's
 re-registration, once the new session exists), applies it like the watches would (a state only when
 its version is not older than the one held) and then tells every listener ``on_resync(token)``.
+
+kazoo's recipes remember what they delivered *before* calling back, so a callback that raised would
+lose that change for good (a broker missing from ``brokers`` until the next change, say). Every read
+here therefore goes through ``zk.retry`` (tried again once the connection is back on another server,
+zk.COMMAND_RETRY), and a callback that still fails schedules its read again instead of raising.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import ConnectionClosedError, NoNodeError
 
 from kbroker.cluster import zkdata as zd
 
@@ -114,15 +120,15 @@ class ClusterMetadata:
 
     def _read_all(self) -> _Snapshot:
         snap = _Snapshot({}, -1, {}, {}, {})
-        for bid in self.zk.get_children(zd.BROKER_IDS):
+        for bid in self._children(zd.BROKER_IDS):
             info = self._read_broker(int(bid))
             if info is not None:
                 snap.brokers[int(bid)] = info
         try:
-            snap.controller_id = zd.decode_controller(self.zk.get(zd.CONTROLLER)[0])
+            snap.controller_id = zd.decode_controller(self._get(zd.CONTROLLER)[0])
         except NoNodeError:
             snap.controller_id = -1
-        for topic in self.zk.get_children(zd.BROKER_TOPICS):
+        for topic in self._children(zd.BROKER_TOPICS):
             got = self._read_topic(topic)
             if got is None:
                 continue
@@ -161,9 +167,26 @@ class ClusterMetadata:
                  len(snap.assignments), len(snap.states))
         self._post(self._apply_snapshot, snap, token)
 
+    def _get(self, path: str) -> tuple[bytes, Any]:
+        """``zk.get``, tried again after a lost connection (zk.COMMAND_RETRY)."""
+        return self.zk.retry(self.zk.get, path)  # type: ignore[no-any-return]
+
+    def _children(self, path: str) -> list[str]:
+        return self.zk.retry(self.zk.get_children, path)  # type: ignore[no-any-return]
+
+    def _later(self, what: str, fn: Callable[[], None], error: BaseException) -> None:
+        """A read in a watch callback failed in spite of the retries: tried again in a second
+        (kazoo has already recorded the change as delivered, so it would not come again)."""
+        if self._stopped or isinstance(error, ConnectionClosedError):
+            return
+        log.warning("reading %s after a ZooKeeper change failed (%r): trying again", what, error)
+        t = threading.Timer(1.0, fn)
+        t.daemon = True
+        t.start()
+
     def _read_broker(self, bid: int) -> zd.BrokerInfo | None:
         try:
-            data, _ = self.zk.get(zd.broker_path(bid))
+            data, _ = self._get(zd.broker_path(bid))
             return zd.decode_broker(bid, data)
         except NoNodeError:
             return None
@@ -173,7 +196,7 @@ class ClusterMetadata:
 
     def _read_topic(self, topic: str) -> zd.TopicAssignment | None:
         try:
-            data, _ = self.zk.get(zd.topic_path(topic))
+            data, _ = self._get(zd.topic_path(topic))
         except NoNodeError:
             return None
         try:
@@ -184,7 +207,7 @@ class ClusterMetadata:
 
     def _read_config(self, topic: str) -> dict[str, str]:
         try:
-            return zd.decode_config(self.zk.get(zd.topic_config_path(topic))[0])
+            return zd.decode_config(self._get(zd.topic_config_path(topic))[0])
         except NoNodeError:
             return {}
         except ValueError:
@@ -192,7 +215,7 @@ class ClusterMetadata:
 
     def _read_state(self, topic: str, p: int) -> tuple[zd.PartitionState, int] | None:
         try:
-            data, stat = self.zk.get(zd.state_path(topic, p))
+            data, stat = self._get(zd.state_path(topic, p))
         except NoNodeError:
             return None
         try:
@@ -207,14 +230,28 @@ class ClusterMetadata:
         if self._stopped:
             return False
         found: dict[int, zd.BrokerInfo] = {}
-        for c in children:
-            try:
-                data, _ = self.zk.get(zd.broker_path(int(c)))
-                found[int(c)] = zd.decode_broker(int(c), data)
-            except (NoNodeError, ValueError, KeyError):
-                continue
+        try:
+            for c in children:
+                try:
+                    bid = int(c)
+                except ValueError:
+                    continue
+                info = self._read_broker(bid)
+                if info is not None:
+                    found[bid] = info
+        except Exception as e:  # noqa: BLE001 - raising would lose this change (module docstring)
+            self._later("the live brokers", self._reread_brokers, e)
+            return True
         self._post(self._apply_brokers, found)
         return True
+
+    def _reread_brokers(self) -> None:
+        try:
+            children = self._children(zd.BROKER_IDS)
+        except Exception as e:  # noqa: BLE001 - see _later
+            self._later("the live brokers", self._reread_brokers, e)
+            return
+        self._brokers_changed(children)
 
     def _controller_changed(self, data: bytes | None, stat: Any, *event: Any) -> bool:
         if self._stopped:
@@ -228,8 +265,20 @@ class ClusterMetadata:
         for topic in children:
             if topic not in self._topic_watched:
                 self._topic_watched.add(topic)
-                self._watch_topic(topic)
+                try:
+                    self._watch_topic(topic)
+                except Exception as e:  # noqa: BLE001 - raising would lose this change (module docstring)
+                    self._topic_watched.discard(topic)
+                    self._later("the topics", self._reread_topics, e)
         return True
+
+    def _reread_topics(self) -> None:
+        try:
+            children = self._children(zd.BROKER_TOPICS)
+        except Exception as e:  # noqa: BLE001 - see _later
+            self._later("the topics", self._reread_topics, e)
+            return
+        self._topics_changed(children)
 
     def _watch_topic(self, topic: str) -> None:
         def assignment(data: bytes | None, stat: Any, *event: Any) -> bool:
@@ -244,25 +293,47 @@ class ClusterMetadata:
             except (ValueError, KeyError) as e:
                 log.warning("topic %s: unreadable assignment (%s)", topic, e)
                 return True
-            cfg = self._read_config(topic)
-            # the assignment first: the state watches below deliver their first value at once, and
-            # the loop applies posts in order
-            self._post(self._apply_topic, topic, a, cfg)
-            for p in a.partitions:
-                if (topic, p) not in self._state_watched:
-                    self._state_watched.add((topic, p))
-                    self._watch_state(topic, p)
+            self._take_assignment(topic, a)
             return True
 
         def config(data: bytes | None, stat: Any, *event: Any) -> bool:
             if self._stopped or topic not in self._topic_watched:
                 return False
             if data is not None:
-                self._post(self._apply_config, topic, zd.decode_config(data))
+                try:
+                    self._post(self._apply_config, topic, zd.decode_config(data))
+                except ValueError as e:
+                    log.warning("topic %s: unreadable config (%s)", topic, e)
             return True
 
         self.zk.DataWatch(zd.topic_path(topic), assignment)
         self.zk.DataWatch(zd.topic_config_path(topic), config)
+
+    def _take_assignment(self, topic: str, a: zd.TopicAssignment) -> None:
+        """A topic's new assignment with its config (kazoo's thread): applied, its states watched."""
+        try:
+            cfg = self._read_config(topic)
+        except Exception as e:  # noqa: BLE001 - raising would lose this change (module docstring)
+            self._later(f"the config of {topic}", lambda: self._reread_topic(topic), e)
+            return
+        # the assignment first: the state watches below deliver their first value at once, and
+        # the loop applies posts in order
+        self._post(self._apply_topic, topic, a, cfg)
+        for p in a.partitions:
+            if (topic, p) not in self._state_watched:
+                self._state_watched.add((topic, p))
+                self._watch_state(topic, p)
+
+    def _reread_topic(self, topic: str) -> None:
+        if self._stopped or topic not in self._topic_watched:
+            return
+        try:
+            a = self._read_topic(topic)
+        except Exception as e:  # noqa: BLE001 - see _later
+            self._later(f"the assignment of {topic}", lambda: self._reread_topic(topic), e)
+            return
+        if a is not None:  # gone: its watch reports the deletion
+            self._take_assignment(topic, a)
 
     def _watch_state(self, topic: str, p: int) -> None:
         def state(data: bytes | None, stat: Any, *event: Any) -> bool:

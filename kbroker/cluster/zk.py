@@ -70,10 +70,16 @@ def parse_connect(zookeeper_connect: str) -> tuple[str, str | None]:
 # session (which the servers restore with a fresh timeout) would expire.  ZooKeeper's own client,
 # which Kafka uses, tries the next server within a second; so does this.
 CONNECTION_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 2, "max_delay": 1.0}
+# ``client.retry(op, ...)`` (what kazoo's watch recipes read with, and the metadata cache's reads
+# inside watch callbacks): an operation cut by a lost connection is tried again, as soon as the
+# session is back on another server, until it succeeds or the client is closed — kazoo's default
+# is the same but waits up to an hour between tries.
+COMMAND_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 2, "max_delay": 1.0}
 
 
 def _start(hosts: str, session_timeout_s: float, connection_timeout_s: float) -> Any:
-    client = KazooClient(hosts=hosts, timeout=session_timeout_s, connection_retry=dict(CONNECTION_RETRY))
+    client = KazooClient(hosts=hosts, timeout=session_timeout_s, connection_retry=dict(CONNECTION_RETRY),
+                         command_retry=dict(COMMAND_RETRY))
     try:
         client.start(timeout=connection_timeout_s)
     except KazooTimeoutError:
