@@ -4,7 +4,8 @@ manager, its bid for the controller, and the cluster-wide admin operations handl
 
 Start: connect to ZooKeeper (``zookeeper.connection.timeout.ms``), make sure Kafka's persistent
 paths exist, agree on the cluster id (``/cluster/id``; a data directory of another cluster is
-refused), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
+refused), wait for the registration of a previous run of this broker id to expire (killed within its
+session: ``zk.wait_registration_free``, before the listener exists), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
 local replicas, register ``/brokers/ids/<id>`` and stand for controller.  After a session expiry the
 replica manager has resigned every leadership; the registration made again in the new session
 reads the whole tree again (``ClusterMetadata.resync``) and the replicas take up its states.  Stop
@@ -67,6 +68,13 @@ class ClusterNode:
             self.zk.stop()
             raise ConfigError(f"the data directory {data_dir} belongs to cluster {local_cluster_id}, but ZooKeeper "
                               f"{connect} holds cluster {self.cluster_id}")
+        # a previous run of this broker, killed within its session, is still registered (and, in the
+        # tree, still leads and is in its ISRs): nothing is read or served before that session is gone
+        try:
+            zkmod.wait_registration_free(self.zk, node_id, session_ms / 1000 + 10)
+        except BaseException:
+            self._close_zk()
+            raise
         self.metadata = ClusterMetadata(self.zk, asyncio.get_running_loop())
         self.metadata.load()
         # dynamic broker configs live in ZooKeeper (/config/brokers/<id>, /config/brokers/<default>)

@@ -4,8 +4,10 @@
   the chroot node is created when missing (as Kafka does); ``ZooKeeperUnreachable`` when no session
   opens within ``zookeeper.connection.timeout.ms`` (default: the session timeout).
 - ``ensure_paths``, ``cluster_id``: the persistent skeleton and /cluster/id (first writer wins).
-- ``register_broker``: the ephemeral /brokers/ids/<id>, waiting for the node of a previous session
-  of the same id (a broker killed and restarted before its old session expired) to go away;
+- ``wait_registration_free`` (start-up, before the listener): waits for the /brokers/ids/<id> of
+  a previous session of the same id (a broker killed and restarted before its old session
+  expired) to go away;
+- ``register_broker``: the ephemeral /brokers/ids/<id>, waiting the same way when it exists;
   ``BrokerRegistration`` registers again after every session expiry.
 - ``request_controlled_shutdown``: a stopping broker asks the controller to move its leaderships
   away (/admin/controlled_shutdown/<id>, answered by the controller in the same znode) and retries
@@ -168,6 +170,32 @@ def _wait_gone(zk: Any, path: str, deadline: float, still_there: Callable[[Znode
         if left <= 0:
             return False
         changed.wait(min(left, 1.0))  # also re-checks every second: a watch can be lost with a reconnect
+
+
+def wait_registration_free(zk: Any, broker_id: int, timeout_s: float) -> bool:
+    """Until /brokers/ids/<id> is gone or ours: the registration of a previous run of this broker
+    (killed and started again before its session expired) goes when that session expires.  Called
+    at start-up before the listener exists — Kafka's broker fails its start-up then (NodeExists);
+    this one waits, so clients meet a closed port (and try another broker) rather than a broker
+    that takes their connections and answers nothing.  True when it waited; ``BrokerIdInUse`` when
+    the node is still held after ``timeout_s`` (another broker runs with this broker.id)."""
+    path = zkdata.broker_path(broker_id)
+    ours = zk.client_id[0]
+    stat = zk.exists(path)
+    if stat is None or stat.ephemeralOwner == ours:
+        return False
+    owner = int(stat.ephemeralOwner)
+    log.info("%s exists for session 0x%x (a previous run of broker %d?): waiting up to %gs for it to expire "
+             "before serving", path, owner, broker_id, timeout_s)
+
+    def same_owner(s: ZnodeStat) -> bool:
+        return bool(s.ephemeralOwner == owner)
+    if not _wait_gone(zk, path, time.monotonic() + timeout_s, same_owner):
+        raise BrokerIdInUse(
+            f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
+            f"another broker is registered with broker.id {broker_id}")
+    log.info("%s: the previous registration went away", path)
+    return True
 
 
 def register_broker(zk: Any, info: BrokerInfo, timeout_s: float) -> None:

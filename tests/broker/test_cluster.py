@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -296,6 +298,55 @@ def test_describe_configs_reports_the_replication_configs(cluster) -> None:
                           ("offsets.topic.replication.factor", "3")):
         assert got[name].value == default, name
     assert got["zookeeper.session.timeout.ms"].value == "6000"
+
+
+def _registration_owner(zk, broker_id: int) -> int | None:
+    stat = zk.exists(f"/brokers/ids/{broker_id}")
+    return None if stat is None else int(stat.ephemeralOwner)
+
+
+def test_a_broker_restarted_within_its_old_session_serves_only_once_that_registration_is_gone(cluster) -> None:
+    """Killed and started again at once, the broker's previous registration (and, in the tree, its
+    leaderships and ISR places) lives until the old session expires. Meanwhile its port refuses
+    connections — it never takes a connection it does not answer — and it is served, registered
+    under the new session, after that."""
+    from kazoo.client import KazooClient
+
+    victim = 2
+    zk = KazooClient(hosts=cluster.zookeeper_connect, timeout=10)
+    zk.start(timeout=30)
+    try:
+        old = _registration_owner(zk, victim)
+        assert old is not None
+        b = cluster.brokers[victim]
+        cluster.kill(victim)
+        started = threading.Thread(target=b.start, args=(60,), daemon=True)
+        started.start()
+        refused_while_old = 0
+        while started.is_alive():
+            before = _registration_owner(zk, victim)
+            try:
+                with socket.create_connection(("127.0.0.1", b.port), timeout=1):
+                    accepted = True
+            except OSError:
+                accepted = False
+            after = _registration_owner(zk, victim)
+            if before == old and after == old and b.proc is not None and b.proc.poll() is None:
+                assert not accepted, "the restarted broker accepted a connection while its old session held its id"
+                refused_while_old += 1
+            time.sleep(0.05)
+        started.join()
+        assert refused_while_old > 0  # the restart did fall within the old session
+        assert "waiting up to" in b.log_path.read_text()
+        cluster.wait_brokers({victim})
+        new = _registration_owner(zk, victim)
+        assert new is not None and new != old
+        with RawClient.connect(b.bootstrap) as raw:
+            md = raw.request(MetadataRequest(topics=[], allow_auto_topic_creation=False), 9)
+        assert {br.node_id for br in md.brokers} == set(cluster.brokers)
+    finally:
+        zk.stop()
+        zk.close()
 
 
 def test_zookeeper_unreachable_is_a_clear_startup_error(tmp_path) -> None:
