@@ -89,6 +89,7 @@ class Broker:
             self.replicas = self.cluster.attach(self.topics)
         else:
             self.topics = TopicService(config, self.logs, self.identity.node_id, self.waiters)
+        self.topics.on_deleted.append(self.metrics.traffic.forget)
         self.flusher = Flusher(self.logs)
         self.producer_ids: Any
         if self.cluster is not None:

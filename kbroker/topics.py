@@ -12,7 +12,7 @@ never sees a config string's meaning.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kbroker.config import BrokerConfig
 from kbroker.partition import Partition, TopicState
@@ -34,6 +34,8 @@ class TopicService:
         self._hw = dict(high_watermarks or {})
         self._states: dict[str, TopicState] = {}
         self._partitions: dict[tuple[str, int], Partition] = {}
+        # called with the name after a topic's data is deleted (e.g. its metrics are dropped)
+        self.on_deleted: list[Callable[[str], None]] = []
         for meta in logs.topics.all():
             # stored overrides were checked when set; a broker default may have changed since
             self._states[meta.name] = TopicState(meta.name, resolve(config, meta.configs))
@@ -106,6 +108,8 @@ class TopicService:
         for p in range(meta.partitions):
             self._partitions.pop((name, p), None)
             self._waiters.notify(name, p)
+        for hook in self.on_deleted:
+            hook(name)
         return meta
 
     def close(self) -> None:

@@ -53,9 +53,9 @@ class TrafficTotals:
 
 class Traffic:
     """Messages and bytes in and out, per topic and broker-wide (Kafka's BrokerTopicMetrics).
-    The broker-wide totals are kept apart from the per-topic ones.  A deleted topic's counters stay
-    until the broker restarts (a topic created again under that name goes on from them: a counter
-    never goes down while the broker runs)."""
+    The broker-wide totals are kept apart from the per-topic ones.  A deleted topic's counters are
+    dropped (``forget``, as Kafka removes the topic's BrokerTopicMetrics): a topic created again under
+    that name starts from zero, which Prometheus reads as a counter reset."""
 
     __slots__ = ("total", "_topics")
 
@@ -82,6 +82,10 @@ class Traffic:
         """A Fetch response to a consumer carries ``nbytes`` of ``topic``'s record bytes."""
         (self._topics.get(topic) or self._topic(topic)).bytes_out += nbytes
         self.total.bytes_out += nbytes
+
+    def forget(self, topic: str) -> None:
+        """The topic was deleted: its per-topic counters go (the broker-wide totals keep its traffic)."""
+        self._topics.pop(topic, None)
 
     # -- the read API (scrapes, the console) ------------------------------------------------------
 

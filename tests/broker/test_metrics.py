@@ -146,6 +146,30 @@ def test_counters_match_what_clients_sent_and_read(mbroker) -> None:
     assert value(s, BTM + "messagesin_total", topic="m-b") == PER_TOPIC["m-b"] + EXTRA
 
 
+def test_a_deleted_topic_leaves_the_per_topic_counters(mbroker) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    bs, port = mbroker.bootstrap, http_port(mbroker.log_path)
+    create_topic(bs, "m-gone", 1)
+    assert _produce(bs, {"m-gone": 40}) == {"m-gone": 40}
+    s = scrape(port)
+    assert value(s, BTM + "messagesin_total", topic="m-gone") == 40
+    total = value(s, BTM + "messagesin_total")
+    admin = AdminClient({"bootstrap.servers": bs})
+    admin.delete_topics(["m-gone"])["m-gone"].result(WAIT)
+
+    def without_topic():  # noqa: ANN202
+        got = scrape(port)
+        return got if value(got, BTM + "messagesin_total", topic="m-gone") is None else None
+    s = wait_for(without_topic, what="the deleted topic's counters to go")
+    assert value(s, BTM + "bytesin_total", topic="m-gone") is None
+    assert value(s, BTM + "messagesin_total") == total  # the broker total keeps its traffic
+    # created again: it counts from zero
+    create_topic(bs, "m-gone", 1)
+    assert _produce(bs, {"m-gone": 5}) == {"m-gone": 5}
+    assert value(scrape(port), BTM + "messagesin_total", topic="m-gone") == 5
+
+
 def test_no_http_listener_when_unset(tmp_path) -> None:
     b = BrokerProcess(tmp_path / "data").start()
     try:
