@@ -246,12 +246,17 @@ class ClusterMetadata:
         return True
 
     def _reread_brokers(self) -> None:
+        self._reread_children("the live brokers", zd.BROKER_IDS, self._brokers_changed, self._reread_brokers)
+
+    def _reread_children(self, what: str, path: str, changed: Callable[[list[str]], bool],
+                         again: Callable[[], None]) -> None:
+        """A ChildrenWatch callback's work done again (``_later``): the children read, ``changed`` called."""
         try:
-            children = self._children(zd.BROKER_IDS)
+            children = self._children(path)
         except Exception as e:  # noqa: BLE001 - see _later
-            self._later("the live brokers", self._reread_brokers, e)
+            self._later(what, again, e)
             return
-        self._brokers_changed(children)
+        changed(children)
 
     def _controller_changed(self, data: bytes | None, stat: Any, *event: Any) -> bool:
         if self._stopped:
@@ -273,12 +278,7 @@ class ClusterMetadata:
         return True
 
     def _reread_topics(self) -> None:
-        try:
-            children = self._children(zd.BROKER_TOPICS)
-        except Exception as e:  # noqa: BLE001 - see _later
-            self._later("the topics", self._reread_topics, e)
-            return
-        self._topics_changed(children)
+        self._reread_children("the topics", zd.BROKER_TOPICS, self._topics_changed, self._reread_topics)
 
     def _watch_topic(self, topic: str) -> None:
         def assignment(data: bytes | None, stat: Any, *event: Any) -> bool:
