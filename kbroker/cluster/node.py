@@ -70,8 +70,10 @@ class ClusterNode:
                               f"{connect} holds cluster {self.cluster_id}")
         # a previous run of this broker, killed within its session, is still registered (and, in the
         # tree, still leads and is in its ISRs): nothing is read or served before that session is gone
+        # and the controller has moved the leaderships it held
         try:
-            zkmod.wait_registration_free(self.zk, node_id, session_ms / 1000 + 10)
+            if zkmod.wait_registration_free(self.zk, node_id, session_ms / 1000 + 10):
+                zkmod.wait_leaderships_moved(self.zk, node_id, session_ms / 1000)
         except BaseException:
             self._close_zk()
             raise

@@ -309,10 +309,15 @@ def test_a_broker_restarted_within_its_old_session_serves_only_once_that_registr
     """Killed and started again at once, the broker's previous registration (and, in the tree, its
     leaderships and ISR places) lives until the old session expires. Meanwhile its port refuses
     connections — it never takes a connection it does not answer — and it is served, registered
-    under the new session, after that."""
+    under the new session, after that; it does not take up a leadership of its previous run at that
+    run's leader epoch (the controller replaces them when the old session expires)."""
     from kazoo.client import KazooClient
 
+    cluster.create_topic("again", 6, 3)
+    cluster.wait_isr_full("again")
     victim = 2
+    led = {p: _leader_epoch(cluster, "again", p) for p, s in cluster.describe("again").items() if s.leader == victim}
+    assert led  # 6 partitions over 3 brokers: each leads some
     zk = KazooClient(hosts=cluster.zookeeper_connect, timeout=10)
     zk.start(timeout=30)
     try:
@@ -320,6 +325,7 @@ def test_a_broker_restarted_within_its_old_session_serves_only_once_that_registr
         assert old is not None
         b = cluster.brokers[victim]
         cluster.kill(victim)
+        before_restart = len(b.log_path.read_text(errors="replace"))
         started = threading.Thread(target=b.start, args=(60,), daemon=True)
         started.start()
         refused_while_old = 0
@@ -338,6 +344,10 @@ def test_a_broker_restarted_within_its_old_session_serves_only_once_that_registr
         started.join()
         assert refused_while_old > 0  # the restart did fall within the old session
         assert "waiting up to" in b.log_path.read_text()
+        cluster.wait_isr_full("again")
+        this_run = b.log_path.read_text(errors="replace")[before_restart:]
+        for p, epoch in led.items():
+            assert f"again-{p}: leader at epoch {epoch}," not in this_run, (p, epoch)
         cluster.wait_brokers({victim})
         new = _registration_owner(zk, victim)
         assert new is not None and new != old
