@@ -118,7 +118,8 @@ class ClusterMetadata:
 
     # -- loading and watching ---------------------------------------------------------------------
 
-    def _read_all(self) -> _Snapshot:
+    def read_tree(self) -> _Snapshot:
+        """The whole tree as it is now (blocking reads: not on the event loop), nothing applied."""
         snap = _Snapshot({}, -1, {}, {}, {})
         for bid in self._children(zd.BROKER_IDS):
             info = self._read_broker(int(bid))
@@ -142,7 +143,7 @@ class ClusterMetadata:
 
     def load(self) -> None:
         """The whole tree, synchronously (start), then the watches that keep it current."""
-        snap = self._read_all()
+        snap = self.read_tree()
         self.brokers, self.controller_id = snap.brokers, snap.controller_id
         self.assignments, self.configs, self._states = snap.assignments, snap.configs, snap.states
         self.zk.ChildrenWatch(zd.BROKER_IDS, self._brokers_changed)
@@ -162,7 +163,7 @@ class ClusterMetadata:
     def resync(self, token: object) -> None:
         """Reads the whole tree again (blocking: not on the event loop) and applies it on the loop,
         then ``on_resync(token)`` to every listener.  After a new session (see the module docstring)."""
-        snap = self._read_all()
+        snap = self.read_tree()
         log.info("metadata read again: %d brokers, %d topics, %d partition states", len(snap.brokers),
                  len(snap.assignments), len(snap.states))
         self._post(self._apply_snapshot, snap, token)

@@ -5,8 +5,9 @@ manager, its bid for the controller, and the cluster-wide admin operations handl
 Start: connect to ZooKeeper (``zookeeper.connection.timeout.ms``), make sure Kafka's persistent
 paths exist, agree on the cluster id (``/cluster/id``; a data directory of another cluster is
 refused), wait for the registration of a previous run of this broker id to expire (killed within its
-session: ``zk.wait_registration_free``, before the listener exists), load the whole metadata tree, then (``start``, once the listener is up) apply it to the
-local replicas, register ``/brokers/ids/<id>`` and stand for controller.  After a session expiry the
+session: ``zk.wait_registration_free``, before the listener exists) and for the controller to replace
+that run's leaderships, load the whole metadata tree, then (``start``, once the listener is up) apply
+it to the local replicas, register ``/brokers/ids/<id>`` and stand for controller.  After a session expiry the
 replica manager has resigned every leadership; the registration made again in the new session
 reads the whole tree again (``ClusterMetadata.resync``) and the replicas take up its states.  Stop
 (SIGTERM): a controlled shutdown first (``controlled.shutdown.enable``: the controller — this broker
@@ -71,13 +72,13 @@ class ClusterNode:
         # a previous run of this broker, killed within its session, is still registered (and, in the
         # tree, still leads and is in its ISRs): nothing is read or served before that session is gone
         # and the controller has moved the leaderships it held
+        self.metadata = ClusterMetadata(self.zk, asyncio.get_running_loop())
         try:
             if zkmod.wait_registration_free(self.zk, node_id, session_ms / 1000 + 10):
-                zkmod.wait_leaderships_moved(self.zk, node_id, session_ms / 1000)
+                self._wait_leaderships_moved(session_ms / 1000)
         except BaseException:
             self._close_zk()
             raise
-        self.metadata = ClusterMetadata(self.zk, asyncio.get_running_loop())
         self.metadata.load()
         # dynamic broker configs live in ZooKeeper (/config/brokers/<id>, /config/brokers/<default>)
         self.broker_configs = BrokerConfigWatch(self.zk, asyncio.get_running_loop(), node_id, config)
@@ -94,6 +95,28 @@ class ClusterNode:
         self._registration: zkmod.BrokerRegistration | None = None
         self._offsets_creating = False
         self._shut_down = False  # controlled_shutdown ran
+
+    def _wait_leaderships_moved(self, timeout_s: float) -> None:
+        """After a previous run's registration expired (``zk.wait_registration_free`` waited), until the
+        controller has acted on it: no partition state names this broker as leader any more (another
+        leader, or none while offline) — so this run does not take up a leadership the controller is
+        just replacing (Kafka's broker waits for the controller's LeaderAndIsr instead).  Not waited for
+        when no other broker is registered (nobody is there to elect); given up after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            snap = self.metadata.read_tree()
+            left = sorted(tp for tp, (s, _version) in snap.states.items() if s.leader == self.node_id)
+            if not left:
+                return
+            if not set(snap.brokers) - {self.node_id}:
+                log.info("broker %d: no other broker registered: taking up %d leaderships of the previous run",
+                         self.node_id, len(left))
+                return
+            if time.monotonic() > deadline:
+                log.warning("broker %d: %d partitions (%s-%d, ...) still name the previous run as leader after "
+                            "%gs: going on", self.node_id, len(left), left[0][0], left[0][1], timeout_s)
+                return
+            time.sleep(0.2)
 
     def high_watermarks(self) -> dict[tuple[str, int], int]:
         return ReplicaManager.read_high_watermarks(self.data_dir)

@@ -7,7 +7,6 @@
 - ``wait_registration_free`` (start-up, before the listener): waits for the /brokers/ids/<id> of
   a previous session of the same id (a broker killed and restarted before its old session
   expired) to go away;
-  then (``wait_leaderships_moved``) for the controller to replace the leaderships that run held;
 - ``register_broker``: the ephemeral /brokers/ids/<id>, waiting the same way when it exists;
   ``BrokerRegistration`` registers again after every session expiry.
 - ``request_controlled_shutdown``: a stopping broker asks the controller to move its leaderships
@@ -173,6 +172,16 @@ def _wait_gone(zk: Any, path: str, deadline: float, still_there: Callable[[Znode
         changed.wait(min(left, 1.0))  # also re-checks every second: a watch can be lost with a reconnect
 
 
+def _wait_owner_gone(zk: Any, path: str, owner: int, broker_id: int, deadline: float, timeout_s: float) -> None:
+    """Until ``path`` is no longer held by session ``owner``; ``BrokerIdInUse`` at ``deadline``."""
+    def same_owner(s: ZnodeStat) -> bool:
+        return bool(s.ephemeralOwner == owner)
+    if not _wait_gone(zk, path, deadline, same_owner):
+        raise BrokerIdInUse(
+            f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
+            f"another broker is registered with broker.id {broker_id}")
+
+
 def wait_registration_free(zk: Any, broker_id: int, timeout_s: float) -> bool:
     """Until /brokers/ids/<id> is gone or ours: the registration of a previous run of this broker
     (killed and started again before its session expired) goes when that session expires.  Called
@@ -181,63 +190,15 @@ def wait_registration_free(zk: Any, broker_id: int, timeout_s: float) -> bool:
     that takes their connections and answers nothing.  True when it waited; ``BrokerIdInUse`` when
     the node is still held after ``timeout_s`` (another broker runs with this broker.id)."""
     path = zkdata.broker_path(broker_id)
-    ours = zk.client_id[0]
     stat = zk.exists(path)
-    if stat is None or stat.ephemeralOwner == ours:
+    if stat is None or stat.ephemeralOwner == zk.client_id[0]:
         return False
     owner = int(stat.ephemeralOwner)
     log.info("%s exists for session 0x%x (a previous run of broker %d?): waiting up to %gs for it to expire "
              "before serving", path, owner, broker_id, timeout_s)
-
-    def same_owner(s: ZnodeStat) -> bool:
-        return bool(s.ephemeralOwner == owner)
-    if not _wait_gone(zk, path, time.monotonic() + timeout_s, same_owner):
-        raise BrokerIdInUse(
-            f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
-            f"another broker is registered with broker.id {broker_id}")
+    _wait_owner_gone(zk, path, owner, broker_id, time.monotonic() + timeout_s, timeout_s)
     log.info("%s: the previous registration went away", path)
     return True
-
-
-def stale_leaderships(zk: Any, broker_id: int) -> list[tuple[str, int]]:
-    """The partitions whose state in the tree names ``broker_id`` as their leader."""
-    out = []
-    for topic in zk.get_children(zkdata.BROKER_TOPICS):
-        try:
-            a = zkdata.decode_assignment(zk.get(zkdata.topic_path(topic))[0])
-        except (NoNodeError, ValueError, KeyError):
-            continue
-        for p in sorted(a.partitions):
-            try:
-                if zkdata.decode_state(zk.get(zkdata.state_path(topic, p))[0]).leader == broker_id:
-                    out.append((topic, p))
-            except (NoNodeError, ValueError, KeyError):
-                continue
-    return out
-
-
-def wait_leaderships_moved(zk: Any, broker_id: int, timeout_s: float) -> bool:
-    """After a previous run's registration expired (``wait_registration_free`` waited), until the
-    controller has acted on it: every partition that run led has a new state (another leader, or
-    none while offline) — so this run does not take up a leadership the controller is just replacing
-    (Kafka's broker waits for the controller's LeaderAndIsr instead).  Not waited for when no other
-    broker is registered (nobody is there to elect); gives up after ``timeout_s``.  True when the
-    tree names this broker as no partition's leader."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left = stale_leaderships(zk, broker_id)
-        if not left:
-            return True
-        others = [c for c in zk.get_children(zkdata.BROKER_IDS) if c != str(broker_id)]
-        if not others:
-            log.info("broker %d: no other broker registered: taking up %d leaderships of the previous run",
-                     broker_id, len(left))
-            return False
-        if time.monotonic() > deadline:
-            log.warning("broker %d: %d partitions (%s-%d, ...) still name the previous run as leader after %gs: "
-                        "going on", broker_id, len(left), left[0][0], left[0][1], timeout_s)
-            return False
-        time.sleep(0.2)
 
 
 def register_broker(zk: Any, info: BrokerInfo, timeout_s: float) -> None:
@@ -276,14 +237,7 @@ def register_broker(zk: Any, info: BrokerInfo, timeout_s: float) -> None:
             log.info("%s exists for session 0x%x (a previous run of broker %d?): waiting up to %gs for it "
                      "to expire", path, stat.ephemeralOwner, info.broker_id, timeout_s)
             waited = True
-        owner = int(stat.ephemeralOwner)
-
-        def same_owner(s: ZnodeStat, owner: int = owner) -> bool:
-            return bool(s.ephemeralOwner == owner)
-        if not _wait_gone(zk, path, deadline, same_owner):
-            raise BrokerIdInUse(
-                f"{path} is held by another ZooKeeper session (0x{owner:x}) after {timeout_s:g}s: "
-                f"another broker is registered with broker.id {info.broker_id}")
+        _wait_owner_gone(zk, path, int(stat.ephemeralOwner), info.broker_id, deadline, timeout_s)
     raise BrokerIdInUse(f"could not register {path}")
 
 
